@@ -1,0 +1,28 @@
+//===- RwkvEnums.td - enums used by rwkv ops --------------*- tablegen -*-===//
+
+#ifndef RWKV_ENUMS_TD
+#define RWKV_ENUMS_TD
+
+include "mlir/IR/EnumAttr.td"
+
+def Rwkv_Activation : I32EnumAttr<"Activation",
+    "pointwise activation applied inside a LoRA or a channel mix", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Tanh", 1, "tanh">,
+      I32EnumAttrCase<"Sigmoid", 2, "sigmoid">,
+      I32EnumAttrCase<"ReluSquare", 3, "relu_square">
+    ]> {
+  let cppNamespace = "::mlir::rwkv";
+}
+
+def Rwkv_DecayKind : I32EnumAttr<"DecayKind",
+    "how a decay pre-activation z maps to the per-channel decay w", [
+      // w = exp(-exp(z)) in (0, 1): RWKV-5 (static) and RWKV-6 (per token).
+      I32EnumAttrCase<"ExpNegExp", 0, "exp_neg_exp">,
+      // w = exp(-exp(-1/2) * sigmoid(z)) in (0.5452, 1): RWKV-7.
+      I32EnumAttrCase<"Sigmoid", 1, "sigmoid">
+    ]> {
+  let cppNamespace = "::mlir::rwkv";
+}
+
+#endif // RWKV_ENUMS_TD

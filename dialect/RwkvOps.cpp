@@ -1,0 +1,247 @@
+//===- RwkvOps.cpp - rwkv op verifiers ------------------------------------===//
+//
+// Shape checks for the rwkv ops. Every message names the operand, the
+// dimension and the value that was expected, so a user reading an error from
+// an imported spec can map it back to the tensor at fault.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/RwkvOps.h"
+
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::rwkv;
+
+namespace {
+
+/// True when two sizes can describe the same dimension (either is dynamic).
+bool sameDim(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+/// Checks that `value` is a tensor of the given rank; `layout` names the
+/// dimensions ("[B, T, C]") for the message.
+LogicalResult checkRank(Operation *op, Value value, StringRef name,
+                        int64_t rank, StringRef layout) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() == rank)
+    return success();
+  return op->emitOpError() << "expects '" << name << "' of rank " << rank
+                           << " " << layout << ", got " << type;
+}
+
+/// Checks dimension `dim` of `value` against `expected` (skipped when either
+/// is dynamic). `what` explains where the expectation comes from.
+LogicalResult checkDim(Operation *op, Value value, StringRef name,
+                       unsigned dim, int64_t expected, StringRef what) {
+  int64_t actual = cast<RankedTensorType>(value.getType()).getDimSize(dim);
+  if (sameDim(actual, expected))
+    return success();
+  return op->emitOpError() << "expects dimension " << dim << " of '" << name
+                           << "' to be " << dimStr(expected) << " (" << what
+                           << "), got " << dimStr(actual);
+}
+
+int64_t dimOf(Value value, unsigned dim) {
+  return cast<RankedTensorType>(value.getType()).getDimSize(dim);
+}
+
+/// Checks a per-channel parameter vector `[C]`.
+LogicalResult checkChannelVector(Operation *op, Value value, StringRef name,
+                                 int64_t channels) {
+  if (failed(checkRank(op, value, name, 1, "[C]")))
+    return failure();
+  return checkDim(op, value, name, 0, channels, "the channel count C");
+}
+
+/// Checks that `divisor` splits `channels` evenly (when `channels` is static).
+LogicalResult checkDivides(Operation *op, StringRef attrName, int64_t divisor,
+                           int64_t channels, StringRef what) {
+  if (divisor <= 0)
+    return op->emitOpError() << "expects '" << attrName
+                             << "' to be positive, got " << divisor;
+  if (!ShapedType::isDynamic(channels) && channels % divisor != 0)
+    return op->emitOpError() << "expects '" << attrName << "' (" << divisor
+                             << ") to divide the channel count " << channels
+                             << " into " << what;
+  return success();
+}
+
+/// Checks that `result` is `[B, T, outChannels]` with B and T from `input`.
+LogicalResult checkRowResult(Operation *op, Value input, Value result,
+                             int64_t outChannels, StringRef what) {
+  if (failed(checkRank(op, result, "result", 3, "[B, T, C]")) ||
+      failed(checkDim(op, result, "result", 0, dimOf(input, 0),
+                      "the batch size of the input")) ||
+      failed(checkDim(op, result, "result", 1, dimOf(input, 1),
+                      "the token count of the input")))
+    return failure();
+  return checkDim(op, result, "result", 2, outChannels, what);
+}
+
+} // namespace
+
+LogicalResult EmbeddingOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getTokens(), "tokens", 2, "[B, T]")) ||
+      failed(checkRank(op, getTable(), "table", 2, "[V, C]")) ||
+      failed(checkRank(op, getResult(), "result", 3, "[B, T, C]")) ||
+      failed(checkDim(op, getResult(), "result", 0, dimOf(getTokens(), 0),
+                      "the batch size of 'tokens'")) ||
+      failed(checkDim(op, getResult(), "result", 1, dimOf(getTokens(), 1),
+                      "the token count of 'tokens'")))
+    return failure();
+  return checkDim(op, getResult(), "result", 2, dimOf(getTable(), 1),
+                  "the embedding width of 'table'");
+}
+
+LogicalResult LayerNormOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")))
+    return failure();
+  int64_t channels = dimOf(getInput(), 2);
+  if (failed(checkChannelVector(op, getWeight(), "weight", channels)) ||
+      failed(checkChannelVector(op, getBias(), "bias", channels)))
+    return failure();
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "expects a positive 'eps', got "
+                         << getEps().convertToFloat();
+  return success();
+}
+
+LogicalResult GroupNormOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")))
+    return failure();
+  int64_t channels = dimOf(getInput(), 2);
+  if (failed(checkChannelVector(op, getWeight(), "weight", channels)) ||
+      failed(checkChannelVector(op, getBias(), "bias", channels)) ||
+      failed(checkDivides(op, "num_groups", getNumGroups(), channels,
+                          "equal groups")))
+    return failure();
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "expects a positive 'eps', got "
+                         << getEps().convertToFloat();
+  return success();
+}
+
+LogicalResult L2NormOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")))
+    return failure();
+  return checkDivides(op, "head_size", getHeadSize(), dimOf(getInput(), 2),
+                      "whole heads");
+}
+
+LogicalResult TokenShiftOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getPrev(), "prev", 2, "[B, C]")) ||
+      failed(checkDim(op, getPrev(), "prev", 0, dimOf(getInput(), 0),
+                      "the batch size of 'input'")))
+    return failure();
+  return checkDim(op, getPrev(), "prev", 1, dimOf(getInput(), 2),
+                  "the channel count of 'input'");
+}
+
+LogicalResult LerpOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getStart(), "start", 3, "[B, T, C]")))
+    return failure();
+  auto weightType = cast<RankedTensorType>(getWeight().getType());
+  if (weightType.getRank() == 1)
+    return checkChannelVector(op, getWeight(), "weight", dimOf(getStart(), 2));
+  if (weightType.getRank() != 3)
+    return emitOpError() << "expects 'weight' of rank 1 [C] or rank 3 "
+                            "[B, T, C], got "
+                         << weightType;
+  for (unsigned d = 0; d < 3; ++d)
+    if (failed(checkDim(op, getWeight(), "weight", d, dimOf(getStart(), d),
+                        "the shape of 'start'")))
+      return failure();
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, K]")) ||
+      failed(checkRank(op, getWeight(), "weight", 2, "[M, K] (out, in)")) ||
+      failed(checkDim(op, getWeight(), "weight", 1, dimOf(getInput(), 2),
+                      "the input width K")))
+    return failure();
+  return checkRowResult(op, getInput(), getResult(), dimOf(getWeight(), 0),
+                        "the output width M of 'weight'");
+}
+
+LogicalResult LoraOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getDown(), "down", 2, "[D, C] (out, in)")) ||
+      failed(checkDim(op, getDown(), "down", 1, dimOf(getInput(), 2),
+                      "the input width C")) ||
+      failed(checkRank(op, getUp(), "up", 2, "[M, D] (out, in)")) ||
+      failed(checkDim(op, getUp(), "up", 1, dimOf(getDown(), 0),
+                      "the rank D of 'down'")))
+    return failure();
+  int64_t outWidth = dimOf(getUp(), 0);
+  if (getBias() && failed(checkChannelVector(op, getBias(), "bias", outWidth)))
+    return failure();
+  if (getActivation() == Activation::ReluSquare ||
+      getOutputActivation() == Activation::ReluSquare)
+    return emitOpError() << "supports activations none, tanh and sigmoid; "
+                            "relu_square is a channel-mix activation";
+  return checkRowResult(op, getInput(), getResult(), outWidth,
+                        "the output width M of 'up'");
+}
+
+LogicalResult Wkv7Op::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getState(), "state", 4, "[B, H, N, N]")) ||
+      failed(checkDim(op, getState(), "state", 0, dimOf(getR(), 0),
+                      "the batch size of 'r'")) ||
+      failed(checkDim(op, getState(), "state", 3, dimOf(getState(), 2),
+                      "a square N x N state per head")))
+    return failure();
+  int64_t heads = dimOf(getState(), 1), headSize = dimOf(getState(), 2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
+    return emitOpError() << "expects static head count and head size in "
+                            "'state', got "
+                         << getState().getType();
+  return checkDim(op, getR(), "r", 2, heads * headSize,
+                  "H * N from 'state'");
+}
+
+LogicalResult Wkv7BonusOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getRK(), "r_k", 2, "[H, N]")))
+    return failure();
+  int64_t heads = dimOf(getRK(), 0), headSize = dimOf(getRK(), 1);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
+    return emitOpError() << "expects a static 'r_k' shape, got "
+                         << getRK().getType();
+  return checkDim(op, getR(), "r", 2, heads * headSize, "H * N from 'r_k'");
+}
+
+LogicalResult ChannelMixOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getKey(), "key", 2, "[F, C] (out, in)")) ||
+      failed(checkDim(op, getKey(), "key", 1, dimOf(getInput(), 2),
+                      "the input width C")) ||
+      failed(checkRank(op, getValue(), "value", 2, "[C', F] (out, in)")) ||
+      failed(checkDim(op, getValue(), "value", 1, dimOf(getKey(), 0),
+                      "the hidden width F of 'key'")))
+    return failure();
+  return checkRowResult(op, getInput(), getResult(), dimOf(getValue(), 0),
+                        "the output width of 'value'");
+}
+
+#define GET_OP_CLASSES
+#include "dialect/RwkvOps.cpp.inc"

@@ -1,0 +1,384 @@
+//===- RwkvOps.td - rwkv dialect operations ---------------*- tablegen -*-===//
+//
+// Every op states its formula, operand shapes, dtypes and the section of
+// ../shared/docs/rwkv-math.md (and the reference implementation) it follows.
+// Shape letters: B batch, T tokens in this call, C channels (d_model),
+// H heads, N head size (C = H*N), F channel-mix width, V vocabulary size,
+// D LoRA rank.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_OPS_TD
+#define RWKV_OPS_TD
+
+include "dialect/RwkvDialect.td"
+include "dialect/RwkvEnums.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Embedding and normalisation
+//===----------------------------------------------------------------------===//
+
+def Rwkv_EmbeddingOp : Rwkv_Op<"embedding", [Pure]> {
+  let summary = "Row gather from the token embedding table";
+  let description = [{
+    `result[b, t, :] = table[tokens[b, t], :]` (rwkv-math §1, `emb.weight`).
+
+    * `tokens`: `[B, T]` i32 token ids; each must lie in `[0, V)`. Out-of-range
+      ids are clamped to `V - 1` by the lowering (the runtime rejects them
+      before the call).
+    * `table`: `[V, C]`.
+    * `result`: `[B, T, C]` f32.
+
+    ```mlir
+    %x = rwkv.embedding %tokens, %emb
+        : tensor<?x1xi32>, tensor<65536x768xf32> -> tensor<?x1x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_TokenTensor:$tokens, Rwkv_FloatTensor:$table);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $tokens `,` $table attr-dict `:` type($tokens) `,` type($table)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_LayerNormOp : Rwkv_Op<"layer_norm",
+    [Pure, AllTypesMatch<["input", "result"]>,
+     AllTypesMatch<["weight", "bias"]>]> {
+  let summary = "LayerNorm over the channel axis with an affine transform";
+  let description = [{
+    For every `(b, t)` row of `C` channels:
+    `mu = mean(x)`, `var = mean((x - mu)^2)`,
+    `result = (x - mu) / sqrt(var + eps) * weight + bias` (rwkv-math §0, `LN`;
+    torch `nn.LayerNorm`, biased variance). Used for ln0, ln1, ln2 and ln_out.
+
+    * `input`, `result`: `[B, T, C]` f32; `weight`, `bias`: `[C]`.
+    * `eps`: f32, 1e-5 in every released model; the spec carries it.
+
+    ```mlir
+    %y = rwkv.layer_norm %x, %w, %b {eps = 1.0e-05 : f32}
+        : tensor<?x1x768xf32>, tensor<768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$weight,
+                   Rwkv_FloatTensor:$bias, F32Attr:$eps);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_GroupNormOp : Rwkv_Op<"group_norm",
+    [Pure, AllTypesMatch<["input", "result"]>,
+     AllTypesMatch<["weight", "bias"]>]> {
+  let summary = "Per-head GroupNorm (ln_x) with an affine transform";
+  let description = [{
+    The channel axis is split into `num_groups` contiguous groups (one per
+    head, `N = C / num_groups` channels each). Within every `(b, t, group)`:
+    `result = (x - mean) / sqrt(var + eps) * weight + bias`, biased variance,
+    computed in f32 (rwkv-math §0 `GN_H`, §3.1, §5.5; torch `nn.GroupNorm`).
+
+    * `input`, `result`: `[B, T, C]` f32; `weight`, `bias`: `[C]`.
+    * `num_groups`: `H`, must divide `C`.
+    * `eps`: 64e-5 for ChatRWKV-style v5/v6/v7 weights; rwkv.cpp's v5 graph
+      uses 1e-5. The spec carries it; there is no default.
+
+    ```mlir
+    %o = rwkv.group_norm %y, %w, %b {num_groups = 12 : i64, eps = 6.4e-04 : f32}
+        : tensor<?x1x768xf32>, tensor<768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$weight,
+                   Rwkv_FloatTensor:$bias, I64Attr:$num_groups, F32Attr:$eps);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_L2NormOp : Rwkv_Op<"l2_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Per-head L2 normalisation";
+  let description = [{
+    For every `(b, t, h)`: `result = x / max(||x||_2, eps)` over the `N`
+    channels of head `h` (rwkv-math §5.3, the RWKV-7 removal key
+    `κ̂ = κ / max(‖κ‖₂, 1e-12)`; RWKV-LM `rwkv_v7_numpy.py`).
+
+    * `input`, `result`: `[B, T, C]` f32 with `C = H * head_size`.
+    * `head_size`: `N`, must divide `C`. `eps`: defaults to 1e-12.
+
+    ```mlir
+    %kh = rwkv.l2_norm %kappa {head_size = 64 : i64}
+        : tensor<?x1x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, I64Attr:$head_size,
+                   DefaultValuedAttr<F32Attr, "1.0e-12">:$eps);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Token shift and mixing
+//===----------------------------------------------------------------------===//
+
+def Rwkv_TokenShiftOp : Rwkv_Op<"token_shift",
+    [Pure, AllTypesMatch<["input", "shifted"]>,
+     AllTypesMatch<["prev", "last"]>]> {
+  let summary = "Previous-token select with a carried state";
+  let description = [{
+    Produces `x_{t-1}` for every position of the call (rwkv-math §0, token
+    shift):
+
+    * `shifted[b, 0, :] = prev[b, :]` and `shifted[b, t, :] = input[b, t-1, :]`
+      for `t >= 1`.
+    * `last[b, :] = input[b, T-1, :]` is the state for the next call.
+
+    `input`, `shifted`: `[B, T, C]` f32. `prev`, `last`: `[B, C]` f32, the
+    normed input of the previous token; zero for a fresh sequence. The op does
+    not mix; see `rwkv.lerp` and its note on conventions.
+
+    ```mlir
+    %sx, %next = rwkv.token_shift %x, %prev
+        : tensor<?x1x768xf32>, tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_F32Tensor:$prev);
+  let results = (outs Rwkv_F32Tensor:$shifted, Rwkv_F32Tensor:$last);
+  let assemblyFormat = [{
+    $input `,` $prev attr-dict `:` type($input) `,` type($prev)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_LerpOp : Rwkv_Op<"lerp",
+    [Pure, AllTypesMatch<["start", "end", "result"]>]> {
+  let summary = "Linear interpolation `start + (end - start) * weight`";
+  let description = [{
+    `result = start + (end - start) ⊙ weight`, elementwise, with `weight`
+    either a per-channel `[C]` vector (broadcast over B and T) or a tensor of
+    the full `[B, T, C]` shape.
+
+    The token-shift convention is explicit in the operand order, never in a
+    version number (rwkv-math §9.11):
+
+    * v6/v7 (`time_maa`, `x_*`; μ weights the previous token):
+      `x∘ = lerp(x_t, x_{t-1}, μ)` = `x_t + (x_{t-1} - x_t) ⊙ μ` (§4.1, §5.1).
+    * v4/v5 (`time_mix`; μ weights the current token):
+      `x∘ = lerp(x_{t-1}, x_t, μ)` = `μ ⊙ x_t + (1 - μ) ⊙ x_{t-1}` (§2.1, §3.1).
+
+    RWKV-7 also uses it for the value residual `v ← lerp(v, v_first, ν)` and
+    the replacement key `k̃ = lerp(k, α ⊙ k, k_a)` (§5.2, §5.3).
+
+    ```mlir
+    %xr = rwkv.lerp %x, %sx, %mu_r : tensor<?x1x768xf32>, tensor<768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$start, Rwkv_F32Tensor:$end,
+                   Rwkv_FloatTensor:$weight);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $start `,` $end `,` $weight attr-dict `:` type($start) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Projections
+//===----------------------------------------------------------------------===//
+
+def Rwkv_LinearOp : Rwkv_Op<"linear", [Pure]> {
+  let summary = "Projection `x · Wᵀ` with an `[out, in]` weight";
+  let description = [{
+    `result[b, t, o] = Σ_i input[b, t, i] · weight[o, i]`, accumulated in
+    f32 (rwkv-math §0: `nn.Linear` weights are stored `[out, in]`).
+
+    * `input`: `[B, T, K]` f32; `weight`: `[M, K]`; `result`: `[B, T, M]` f32.
+
+    ```mlir
+    %r = rwkv.linear %xr, %w_r
+        : tensor<?x1x768xf32>, tensor<768x768xf32> -> tensor<?x1x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$weight);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_LoraOp : Rwkv_Op<"lora", [Pure]> {
+  let summary = "Low-rank projection `act_out(act(x · Aᵀ) · Bᵀ + bias)`";
+  let description = [{
+    The small "LoRA" MLPs of RWKV-6/7 (rwkv-math §4.1, §4.2, §5.2):
+
+    `result = output_activation( activation(input · downᵀ) · upᵀ + bias )`
+
+    * `input`: `[B, T, C]` f32; `down`: `[D, C]`; `up`: `[M, D]`;
+      optional `bias`: `[M]`; `result`: `[B, T, M]` f32.
+    * `down` and `up` use the `[out, in]` layout. BlinkDL checkpoints store the
+      math's `A` (w1) as `[C, D]` and `B` (w2) as `[D, M]`, so the loader
+      transposes them; rwkv.cpp files are already `[out, in]`.
+    * `activation` (middle): `tanh` for the v7 decay LoRA and the v6 LoRAs,
+      `sigmoid` for the v7 gate, `none` for the v7 ICL-rate and value LoRAs.
+    * `output_activation`: `none` or `sigmoid` (v7 `α = σ(a0 + …)`,
+      `ν = σ(v0 + …)`).
+
+    ```mlir
+    %z = rwkv.lora %xw, %w1, %w2 bias %w0 activation tanh
+        : tensor<?x1x768xf32>, tensor<64x768xf32>, tensor<768x64xf32>,
+          tensor<768xf32> -> tensor<?x1x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$down,
+                   Rwkv_FloatTensor:$up, Optional<Rwkv_FloatTensor>:$bias,
+                   DefaultValuedAttr<Rwkv_Activation,
+                                     "::mlir::rwkv::Activation::None">:$activation,
+                   DefaultValuedAttr<Rwkv_Activation,
+                                     "::mlir::rwkv::Activation::None">:$output_activation);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $down `,` $up (`bias` $bias^)?
+    (`activation` $activation^)? (`output_activation` $output_activation^)?
+    attr-dict `:` type($input) `,` type($down) `,` type($up)
+    (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_DecayOp : Rwkv_Op<"decay",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Per-channel decay w from its pre-activation, in f32";
+  let description = [{
+    Elementwise, always in f32 (rwkv-math §9.4):
+
+    * `exp_neg_exp`: `w = exp(-exp(z))`, RWKV-5 `time_decay` (static) and
+      RWKV-6 `d_t = time_decay + LoRA` (§3.1, §4.2). No clamp.
+    * `sigmoid`: `w = exp(-e^{-1/2} · σ(z))` ∈ (0.5452, 1), the RWKV-7 decay
+      with `z = w0 + tanh(xw · w1) · w2` (§5.2). The clamp is part of the model.
+
+    `input`, `result`: `[B, T, C]` f32.
+
+    ```mlir
+    %w = rwkv.decay sigmoid %z : tensor<?x1x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_DecayKind:$kind, Rwkv_F32Tensor:$input);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// WKV recurrences
+//===----------------------------------------------------------------------===//
+
+def Rwkv_Wkv7Op : Rwkv_Op<"wkv7",
+    [Pure, AllTypesMatch<["r", "w", "k", "v", "a", "b", "y"]>,
+     AllTypesMatch<["state", "new_state"]>]> {
+  let summary = "RWKV-7 WKV: generalised delta-rule state update, then read";
+  let description = [{
+    The RWKV-7 time-mix recurrence (rwkv-math §5.4, kernel form; RWKV-LM
+    `RWKV-v7/cuda/wkv7s.cu`, ChatRWKV `cuda/rwkv7.cu`). For every batch `b`,
+    head `h`, token `t` in order, and value row `i`, with `S` the head's
+    `N × N` state indexed **[value i][key j]** and all vectors restricted to
+    the head's `N` channels:
+
+    ```
+    sa_i      = Σ_j a_t[j] · S[i][j]                     (old state)
+    S[i][j]   = S[i][j] · w_t[j] + sa_i · b_t[j] + v_t[i] · k_t[j]
+    y_t[i]    = Σ_j S[i][j] · r_t[j]                     (new state)
+    ```
+
+    In RWKV-7 `a = -κ̂`, `b = κ̂ ⊙ α` and `k` is the replacement key `k̃`
+    (§5.3). There is no bonus term here (see `rwkv.wkv7_bonus`).
+
+    * `r`, `w`, `k`, `v`, `a`, `b`, `y`: `[B, T, C]` f32, `C = H · N`;
+      `w` is the decay itself (not its logarithm), in (0, 1].
+    * `state`, `new_state`: `[B, H, N, N]` f32, [value][key] per head; zero
+      for a fresh sequence. ChatRWKV's Python v5/v6 state and fla's layout
+      are the transpose ([key][value], §9.8).
+
+    ```mlir
+    %y, %s1 = rwkv.wkv7 %r, %w, %k, %v, %a, %b, %s0
+        : tensor<?x1x768xf32>, tensor<?x12x64x64xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$r, Rwkv_F32Tensor:$w,
+                   Rwkv_F32Tensor:$k, Rwkv_F32Tensor:$v, Rwkv_F32Tensor:$a,
+                   Rwkv_F32Tensor:$b, Rwkv_F32Tensor:$state);
+  let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_state);
+  let assemblyFormat = [{
+    $r `,` $w `,` $k `,` $v `,` $a `,` $b `,` $state attr-dict `:` type($r)
+    `,` type($state)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_Wkv7BonusOp : Rwkv_Op<"wkv7_bonus",
+    [Pure, AllTypesMatch<["r", "k", "v", "result"]>]> {
+  let summary = "RWKV-7 per-head bonus `(Σ_j r_j k_j ρ_j) · v`";
+  let description = [{
+    The current-token term RWKV-7 adds after the group norm (rwkv-math §5.5;
+    ChatRWKV `RWKV_x070_TMix_one`):
+
+    `result[b, t, h·N + i] = (Σ_j r[b,t,h·N+j] · k[b,t,h·N+j] · r_k[h, j]) · v[b,t,h·N+i]`
+
+    * `r`, `k` (the replacement key `k̃`), `v` (after the value residual),
+      `result`: `[B, T, C]` f32.
+    * `r_k`: `[H, N]` (checkpoint `att.r_k`), `C = H · N`.
+
+    ```mlir
+    %u = rwkv.wkv7_bonus %r, %kt, %v, %r_k
+        : tensor<?x1x768xf32>, tensor<12x64xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$r, Rwkv_F32Tensor:$k,
+                   Rwkv_F32Tensor:$v, Rwkv_FloatTensor:$r_k);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $r `,` $k `,` $v `,` $r_k attr-dict `:` type($r) `,` type($r_k)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Channel mix
+//===----------------------------------------------------------------------===//
+
+def Rwkv_ChannelMixOp : Rwkv_Op<"channel_mix", [Pure]> {
+  let summary = "Squared-ReLU feed-forward `relu²(xk · Kᵀ) · Vᵀ`";
+  let description = [{
+    The RWKV channel mix after its token shift (rwkv-math §5.6 for v7; the
+    v4-v6 receptance gate is applied outside this op):
+
+    `result = relu(xk · keyᵀ)² · valueᵀ`
+
+    * `input` (`xk`): `[B, T, C]` f32; `key`: `[F, C]`; `value`: `[C', F]`;
+      `result`: `[B, T, C']` f32 (`C' = C` in every released model).
+    * The hidden `[B, T, F]` activation never needs to leave the op, which is
+      what lets lowerings fuse the two projections.
+
+    ```mlir
+    %o = rwkv.channel_mix %xk, %key, %value
+        : tensor<?x1x768xf32>, tensor<3072x768xf32>, tensor<768x3072xf32>
+          -> tensor<?x1x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$key,
+                   Rwkv_FloatTensor:$value);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $key `,` $value attr-dict `:` type($input) `,` type($key) `,`
+    type($value) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // RWKV_OPS_TD

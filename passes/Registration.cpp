@@ -1,0 +1,25 @@
+//===- Registration.cpp - dialects and passes the compiler uses -----------===//
+//
+// The only translation unit that includes the "register everything" headers:
+// they dominate compile time, so no other file should.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Registration.h"
+
+#include "dialect/RwkvDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+void mlir::rwkv::registerCompilerDialects(DialectRegistry &registry) {
+  registry.insert<RwkvDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+}
+
+void mlir::rwkv::registerCompilerPasses() { registerAllPasses(); }

@@ -1,0 +1,154 @@
+// RUN: rwkv-opt %s -split-input-file -verify-diagnostics
+
+// Tests that the verifiers name the operand, the dimension and the expected
+// value for each malformed op.
+
+func.func @embedding_width(%t: tensor<?x1xi32>, %e: tensor<256x64xf32>) {
+  // expected-error @+1 {{'rwkv.embedding' op expects dimension 2 of 'result' to be 64 (the embedding width of 'table'), got 32}}
+  %x = rwkv.embedding %t, %e : tensor<?x1xi32>, tensor<256x64xf32> -> tensor<?x1x32xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight(%x: tensor<?x1x64xf32>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{'rwkv.layer_norm' op expects dimension 0 of 'weight' to be 64 (the channel count C), got 32}}
+  %y = rwkv.layer_norm %x, %w, %w {eps = 1.0e-5 : f32} : tensor<?x1x64xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_eps(%x: tensor<?x1x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{'rwkv.layer_norm' op expects a positive 'eps', got 0}}
+  %y = rwkv.layer_norm %x, %w, %w {eps = 0.0 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_rank(%x: tensor<?x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{'rwkv.layer_norm' op expects 'input' of rank 3 [B, T, C], got 'tensor<?x64xf32>'}}
+  %y = rwkv.layer_norm %x, %w, %w {eps = 1.0e-5 : f32} : tensor<?x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @group_norm_groups(%x: tensor<?x1x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{'rwkv.group_norm' op expects 'num_groups' (6) to divide the channel count 64 into equal groups}}
+  %y = rwkv.group_norm %x, %w, %w {num_groups = 6, eps = 6.4e-4 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @l2_norm_head_size(%x: tensor<?x1x64xf32>) {
+  // expected-error @+1 {{'rwkv.l2_norm' op expects 'head_size' (48) to divide the channel count 64 into whole heads}}
+  %y = rwkv.l2_norm %x {head_size = 48} : tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @token_shift_prev(%x: tensor<?x1x64xf32>, %p: tensor<?x32xf32>) {
+  // expected-error @+1 {{'rwkv.token_shift' op expects dimension 1 of 'prev' to be 64 (the channel count of 'input'), got 32}}
+  %s, %l = rwkv.token_shift %x, %p : tensor<?x1x64xf32>, tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @lerp_weight(%x: tensor<?x1x64xf32>, %mu: tensor<2x64xf32>) {
+  // expected-error @+1 {{'rwkv.lerp' op expects 'weight' of rank 1 [C] or rank 3 [B, T, C], got 'tensor<2x64xf32>'}}
+  %y = rwkv.lerp %x, %x, %mu : tensor<?x1x64xf32>, tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_in_width(%x: tensor<?x1x64xf32>, %w: tensor<128x32xf32>) {
+  // expected-error @+1 {{'rwkv.linear' op expects dimension 1 of 'weight' to be 64 (the input width K), got 32}}
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<128x32xf32> -> tensor<?x1x128xf32>
+  return
+}
+
+// -----
+
+func.func @linear_out_width(%x: tensor<?x1x64xf32>, %w: tensor<128x64xf32>) {
+  // expected-error @+1 {{'rwkv.linear' op expects dimension 2 of 'result' to be 128 (the output width M of 'weight'), got 64}}
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<128x64xf32> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @lora_rank(%x: tensor<?x1x64xf32>, %d: tensor<32x64xf32>, %u: tensor<64x16xf32>) {
+  // expected-error @+1 {{'rwkv.lora' op expects dimension 1 of 'up' to be 32 (the rank D of 'down'), got 16}}
+  %y = rwkv.lora %x, %d, %u : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x16xf32> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @lora_bias(%x: tensor<?x1x64xf32>, %d: tensor<32x64xf32>, %u: tensor<64x32xf32>, %b: tensor<32xf32>) {
+  // expected-error @+1 {{'rwkv.lora' op expects dimension 0 of 'bias' to be 64 (the channel count C), got 32}}
+  %y = rwkv.lora %x, %d, %u bias %b : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32>, tensor<32xf32> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @lora_activation(%x: tensor<?x1x64xf32>, %d: tensor<32x64xf32>, %u: tensor<64x32xf32>) {
+  // expected-error @+1 {{'rwkv.lora' op supports activations none, tanh and sigmoid; relu_square is a channel-mix activation}}
+  %y = rwkv.lora %x, %d, %u activation relu_square : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_channels(%r: tensor<?x1x64xf32>, %s: tensor<?x2x16x16xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7' op expects dimension 2 of 'r' to be 32 (H * N from 'state'), got 64}}
+  %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x2x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_square(%r: tensor<?x1x64xf32>, %s: tensor<?x1x64x32xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7' op expects dimension 3 of 'state' to be 64 (a square N x N state per head), got 32}}
+  %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x1x64x32xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_batch(%r: tensor<2x1x64xf32>, %s: tensor<3x1x64x64xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7' op expects dimension 0 of 'state' to be 2 (the batch size of 'r'), got 3}}
+  %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<2x1x64xf32>, tensor<3x1x64x64xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_bonus(%r: tensor<?x1x64xf32>, %rk: tensor<4x8xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7_bonus' op expects dimension 2 of 'r' to be 32 (H * N from 'r_k'), got 64}}
+  %u = rwkv.wkv7_bonus %r, %r, %r, %rk : tensor<?x1x64xf32>, tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @channel_mix_hidden(%x: tensor<?x1x64xf32>, %k: tensor<256x64xf32>, %v: tensor<64x128xf32>) {
+  // expected-error @+1 {{'rwkv.channel_mix' op expects dimension 1 of 'value' to be 256 (the hidden width F of 'key'), got 128}}
+  %y = rwkv.channel_mix %x, %k, %v : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x128xf32> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @decay_type(%x: tensor<?x1x64xf32>) {
+  // expected-error @+1 {{'rwkv.decay' op result #0 must be ranked tensor of 32-bit float values}}
+  %y = "rwkv.decay"(%x) {kind = 0 : i32} : (tensor<?x1x64xf32>) -> tensor<?x1x64xi32>
+  return
+}

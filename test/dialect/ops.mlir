@@ -1,0 +1,69 @@
+// RUN: rwkv-opt %s | rwkv-opt | FileCheck %s
+// RUN: rwkv-opt %s --mlir-print-op-generic | rwkv-opt | FileCheck %s
+
+// Tests that every rwkv op prints and parses back in its custom form.
+
+// CHECK-LABEL: func.func @embedding_and_norms
+func.func @embedding_and_norms(%tok: tensor<?x1xi32>, %emb: tensor<256x64xf32>,
+                               %w: tensor<64xf32>, %b: tensor<64xf32>)
+    -> tensor<?x1x64xf32> {
+  // CHECK: %[[X:.+]] = rwkv.embedding %{{.+}}, %{{.+}} : tensor<?x1xi32>, tensor<256x64xf32> -> tensor<?x1x64xf32>
+  %x = rwkv.embedding %tok, %emb : tensor<?x1xi32>, tensor<256x64xf32> -> tensor<?x1x64xf32>
+  // CHECK: %[[LN:.+]] = rwkv.layer_norm %[[X]], %{{.+}}, %{{.+}} {eps = 9.99999974E-6 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  %ln = rwkv.layer_norm %x, %w, %b {eps = 1.0e-5 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  // CHECK: %[[GN:.+]] = rwkv.group_norm %[[LN]], %{{.+}}, %{{.+}} {eps = 6.400000e-04 : f32, num_groups = 8 : i64} : tensor<?x1x64xf32>, tensor<64xf32>
+  %gn = rwkv.group_norm %ln, %w, %b {num_groups = 8, eps = 6.4e-4 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  // CHECK: rwkv.l2_norm %[[GN]] {head_size = 8 : i64} : tensor<?x1x64xf32>
+  %l2 = rwkv.l2_norm %gn {head_size = 8} : tensor<?x1x64xf32>
+  return %l2 : tensor<?x1x64xf32>
+}
+
+// CHECK-LABEL: func.func @shift_and_mix
+func.func @shift_and_mix(%x: tensor<?x3x64xf32>, %prev: tensor<?x64xf32>,
+                         %mu: tensor<64xf32>)
+    -> (tensor<?x3x64xf32>, tensor<?x3x64xf32>, tensor<?x64xf32>) {
+  // CHECK: %[[SX:[^,]+]], %{{.+}} = rwkv.token_shift %{{.+}}, %{{.+}} : tensor<?x3x64xf32>, tensor<?x64xf32>
+  %sx, %last = rwkv.token_shift %x, %prev : tensor<?x3x64xf32>, tensor<?x64xf32>
+  // CHECK: rwkv.lerp %{{.+}}, %[[SX]], %{{.+}} : tensor<?x3x64xf32>, tensor<64xf32>
+  %xr = rwkv.lerp %x, %sx, %mu : tensor<?x3x64xf32>, tensor<64xf32>
+  // CHECK: rwkv.lerp %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x3x64xf32>, tensor<?x3x64xf32>
+  %full = rwkv.lerp %x, %sx, %xr : tensor<?x3x64xf32>, tensor<?x3x64xf32>
+  return %xr, %full, %last : tensor<?x3x64xf32>, tensor<?x3x64xf32>, tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func.func @projections
+func.func @projections(%x: tensor<?x1x64xf32>, %w: tensor<128x64xf32>,
+                       %down: tensor<32x64xf32>, %up: tensor<64x32xf32>,
+                       %bias: tensor<64xf32>, %fk: tensor<256x64xf32>,
+                       %fv: tensor<64x256xf32>)
+    -> (tensor<?x1x128xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>,
+        tensor<?x1x64xf32>, tensor<?x1x64xf32>) {
+  // CHECK: rwkv.linear %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<128x64xf32> -> tensor<?x1x128xf32>
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<128x64xf32> -> tensor<?x1x128xf32>
+  // CHECK: %[[Z:.+]] = rwkv.lora %{{.+}}, %{{.+}}, %{{.+}} bias %{{.+}} activation tanh : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32>, tensor<64xf32> -> tensor<?x1x64xf32>
+  %z = rwkv.lora %x, %down, %up bias %bias activation tanh : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32>, tensor<64xf32> -> tensor<?x1x64xf32>
+  // CHECK: rwkv.lora %{{.+}}, %{{.+}}, %{{.+}} bias %{{.+}} output_activation sigmoid :
+  %alpha = rwkv.lora %x, %down, %up bias %bias output_activation sigmoid : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32>, tensor<64xf32> -> tensor<?x1x64xf32>
+  // CHECK: rwkv.lora %{{.+}}, %{{.+}}, %{{.+}} activation sigmoid : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32> -> tensor<?x1x64xf32>
+  %g = rwkv.lora %x, %down, %up activation sigmoid : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32> -> tensor<?x1x64xf32>
+  // CHECK: rwkv.decay sigmoid %[[Z]] : tensor<?x1x64xf32>
+  %w7 = rwkv.decay sigmoid %z : tensor<?x1x64xf32>
+  // CHECK: rwkv.decay exp_neg_exp
+  %w6 = rwkv.decay exp_neg_exp %z : tensor<?x1x64xf32>
+  // CHECK: rwkv.channel_mix %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
+  %o = rwkv.channel_mix %x, %fk, %fv : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
+  return %y, %alpha, %g, %w7, %o : tensor<?x1x128xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
+}
+
+// CHECK-LABEL: func.func @wkv7
+func.func @wkv7(%r: tensor<?x2x64xf32>, %w: tensor<?x2x64xf32>,
+                %k: tensor<?x2x64xf32>, %v: tensor<?x2x64xf32>,
+                %a: tensor<?x2x64xf32>, %b: tensor<?x2x64xf32>,
+                %s: tensor<?x8x8x8xf32>, %rk: tensor<8x8xf32>)
+    -> (tensor<?x2x64xf32>, tensor<?x8x8x8xf32>) {
+  // CHECK: %{{[^,]+}}, %{{.+}} = rwkv.wkv7 %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>
+  %y, %s1 = rwkv.wkv7 %r, %w, %k, %v, %a, %b, %s : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>
+  // CHECK: rwkv.wkv7_bonus %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x2x64xf32>, tensor<8x8xf32>
+  %u = rwkv.wkv7_bonus %r, %k, %v, %rk : tensor<?x2x64xf32>, tensor<8x8xf32>
+  return %u, %s1 : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>
+}

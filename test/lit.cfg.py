@@ -1,0 +1,33 @@
+# -*- Python -*-
+# lit configuration for rwkv-mlir.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "RWKV-MLIR"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".toml", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.rwkv_obj_root, "test")
+# Inputs used by RUN lines of other tests, not tests themselves.
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+                   "unit"]
+
+llvm_config.use_default_substitutions()
+config.substitutions.append(("%specs", os.path.join(config.rwkv_src_root, "specs")))
+config.substitutions.append(("%shared_data", config.rwkv_shared_data))
+
+# The tiny trained checkpoints live outside the repository; tests that read
+# them say `REQUIRES: shared-data`.
+if os.path.isdir(os.path.join(config.rwkv_shared_data, "rwkvcpp-tiny")):
+    config.available_features.add("shared-data")
+else:
+    lit_config.note("../shared/data not found: tests that need the tiny "
+                    "checkpoints are UNSUPPORTED")
+
+tool_dirs = [config.rwkv_tools_dir, config.llvm_tools_dir]
+tools = ["rwkv-opt", "rwkvc", "rwkv-run"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
