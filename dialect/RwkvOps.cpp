@@ -31,14 +31,14 @@ LogicalResult checkRank(Operation *op, Value value, StringRef name,
   auto type = cast<RankedTensorType>(value.getType());
   if (type.getRank() == rank)
     return success();
-  return op->emitOpError() << "expects '" << name << "' of rank " << rank
-                           << " " << layout << ", got " << type;
+  return op->emitOpError() << "expects '" << name << "' of rank " << rank << " "
+                           << layout << ", got " << type;
 }
 
 /// Checks dimension `dim` of `value` against `expected` (skipped when either
 /// is dynamic). `what` explains where the expectation comes from.
-LogicalResult checkDim(Operation *op, Value value, StringRef name,
-                       unsigned dim, int64_t expected, StringRef what) {
+LogicalResult checkDim(Operation *op, Value value, StringRef name, unsigned dim,
+                       int64_t expected, StringRef what) {
   int64_t actual = cast<RankedTensorType>(value.getType()).getDimSize(dim);
   if (sameDim(actual, expected))
     return success();
@@ -63,12 +63,12 @@ LogicalResult checkChannelVector(Operation *op, Value value, StringRef name,
 LogicalResult checkDivides(Operation *op, StringRef attrName, int64_t divisor,
                            int64_t channels, StringRef what) {
   if (divisor <= 0)
-    return op->emitOpError() << "expects '" << attrName
-                             << "' to be positive, got " << divisor;
+    return op->emitOpError()
+           << "expects '" << attrName << "' to be positive, got " << divisor;
   if (!ShapedType::isDynamic(channels) && channels % divisor != 0)
-    return op->emitOpError() << "expects '" << attrName << "' (" << divisor
-                             << ") to divide the channel count " << channels
-                             << " into " << what;
+    return op->emitOpError()
+           << "expects '" << attrName << "' (" << divisor
+           << ") to divide the channel count " << channels << " into " << what;
   return success();
 }
 
@@ -213,8 +213,7 @@ LogicalResult Wkv7Op::verify() {
     return emitOpError() << "expects static head count and head size in "
                             "'state', got "
                          << getState().getType();
-  return checkDim(op, getR(), "r", 2, heads * headSize,
-                  "H * N from 'state'");
+  return checkDim(op, getR(), "r", 2, heads * headSize, "H * N from 'state'");
 }
 
 LogicalResult Wkv7BonusOp::verify() {

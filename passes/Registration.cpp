@@ -8,12 +8,16 @@
 #include "passes/Registration.h"
 
 #include "dialect/RwkvDialect.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include <mutex>
 
 void mlir::rwkv::registerCompilerDialects(DialectRegistry &registry) {
   registry.insert<RwkvDialect>();
@@ -22,4 +26,13 @@ void mlir::rwkv::registerCompilerDialects(DialectRegistry &registry) {
   registerAllToLLVMIRTranslations(registry);
 }
 
-void mlir::rwkv::registerCompilerPasses() { registerAllPasses(); }
+void mlir::rwkv::registerCompilerPasses() {
+  // Idempotent: the pipeline builders call it too, since textual pipelines
+  // resolve pass names through the global registry.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses();
+    registerRwkvPasses();
+    registerPipelines();
+  });
+}

@@ -17,7 +17,8 @@ namespace rwkv {
 void registerCompilerDialects(DialectRegistry &registry);
 
 /// Registers the rwkv passes, the named rwkv pipelines and the upstream
-/// passes, so they are available as command-line flags.
+/// passes, so they are available as command-line flags and in textual
+/// pipelines. Safe to call more than once.
 void registerCompilerPasses();
 
 } // namespace rwkv

@@ -3,7 +3,8 @@
 // Parses IR in the rwkv dialect and the upstream dialects it lowers through,
 // and runs any registered pass or pipeline on it, e.g.
 //   rwkv-opt model.mlir --rwkv-cpu-pipeline
-//   rwkv-opt model.mlir --pass-pipeline='builtin.module(convert-rwkv-to-linalg)'
+//   rwkv-opt model.mlir
+//   --pass-pipeline='builtin.module(convert-rwkv-to-linalg)'
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,245 @@
+//===- Driver.cpp - rwkvc: spec to artifacts ------------------------------===//
+
+#include "codegen/Driver.h"
+
+#include "codegen/LLVMEmitter.h"
+#include "codegen/Manifest.h"
+#include "codegen/Target.h"
+#include "importer/Importer.h"
+#include "importer/Spec.h"
+#include "passes/Pipelines.h"
+#include "passes/Registration.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace mlir;
+using namespace mlir::rwkv;
+namespace cl = llvm::cl;
+
+namespace {
+
+/// Stopping points of the pipeline, in order.
+enum class Stage { Rwkv, Linalg, LLVMDialect, LLVMIR, Asm, Obj, So };
+
+struct Options {
+  cl::opt<std::string> input{cl::Positional, cl::desc("<spec.toml>"),
+                             cl::Required};
+  cl::opt<std::string> output{
+      "o",
+      cl::desc("Output: a directory for --emit=so (model.so, model.o, "
+               "manifest.json), else a file (default: stdout)"),
+      cl::value_desc("path"), cl::init("")};
+  cl::opt<std::string> target{
+      "target",
+      cl::desc("Code generation target: host, x86-64-v3 (AVX2) or "
+               "x86-64-v4 (AVX-512)"),
+      cl::init("host")};
+  cl::opt<Stage> emit{
+      "emit", cl::desc("Stop after this stage and print or write it"),
+      cl::values(clEnumValN(Stage::Rwkv, "rwkv", "rwkv dialect, as imported"),
+                 clEnumValN(Stage::Linalg, "linalg",
+                            "fused, vectorized linalg/vector/scf on tensors"),
+                 clEnumValN(Stage::LLVMDialect, "llvm", "MLIR LLVM dialect"),
+                 clEnumValN(Stage::LLVMIR, "llvm-ir", "optimized LLVM IR"),
+                 clEnumValN(Stage::Asm, "asm", "target assembly"),
+                 clEnumValN(Stage::Obj, "obj", "ELF object file"),
+                 clEnumValN(Stage::So, "so",
+                            "shared library + manifest in the -o directory")),
+      cl::init(Stage::So)};
+  cl::opt<bool> verifyDiagnostics{
+      "verify-diagnostics",
+      cl::desc("Check that emitted diagnostics match expected-* lines in the "
+               "spec (for tests)"),
+      cl::init(false)};
+  cl::opt<int64_t> tokensPerCall{
+      "tokens-per-call", cl::desc("Tokens per call T (1 = recurrent form)"),
+      cl::init(1), cl::Hidden};
+};
+
+/// Writes `content` to `path`, or stdout when `path` is empty.
+LogicalResult writeOutput(StringRef path,
+                          function_ref<void(llvm::raw_ostream &)> content) {
+  std::string error;
+  auto file = openOutputFile(path.empty() ? "-" : path, &error);
+  if (!file) {
+    llvm::errs() << "rwkvc: error: " << error << "\n";
+    return failure();
+  }
+  content(file->os());
+  file->keep();
+  return success();
+}
+
+LogicalResult fail(const Twine &message) {
+  llvm::errs() << "rwkvc: error: " << message << "\n";
+  return failure();
+}
+
+/// Runs the compiler; diagnostics go through the context's handler.
+LogicalResult compile(const Options &opts, MLIRContext &ctx,
+                      StringRef specText) {
+  std::optional<Spec> spec = parseSpec(specText, opts.input, &ctx);
+  if (!spec)
+    return failure();
+
+  ImportOptions importOptions;
+  importOptions.tokensPerCall = opts.tokensPerCall;
+  OwningOpRef<ModuleOp> module = importSpec(*spec, &ctx, importOptions);
+  if (!module || failed(verify(*module)))
+    return failure();
+  if (opts.emit == Stage::Rwkv)
+    return writeOutput(opts.output,
+                       [&](llvm::raw_ostream &os) { module->print(os); });
+
+  std::string error;
+  FailureOr<CpuTarget> target = resolveCpuTarget(opts.target, error);
+  if (failed(target))
+    return fail(error);
+  std::vector<EntryPoint> entries = collectEntryPoints(*module);
+
+  // One pass manager for the whole lowering, so --mlir-print-ir-*,
+  // --mlir-timing and crash reproducers see it as one pipeline.
+  DefaultTimingManager timingManager;
+  applyDefaultTimingManagerCLOptions(timingManager);
+  TimingScope timing = timingManager.getRootScope();
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  pm.enableTiming(timing);
+  CpuPipelineOptions pipelineOptions;
+  pipelineOptions.vectorWidth = target->vectorWidth;
+  buildCpuTensorPipeline(pm, pipelineOptions);
+  if (opts.emit != Stage::Linalg) {
+    // Entry points get C interfaces; their role attributes are recorded in
+    // the manifest and would only confuse LLVM IR translation.
+    for (auto fn : module->getOps<func::FuncOp>()) {
+      fn->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+        fn.setArgAttrs(i, ArrayRef<NamedAttribute>{});
+      for (unsigned i = 0; i < fn.getNumResults(); ++i)
+        fn.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+    }
+    buildCpuLLVMPipeline(pm, pipelineOptions);
+  }
+  if (failed(pm.run(*module)))
+    return failure();
+  if (opts.emit == Stage::Linalg || opts.emit == Stage::LLVMDialect)
+    return writeOutput(opts.output,
+                       [&](llvm::raw_ostream &os) { module->print(os); });
+
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(*target, error);
+  if (!tm)
+    return fail(error);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+  {
+    TimingScope llvmTiming = timing.nest("LLVM IR translation + -O3");
+    llvmModule =
+        emitLLVMModule(*module, llvmContext, *tm, *target, entries, error);
+  }
+  if (!llvmModule)
+    return fail(error);
+  if (opts.emit == Stage::LLVMIR)
+    return writeOutput(opts.output, [&](llvm::raw_ostream &os) {
+      llvmModule->print(os, nullptr);
+    });
+
+  TimingScope codegenTiming = timing.nest("LLVM code generation");
+  if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
+    std::string path = opts.output.empty() ? "-" : opts.output.getValue();
+    auto file = openOutputFile(path, &error);
+    if (!file)
+      return fail(error);
+    if (failed(emitMachineCode(*llvmModule, *tm, opts.emit == Stage::Asm,
+                               file->os(), error)))
+      return fail(error);
+    file->keep();
+    return success();
+  }
+
+  // --emit=so: <dir>/model.o, <dir>/model.so, <dir>/manifest.json.
+  if (opts.output.empty())
+    return fail("--emit=so needs an output directory: -o DIR");
+  if (std::error_code ec = llvm::sys::fs::create_directories(opts.output))
+    return fail("cannot create '" + opts.output + "': " + ec.message());
+  llvm::SmallString<256> objPath(opts.output), soPath(opts.output),
+      manifestPath(opts.output);
+  llvm::sys::path::append(objPath, "model.o");
+  llvm::sys::path::append(soPath, "model.so");
+  llvm::sys::path::append(manifestPath, "manifest.json");
+  {
+    auto file = openOutputFile(objPath, &error);
+    if (!file)
+      return fail(error);
+    if (failed(emitMachineCode(*llvmModule, *tm, /*assembly=*/false, file->os(),
+                               error)))
+      return fail(error);
+    file->keep();
+  }
+  codegenTiming.stop();
+  {
+    TimingScope linkTiming = timing.nest("link shared library");
+    if (failed(linkSharedLibrary(objPath, soPath, error)))
+      return fail(error);
+  }
+  llvm::json::Object manifest =
+      buildManifest(*spec, *target, entries, "model.so", opts.tokensPerCall);
+  return writeOutput(manifestPath, [&](llvm::raw_ostream &os) {
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
+       << "\n";
+  });
+}
+
+} // namespace
+
+int mlir::rwkv::compilerMain(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  Options opts;
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "rwkvc: compile an RWKV model spec (TOML) to a shared library and "
+      "manifest\n");
+
+  DialectRegistry registry;
+  registerCompilerDialects(registry);
+  MLIRContext ctx(registry);
+
+  llvm::SourceMgr sourceMgr;
+  auto buffer = llvm::MemoryBuffer::getFile(opts.input, /*IsText=*/true);
+  if (!buffer) {
+    llvm::errs() << "rwkvc: error: cannot read spec '" << opts.input
+                 << "': " << buffer.getError().message() << "\n";
+    return 1;
+  }
+  StringRef text = (*buffer)->getBuffer();
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+
+  if (opts.verifyDiagnostics) {
+    SourceMgrDiagnosticVerifierHandler handler(sourceMgr, &ctx);
+    (void)compile(opts, ctx, text);
+    return failed(handler.verify()) ? 1 : 0;
+  }
+  SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+  return failed(compile(opts, ctx, text)) ? 1 : 0;
+}

@@ -1,0 +1,149 @@
+//===- LLVMEmitter.cpp - LLVM IR, assembly and objects --------------------===//
+
+#include "codegen/LLVMEmitter.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace mlir;
+using namespace mlir::rwkv;
+
+namespace {
+
+/// Adds `void <symbol>(void **args)` calling `_mlir_ciface_<name>` with
+/// args[0..n-1]: one stable, arity-free symbol per entry point.
+LogicalResult addPackedWrapper(llvm::Module &m, const EntryPoint &entry,
+                               std::string &error) {
+  llvm::Function *callee = m.getFunction("_mlir_ciface_" + entry.name);
+  if (!callee) {
+    error = "entry point '" + entry.name + "' has no C interface";
+    return failure();
+  }
+  if (callee->arg_size() != entry.args.size()) {
+    error = "entry point '" + entry.name + "' takes " +
+            std::to_string(callee->arg_size()) +
+            " arguments after lowering, the manifest lists " +
+            std::to_string(entry.args.size());
+    return failure();
+  }
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::get(ctx, 0);
+  auto *fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy},
+                                       /*isVarArg=*/false);
+  auto *wrapper = llvm::Function::Create(
+      fnTy, llvm::GlobalValue::ExternalLinkage, entry.symbol, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  llvm::SmallVector<llvm::Value *> args;
+  for (unsigned i = 0; i < callee->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, wrapper->getArg(0), i);
+    args.push_back(b.CreateLoad(ptrTy, slot));
+  }
+  b.CreateCall(callee, args);
+  b.CreateRetVoid();
+  return success();
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module>
+mlir::rwkv::emitLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
+                           llvm::TargetMachine &tm, const CpuTarget &target,
+                           ArrayRef<EntryPoint> entries, std::string &error) {
+  std::unique_ptr<llvm::Module> m =
+      translateModuleToLLVMIR(module, llvmContext, "rwkv");
+  if (!m) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  m->setTargetTriple(tm.getTargetTriple());
+  m->setDataLayout(tm.createDataLayout());
+  for (const EntryPoint &e : entries)
+    if (failed(addPackedWrapper(*m, e, error)))
+      return nullptr;
+
+  // Generated vectors are sized for the target: let the backend use the full
+  // register width (X86 otherwise splits 512-bit vectors on some CPUs).
+  std::string width = std::to_string(target.vectorWidth * 32);
+  for (llvm::Function &f : *m) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", target.cpu);
+    if (!target.features.empty())
+      f.addFnAttr("target-features", target.features);
+    f.addFnAttr("prefer-vector-width", width);
+    f.addFnAttr("min-legal-vector-width", width);
+    f.addFnAttr(llvm::Attribute::NoUnwind);
+    // Only the rwkv_* wrappers are the library's interface.
+    if (!StringRef(f.getName()).starts_with("rwkv_"))
+      f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+  }
+
+  auto optimize =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, &tm);
+  if (llvm::Error err = optimize(m.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return nullptr;
+  }
+  std::string verifyMessage;
+  llvm::raw_string_ostream vos(verifyMessage);
+  if (llvm::verifyModule(*m, &vos)) {
+    error = "invalid LLVM IR: " + verifyMessage;
+    return nullptr;
+  }
+  return m;
+}
+
+LogicalResult mlir::rwkv::emitMachineCode(llvm::Module &module,
+                                          llvm::TargetMachine &tm,
+                                          bool assembly,
+                                          llvm::raw_pwrite_stream &os,
+                                          std::string &error) {
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             assembly ? llvm::CodeGenFileType::AssemblyFile
+                                      : llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit this file type";
+    return failure();
+  }
+  pm.run(module);
+  return success();
+}
+
+LogicalResult mlir::rwkv::linkSharedLibrary(StringRef object, StringRef library,
+                                            std::string &error) {
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    cc = llvm::sys::findProgramByName("gcc");
+  if (!cc)
+    cc = llvm::sys::findProgramByName("clang");
+  if (!cc) {
+    error = "no C compiler driver (cc, gcc or clang) on PATH to link the "
+            "shared library";
+    return failure();
+  }
+  SmallVector<StringRef> args{*cc,
+                              "-shared",
+                              "-o",
+                              library,
+                              object,
+                              "-Wl,-z,defs",
+                              "-Wl,-z,noexecstack",
+                              "-lm"};
+  std::string message;
+  int rc =
+      llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
+  if (rc != 0) {
+    error = "linking " + library.str() + " failed (" + *cc + " exited with " +
+            std::to_string(rc) + (message.empty() ? "" : ": " + message) + ")";
+    return failure();
+  }
+  return success();
+}

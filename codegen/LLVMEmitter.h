@@ -1,0 +1,52 @@
+//===- LLVMEmitter.h - LLVM IR, assembly and objects ------------*- C++ -*-===//
+//
+// From an LLVM-dialect module to LLVM IR with the artifact's exported entry
+// points, optimized for the target, and from there to assembly or an object.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_CODEGEN_LLVMEMITTER_H
+#define RWKV_CODEGEN_LLVMEMITTER_H
+
+#include "codegen/Manifest.h"
+#include "codegen/Target.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+class raw_pwrite_stream;
+} // namespace llvm
+
+namespace mlir {
+namespace rwkv {
+
+/// Translates `module` (LLVM dialect, entry functions lowered with
+/// llvm.emit_c_interface) to LLVM IR, adds one `void rwkv_<name>(void **)`
+/// wrapper per entry point that unpacks descriptor pointers and calls
+/// `_mlir_ciface_<name>`, sets the target attributes (prefer full-width
+/// vectors) and runs LLVM's -O3 pipeline. Returns null and sets `error` on
+/// failure.
+std::unique_ptr<llvm::Module>
+emitLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
+               llvm::TargetMachine &tm, const CpuTarget &target,
+               ArrayRef<EntryPoint> entries, std::string &error);
+
+/// Writes assembly (`assembly` = true) or an ELF object for `module`.
+LogicalResult emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
+                              bool assembly, llvm::raw_pwrite_stream &os,
+                              std::string &error);
+
+/// Links `object` into the shared library `library` with the system C
+/// compiler driver (cc), refusing undefined symbols outside libc/libm.
+LogicalResult linkSharedLibrary(StringRef object, StringRef library,
+                                std::string &error);
+
+} // namespace rwkv
+} // namespace mlir
+
+#endif // RWKV_CODEGEN_LLVMEMITTER_H

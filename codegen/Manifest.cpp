@@ -1,0 +1,153 @@
+//===- Manifest.cpp - the artifact manifest -------------------------------===//
+
+#include "codegen/Manifest.h"
+
+#include "importer/Importer.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+using namespace mlir;
+using namespace mlir::rwkv;
+
+namespace {
+
+std::string dtypeName(Type t) {
+  if (t.isF32())
+    return "f32";
+  if (t.isF16())
+    return "f16";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isInteger(32))
+    return "i32";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
+EntryArg argInfo(Type type, DictionaryAttr attrs, bool output) {
+  EntryArg arg;
+  arg.output = output;
+  auto tensor = cast<RankedTensorType>(type);
+  for (int64_t d : tensor.getShape())
+    arg.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  arg.dtype = dtypeName(tensor.getElementType());
+  for (auto [attrName, role] :
+       {std::pair<StringRef, StringRef>{kParamAttr, "param"},
+        {kStateAttr, "state"},
+        {kActivationAttr, "activation"}})
+    if (auto name = attrs ? attrs.getAs<StringAttr>(attrName) : nullptr) {
+      arg.role = role.str();
+      arg.name = name.str();
+    }
+  return arg;
+}
+
+llvm::json::Array shapeJson(ArrayRef<int64_t> shape) {
+  llvm::json::Array a;
+  for (int64_t d : shape)
+    a.push_back(d);
+  return a;
+}
+
+} // namespace
+
+std::vector<EntryPoint> mlir::rwkv::collectEntryPoints(ModuleOp module) {
+  std::vector<EntryPoint> entries;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    auto kind = fn->getAttrOfType<StringAttr>(kEntryAttr);
+    if (!kind)
+      continue;
+    EntryPoint e;
+    e.name = fn.getSymName().str();
+    e.symbol = "rwkv_" + e.name;
+    e.kind = kind.str();
+    if (auto layers = fn->getAttrOfType<DenseI64ArrayAttr>(kLayersAttr))
+      e.layers.assign(layers.asArrayRef().begin(), layers.asArrayRef().end());
+    FunctionType type = fn.getFunctionType();
+    for (unsigned i = 0; i < type.getNumInputs(); ++i)
+      e.args.push_back(argInfo(type.getInput(i), fn.getArgAttrDict(i), false));
+    for (unsigned i = 0; i < type.getNumResults(); ++i)
+      e.args.push_back(
+          argInfo(type.getResult(i), fn.getResultAttrDict(i), true));
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
+                                             const CpuTarget &target,
+                                             ArrayRef<EntryPoint> entries,
+                                             StringRef library,
+                                             int64_t tokensPerCall) {
+  llvm::json::Array features;
+  for (const std::string &f : target.isaFeatures)
+    features.push_back(f);
+
+  llvm::json::Array params;
+  for (const ParamInfo &p : spec.parameters()) {
+    llvm::json::Object init{{"kind", p.init.kind == InitHint::Kind::Uniform
+                                         ? "uniform"
+                                         : "constant"},
+                            {"lo", p.init.lo},
+                            {"hi", p.init.hi}};
+    llvm::json::Object checkpoint{{"name", p.binding.name},
+                                  {"transpose", p.binding.transpose}};
+    if (p.binding.index >= 0)
+      checkpoint["index"] = p.binding.index;
+    params.push_back(
+        llvm::json::Object{{"name", p.name},
+                           {"shape", shapeJson(p.shape)},
+                           {"per_layer", p.perLayer},
+                           {"first_layer", static_cast<int64_t>(p.firstLayer)},
+                           {"dtype", spec.weightDtype},
+                           {"checkpoint", std::move(checkpoint)},
+                           {"init", std::move(init)}});
+  }
+
+  llvm::json::Array states;
+  for (const StateInfo &s : spec.states())
+    states.push_back(llvm::json::Object{{"name", s.name},
+                                        {"shape", shapeJson(s.shape)},
+                                        {"init", static_cast<double>(s.init)}});
+
+  llvm::json::Array entryJson;
+  for (const EntryPoint &e : entries) {
+    llvm::json::Array args;
+    for (const EntryArg &a : e.args)
+      args.push_back(llvm::json::Object{{"role", a.role},
+                                        {"name", a.name},
+                                        {"output", a.output},
+                                        {"shape", shapeJson(a.shape)},
+                                        {"dtype", a.dtype}});
+    entryJson.push_back(llvm::json::Object{{"name", e.name},
+                                           {"symbol", e.symbol},
+                                           {"kind", e.kind},
+                                           {"layers", shapeJson(e.layers)},
+                                           {"args", std::move(args)}});
+  }
+
+  return llvm::json::Object{
+      {"abi_version", kAbiVersion},
+      {"generator", "rwkvc 0.1.0"},
+      {"spec", llvm::json::Object{{"name", spec.name},
+                                  {"path", spec.path},
+                                  {"sha256", spec.sha256}}},
+      {"target", llvm::json::Object{{"name", target.name},
+                                    {"triple", target.triple},
+                                    {"cpu", target.cpu},
+                                    {"features", std::move(features)},
+                                    {"vector_width", target.vectorWidth}}},
+      {"library", library},
+      {"tokens_per_call", tokensPerCall},
+      {"model", llvm::json::Object{{"vocab_size", spec.vocabSize},
+                                   {"d_model", spec.dModel},
+                                   {"n_layer", spec.nLayer},
+                                   {"n_head", spec.numHeads()},
+                                   {"head_size", spec.headSize},
+                                   {"d_ffn", spec.dFfn}}},
+      {"parameters", std::move(params)},
+      {"states", std::move(states)},
+      {"entry_points", std::move(entryJson)}};
+}

@@ -1,0 +1,65 @@
+//===- Manifest.h - the artifact manifest -----------------------*- C++ -*-===//
+//
+// manifest.json sits beside the generated shared library and tells the
+// runtime everything it needs without any RWKV knowledge of its own:
+//
+//   abi_version      bumped on any incompatible change of the layout below
+//   spec             name, path and SHA-256 of the spec the code came from
+//   target           triple, CPU, ISA features the code uses, vector width
+//   model            sizes (vocab, d_model, layers, heads, head size)
+//   parameters       every weight: shape in the compiler layout, the
+//                    checkpoint tensor that provides it (name template,
+//                    transpose, stack index) and a synthetic-init hint
+//   states           per-layer recurrent state tensors and initial values
+//   entry_points     exported symbols `rwkv_<name>(void **args)`, the block
+//                    layers they serve, and their arguments in ABI order:
+//                    each a memref descriptor pointer with role (param,
+//                    state, activation), name, direction, shape (-1 = batch)
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_CODEGEN_MANIFEST_H
+#define RWKV_CODEGEN_MANIFEST_H
+
+#include "codegen/Target.h"
+#include "importer/Spec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/JSON.h"
+
+namespace mlir {
+namespace rwkv {
+
+/// Version of the artifact ABI: manifest layout + calling convention.
+constexpr int64_t kAbiVersion = 1;
+
+struct EntryArg {
+  std::string role; ///< "param", "state" or "activation"
+  std::string name; ///< parameter, state or activation name
+  bool output = false;
+  std::vector<int64_t> shape; ///< -1 for the (dynamic) batch dimension
+  std::string dtype;          ///< "f32", "i32", ...
+};
+
+struct EntryPoint {
+  std::string name;   ///< function name in the IR ("time_mix_0")
+  std::string symbol; ///< exported wrapper ("rwkv_time_mix_0")
+  std::string kind;   ///< embed, time_mix, channel_mix, head
+  std::vector<int64_t> layers;
+  /// Inputs in order, then outputs (results become trailing out-params).
+  std::vector<EntryArg> args;
+};
+
+/// Reads the entry points of an imported (rwkv-level) module from the role
+/// attributes the importer sets (see importer/Importer.h).
+std::vector<EntryPoint> collectEntryPoints(ModuleOp module);
+
+/// Builds the manifest JSON.
+llvm::json::Object buildManifest(const Spec &spec, const CpuTarget &target,
+                                 ArrayRef<EntryPoint> entries,
+                                 StringRef library, int64_t tokensPerCall);
+
+} // namespace rwkv
+} // namespace mlir
+
+#endif // RWKV_CODEGEN_MANIFEST_H

@@ -1,0 +1,51 @@
+//===- Importer.h - build rwkv IR from a spec -------------------*- C++ -*-===//
+//
+// Turns a validated Spec into a module of `func.func`s in the rwkv dialect:
+//
+//   @embed           tokens [B,T] -> h [B,T,C]          (emb, ln0)
+//   @time_mix_<k>    one per block kind (layers sharing a parameter set)
+//   @channel_mix_<k> likewise
+//   @head            h [B,1,C] -> logits [B,1,V]        (ln_out, head)
+//
+// Every argument and result carries a role attribute the code generator turns
+// into the artifact manifest:
+//   rwkv.param = "att.key"       a weight (see Spec::parameters())
+//   rwkv.state = "wkv"           a per-layer recurrent state (in and out)
+//   rwkv.activation = "h"        an activation buffer the runtime routes
+// Functions carry rwkv.entry = "embed" | "time_mix" | "channel_mix" | "head"
+// and rwkv.layers = [indices of the blocks they implement].
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_IMPORTER_IMPORTER_H
+#define RWKV_IMPORTER_IMPORTER_H
+
+#include "importer/Spec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir {
+namespace rwkv {
+
+struct ImportOptions {
+  /// Tokens per call (T). 1 is the recurrent (decode) form.
+  int64_t tokensPerCall = 1;
+};
+
+/// Attribute names of the function ABI described above.
+constexpr llvm::StringLiteral kParamAttr = "rwkv.param";
+constexpr llvm::StringLiteral kStateAttr = "rwkv.state";
+constexpr llvm::StringLiteral kActivationAttr = "rwkv.activation";
+constexpr llvm::StringLiteral kEntryAttr = "rwkv.entry";
+constexpr llvm::StringLiteral kLayersAttr = "rwkv.layers";
+
+/// Builds the rwkv-dialect module for `spec`. Emits a located error and
+/// returns null when the spec combines components the importer cannot build.
+OwningOpRef<ModuleOp> importSpec(const Spec &spec, MLIRContext *ctx,
+                                 const ImportOptions &options = {});
+
+} // namespace rwkv
+} // namespace mlir
+
+#endif // RWKV_IMPORTER_IMPORTER_H

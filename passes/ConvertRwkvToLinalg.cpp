@@ -1,0 +1,743 @@
+//===- ConvertRwkvToLinalg.cpp - rwkv ops to linalg/scf/vector ------------===//
+//
+// Lowers each rwkv op to upstream ops on tensors (see the pass description in
+// passes/Passes.td). The math of every lowering is the formula in the op's
+// ODS description; the structure (loop order, register blocking) is chosen
+// for CPUs and documented next to each pattern.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/RwkvOps.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#define DEBUG_TYPE "convert-rwkv-to-linalg"
+
+namespace mlir {
+namespace rwkv {
+#define GEN_PASS_DEF_CONVERTRWKVTOLINALGPASS
+#include "passes/Passes.h.inc"
+} // namespace rwkv
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::rwkv;
+using utils::IteratorType;
+
+namespace {
+
+/// e^{-1/2}: the RWKV-7 decay scale (rwkv-math §5.2).
+constexpr double kExpMinusHalf = 0.60653065971263342;
+
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// Builder helpers shared by the lowerings.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  SmallVector<OpFoldResult> sizes(Value v) {
+    return tensor::getMixedSizes(b, loc, v);
+  }
+  Value dim(Value v, int64_t d) {
+    return getValueOrCreateConstantIndexOp(b, loc, sizes(v)[d]);
+  }
+  Value empty(ArrayRef<OpFoldResult> sizes) {
+    return tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+  }
+  Value zeros(ArrayRef<OpFoldResult> sizes) {
+    return linalg::FillOp::create(b, loc, f32(0.0), empty(sizes)).getResult(0);
+  }
+
+  /// (d0, ..., d{rank-1}) -> (d{rank-n}, ..., d{rank-1}).
+  AffineMap trailing(unsigned rank, unsigned n) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d = rank - n; d < rank; ++d)
+      exprs.push_back(b.getAffineDimExpr(d));
+    return AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+  /// (d0, ..., d{rank-1}) -> (d0, ..., d{n-1}).
+  AffineMap leading(unsigned rank, unsigned n) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d = 0; d < n; ++d)
+      exprs.push_back(b.getAffineDimExpr(d));
+    return AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+  AffineMap identity(unsigned rank) { return b.getMultiDimIdentityMap(rank); }
+
+  /// A single-result linalg.generic; `body` gets the block arguments (inputs
+  /// then the output) and returns the value to yield.
+  Value generic(Value init, ValueRange inputs, ArrayRef<AffineMap> maps,
+                ArrayRef<IteratorType> iterators, BodyFn body) {
+    auto op = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+        iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+          linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+        });
+    return op.getResult(0);
+  }
+
+  /// An elementwise generic over the shape of `like`: each input is either of
+  /// that shape or matches its trailing dimensions (broadcast).
+  Value elementwise(Value like, ValueRange inputs, BodyFn body) {
+    unsigned rank = cast<RankedTensorType>(like.getType()).getRank();
+    SmallVector<AffineMap> maps;
+    for (Value in : inputs)
+      maps.push_back(
+          trailing(rank, cast<RankedTensorType>(in.getType()).getRank()));
+    maps.push_back(identity(rank));
+    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+    return generic(empty(sizes(like)), inputs, maps, iters, body);
+  }
+
+  /// Splits the last dimension of `v` into [groups, size/groups].
+  Value splitLast(Value v, int64_t groups) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    int64_t last = shape.back();
+    shape.back() = groups;
+    shape.push_back(last / groups);
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t d = 0; d + 1 < type.getRank(); ++d)
+      reassoc.push_back({d});
+    reassoc.push_back({type.getRank() - 1, type.getRank()});
+    auto result = RankedTensorType::get(shape, type.getElementType());
+    SmallVector<OpFoldResult> outShape = sizes(v);
+    outShape.back() = b.getIndexAttr(groups);
+    outShape.push_back(b.getIndexAttr(last / groups));
+    return tensor::ExpandShapeOp::create(b, loc, result, v, reassoc, outShape);
+  }
+  /// Inverse of splitLast.
+  Value mergeLast(Value v) {
+    int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      reassoc.push_back({d});
+    reassoc.push_back({rank - 2, rank - 1});
+    return tensor::CollapseShapeOp::create(b, loc, v, reassoc);
+  }
+};
+
+/// Widens `v` to f32 (weights may be stored as f16/bf16).
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (auto vt = dyn_cast<VectorType>(v.getType())) {
+    if (vt.getElementType() == f32)
+      return v;
+    return arith::ExtFOp::create(b, loc, VectorType::get(vt.getShape(), f32),
+                                 v);
+  }
+  if (v.getType() == f32)
+    return v;
+  return arith::ExtFOp::create(b, loc, f32, v);
+}
+
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Type t = x.getType();
+  auto one = arith::ConstantOp::create(b, loc, t, b.getFloatAttr(t, 1.0));
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, e));
+}
+
+Value activation(OpBuilder &b, Location loc, Activation act, Value x) {
+  switch (act) {
+  case Activation::None:
+    return x;
+  case Activation::Tanh:
+    return math::TanhOp::create(b, loc, x);
+  case Activation::Sigmoid:
+    return sigmoid(b, loc, x);
+  case Activation::ReluSquare: {
+    Type t = x.getType();
+    auto zero = arith::ConstantOp::create(b, loc, t, b.getFloatAttr(t, 0.0));
+    Value m = arith::MaximumFOp::create(b, loc, x, zero);
+    return arith::MulFOp::create(b, loc, m, m);
+  }
+  }
+  llvm_unreachable("unknown activation");
+}
+
+/// Largest power-of-two divisor of `n` that is at most `cap` (at least 1).
+int64_t fittingWidth(int64_t n, int64_t cap) {
+  int64_t w = 1;
+  while (w * 2 <= cap && n % (w * 2) == 0)
+    w *= 2;
+  return w;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisations
+//===----------------------------------------------------------------------===//
+
+/// Normalises `x` over its last dimension: two-pass mean and centred
+/// variance, then `(x - mean) / sqrt(var + eps) * weight + bias`, where the
+/// affine parameters match trailing dimensions of `x`.
+Value normalizeLast(Emitter &e, Value x, Value weight, Value bias, float eps) {
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  double invN = 1.0 / static_cast<double>(type.getShape().back());
+  SmallVector<OpFoldResult> outSizes = e.sizes(x);
+  outSizes.pop_back();
+  SmallVector<IteratorType> reduce(rank, IteratorType::parallel);
+  reduce.back() = IteratorType::reduction;
+  AffineMap id = e.identity(rank), lead = e.leading(rank, rank - 1);
+
+  Value sum = e.generic(e.zeros(outSizes), x, {id, lead}, reduce,
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return arith::AddFOp::create(b, l, a[1], a[0]);
+                        });
+  Value cInvN = e.f32(invN), cEps = e.f32(eps);
+  Value var =
+      e.generic(e.zeros(outSizes), ValueRange{x, sum}, {id, lead, lead}, reduce,
+                [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                  Value mean = arith::MulFOp::create(b, l, a[1], cInvN);
+                  Value d = arith::SubFOp::create(b, l, a[0], mean);
+                  // acc + d*d (not math.fma: the vectorizer recognises
+                  // addf/mulf combiners only).
+                  return arith::AddFOp::create(
+                      b, l, a[2], arith::MulFOp::create(b, l, d, d));
+                });
+  unsigned wRank = cast<RankedTensorType>(weight.getType()).getRank();
+  SmallVector<IteratorType> par(rank, IteratorType::parallel);
+  return e.generic(
+      e.empty(e.sizes(x)), ValueRange{x, sum, var, weight, bias},
+      {id, lead, lead, e.trailing(rank, wRank), e.trailing(rank, wRank), id},
+      par, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value mean = arith::MulFOp::create(b, l, a[1], cInvN);
+        Value variance = arith::MulFOp::create(b, l, a[2], cInvN);
+        Value denom = math::SqrtOp::create(
+            b, l, arith::AddFOp::create(b, l, variance, cEps));
+        Value norm = arith::DivFOp::create(
+            b, l, arith::SubFOp::create(b, l, a[0], mean), denom);
+        return math::FmaOp::create(b, l, norm, toF32(b, l, a[3]),
+                                   toF32(b, l, a[4]));
+      });
+}
+
+struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    rewriter.replaceOp(op, normalizeLast(e, op.getInput(), op.getWeight(),
+                                         op.getBias(),
+                                         op.getEps().convertToFloat()));
+    return success();
+  }
+};
+
+struct GroupNormLowering : OpRewritePattern<GroupNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GroupNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    int64_t groups = op.getNumGroups();
+    Value x = e.splitLast(op.getInput(), groups);
+    Value w = e.splitLast(op.getWeight(), groups);
+    Value b = e.splitLast(op.getBias(), groups);
+    Value y = normalizeLast(e, x, w, b, op.getEps().convertToFloat());
+    rewriter.replaceOp(op, e.mergeLast(y));
+    return success();
+  }
+};
+
+struct L2NormLowering : OpRewritePattern<L2NormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(L2NormOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    int64_t channels =
+        cast<RankedTensorType>(op.getInput().getType()).getShape().back();
+    Value x = e.splitLast(op.getInput(), channels / op.getHeadSize());
+    SmallVector<OpFoldResult> outSizes = e.sizes(x);
+    outSizes.pop_back();
+    SmallVector<IteratorType> reduce(4, IteratorType::parallel);
+    reduce.back() = IteratorType::reduction;
+    AffineMap id = e.identity(4), lead = e.leading(4, 3);
+    Value ss =
+        e.generic(e.zeros(outSizes), x, {id, lead}, reduce,
+                  [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                    return arith::AddFOp::create(
+                        b, l, a[1], arith::MulFOp::create(b, l, a[0], a[0]));
+                  });
+    Value eps = e.f32(op.getEps().convertToFloat());
+    SmallVector<IteratorType> par(4, IteratorType::parallel);
+    Value y =
+        e.generic(e.empty(e.sizes(x)), ValueRange{x, ss}, {id, lead, id}, par,
+                  [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                    Value norm = math::SqrtOp::create(b, l, a[1]);
+                    Value denom = arith::MaximumFOp::create(b, l, norm, eps);
+                    return arith::DivFOp::create(b, l, a[0], denom);
+                  });
+    rewriter.replaceOp(op, e.mergeLast(y));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Token shift, lerp, decay, embedding
+//===----------------------------------------------------------------------===//
+
+/// shifted = concat(prev, input[:, :T-1]) along T; last = input[:, T-1].
+struct TokenShiftLowering : OpRewritePattern<TokenShiftOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TokenShiftOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    SmallVector<OpFoldResult> xs = e.sizes(x);
+    OpFoldResult zero = rewriter.getIndexAttr(0),
+                 one = rewriter.getIndexAttr(1);
+    SmallVector<OpFoldResult> unit(3, one);
+
+    // prev [B, C] is the t = 0 row.
+    SmallVector<OpFoldResult> rowSizes{xs[0], one, xs[2]};
+    Value shifted = e.empty(xs);
+    shifted =
+        tensor::InsertSliceOp::create(rewriter, loc, op.getPrev(), shifted,
+                                      {zero, zero, zero}, rowSizes, unit);
+    // input[:, 0:T-1] fills t = 1 .. T-1.
+    std::optional<int64_t> staticT = getConstantIntValue(xs[1]);
+    OpFoldResult tMinus1 =
+        staticT ? OpFoldResult(rewriter.getIndexAttr(*staticT - 1))
+                : OpFoldResult(
+                      arith::SubIOp::create(
+                          rewriter, loc,
+                          getValueOrCreateConstantIndexOp(rewriter, loc, xs[1]),
+                          e.index(1))
+                          .getResult());
+    if (!staticT || *staticT > 1) {
+      SmallVector<OpFoldResult> headSizes{xs[0], tMinus1, xs[2]};
+      Value head = tensor::ExtractSliceOp::create(
+          rewriter, loc, x, {zero, zero, zero}, headSizes, unit);
+      shifted = tensor::InsertSliceOp::create(
+          rewriter, loc, head, shifted, {zero, one, zero}, headSizes, unit);
+    }
+    auto lastType = cast<RankedTensorType>(op.getLast().getType());
+    Value last = tensor::ExtractSliceOp::create(
+        rewriter, loc, lastType, x, {zero, tMinus1, zero}, rowSizes, unit);
+    rewriter.replaceOp(op, {shifted, last});
+    return success();
+  }
+};
+
+struct LerpLowering : OpRewritePattern<LerpOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LerpOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Value y = e.elementwise(
+        op.getStart(), ValueRange{op.getStart(), op.getEnd(), op.getWeight()},
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value diff = arith::SubFOp::create(b, l, a[1], a[0]);
+          return math::FmaOp::create(b, l, diff, toF32(b, l, a[2]), a[0]);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct DecayLowering : OpRewritePattern<DecayOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DecayOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    DecayKind kind = op.getKind();
+    Value scale = e.f32(-kExpMinusHalf);
+    Value y = e.elementwise(
+        op.getInput(), op.getInput(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          if (kind == DecayKind::Sigmoid)
+            return math::ExpOp::create(
+                b, l, arith::MulFOp::create(b, l, scale, sigmoid(b, l, a[0])));
+          Value inner = math::ExpOp::create(b, l, a[0]);
+          return math::ExpOp::create(b, l, arith::NegFOp::create(b, l, inner));
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// One row copy per token; ids are clamped into [0, V).
+struct EmbeddingLowering : OpRewritePattern<EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbeddingOp op,
+                                PatternRewriter &rewriter) const override {
+    auto tableType = cast<RankedTensorType>(op.getTable().getType());
+    if (!tableType.getElementType().isF32() || tableType.isDynamicDim(0) ||
+        tableType.isDynamicDim(1))
+      return rewriter.notifyMatchFailure(op, "needs a static f32 table");
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    int64_t vocab = tableType.getDimSize(0), width = tableType.getDimSize(1);
+    Value tokens = op.getTokens();
+    SmallVector<OpFoldResult> outSizes = e.sizes(tokens);
+    outSizes.push_back(rewriter.getIndexAttr(width));
+    Value init = e.empty(outSizes);
+    Value c0 = e.index(0), c1 = e.index(1), maxId = e.index(vocab - 1);
+    auto rowType = RankedTensorType::get({width}, rewriter.getF32Type());
+    OpFoldResult one = rewriter.getIndexAttr(1),
+                 zero = rewriter.getIndexAttr(0),
+                 w = rewriter.getIndexAttr(width);
+    auto outer = scf::ForOp::create(
+        rewriter, loc, c0, e.dim(tokens, 0), c1, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value bi, ValueRange outerArgs) {
+          auto inner = scf::ForOp::create(
+              b, l, c0, e.dim(tokens, 1), c1, outerArgs,
+              [&](OpBuilder &b2, Location l2, Value ti, ValueRange args) {
+                Value id = tensor::ExtractOp::create(b2, l2, tokens,
+                                                     ValueRange{bi, ti});
+                Value idx =
+                    arith::IndexCastOp::create(b2, l2, b2.getIndexType(), id);
+                idx = arith::MaxSIOp::create(b2, l2, idx, c0);
+                idx = arith::MinSIOp::create(b2, l2, idx, maxId);
+                Value row = tensor::ExtractSliceOp::create(
+                    b2, l2, rowType, op.getTable(),
+                    ArrayRef<OpFoldResult>{idx, zero},
+                    ArrayRef<OpFoldResult>{one, w},
+                    ArrayRef<OpFoldResult>{one, one});
+                Value out = tensor::InsertSliceOp::create(
+                    b2, l2, row, args[0], ArrayRef<OpFoldResult>{bi, ti, zero},
+                    ArrayRef<OpFoldResult>{one, one, w},
+                    ArrayRef<OpFoldResult>{one, one, one});
+                scf::YieldOp::create(b2, l2, out);
+              });
+          scf::YieldOp::create(b, l, inner.getResults());
+        });
+    rewriter.replaceOp(op, outer.getResult(0));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Projections
+//===----------------------------------------------------------------------===//
+
+/// Emits y = x · Wᵀ for x [B, T, K] and W [M, K] as a register-blocked
+/// kernel. For each row m of x and each block of `rows` outputs:
+///
+///   acc[j] = 0 (vector<V>)                   for j < rows
+///   for k in 0..K step V:
+///     xv = x[m, k:k+V]
+///     acc[j] = fma(W[n+j, k:k+V], xv, acc[j])
+///   y[m, n+j] = reduce_add(acc[j])
+///
+/// W is streamed row-contiguously; each x vector feeds `rows` FMAs.
+Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
+                 int64_t blockRows) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t outWidth = wType.getDimSize(0), inWidth = wType.getDimSize(1);
+  int64_t vw = fittingWidth(inWidth, vectorWidth);
+  int64_t nr = fittingWidth(outWidth, blockRows);
+  Type f32 = b.getF32Type();
+  auto accType = VectorType::get({vw}, f32);
+  auto wVecType = VectorType::get({vw}, wType.getElementType());
+
+  // Rows of x: [B, T, K] -> [B*T, K].
+  Value x2 = tensor::CollapseShapeOp::create(
+      b, loc, x, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+  SmallVector<OpFoldResult> outSizes{e.sizes(x2)[0], b.getIndexAttr(outWidth)};
+  Value init = e.empty(outSizes);
+  Value c0 = e.index(0), c1 = e.index(1);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, loc, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  Value padF32 = e.f32(0.0);
+  Value padW =
+      arith::ConstantOp::create(b, loc, wType.getElementType(),
+                                b.getFloatAttr(wType.getElementType(), 0.0));
+  SmallVector<bool> inBounds{true};
+
+  auto rowLoop = scf::ForOp::create(
+      b, loc, c0, e.dim(x2, 0), c1, ValueRange{init},
+      [&](OpBuilder &b1, Location l1, Value m, ValueRange rowArgs) {
+        auto colLoop = scf::ForOp::create(
+            b1, l1, c0, e.index(outWidth), e.index(nr), rowArgs,
+            [&](OpBuilder &b2, Location l2, Value n, ValueRange colArgs) {
+              SmallVector<Value> accInit(nr, zeroAcc);
+              auto kLoop = scf::ForOp::create(
+                  b2, l2, c0, e.index(inWidth), e.index(vw), accInit,
+                  [&](OpBuilder &b3, Location l3, Value k, ValueRange accs) {
+                    Value xv = vector::TransferReadOp::create(
+                        b3, l3, accType, x2, ValueRange{m, k}, padF32,
+                        inBounds);
+                    SmallVector<Value> next;
+                    for (int64_t j = 0; j < nr; ++j) {
+                      Value row = arith::AddIOp::create(
+                          b3, l3, n, arith::ConstantIndexOp::create(b3, l3, j));
+                      Value wv = vector::TransferReadOp::create(
+                          b3, l3, wVecType, w, ValueRange{row, k}, padW,
+                          inBounds);
+                      next.push_back(vector::FMAOp::create(
+                          b3, l3, toF32(b3, l3, wv), xv, accs[j]));
+                    }
+                    scf::YieldOp::create(b3, l3, next);
+                  });
+              SmallVector<Value> sums;
+              for (Value acc : kLoop.getResults())
+                sums.push_back(vector::ReductionOp::create(
+                    b2, l2, vector::CombiningKind::ADD, acc,
+                    arith::FastMathFlags::reassoc));
+              Value block = vector::FromElementsOp::create(
+                  b2, l2, VectorType::get({nr}, f32), sums);
+              Value updated = vector::TransferWriteOp::create(
+                                  b2, l2, block, colArgs[0], ValueRange{m, n},
+                                  ArrayRef<bool>(inBounds))
+                                  .getResult();
+              scf::YieldOp::create(b2, l2, updated);
+            });
+        scf::YieldOp::create(b1, l1, colLoop.getResults());
+      });
+
+  // [B*T, M] -> [B, T, M].
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto yType = RankedTensorType::get(
+      {xType.getDimSize(0), xType.getDimSize(1), outWidth}, f32);
+  SmallVector<OpFoldResult> ySizes = e.sizes(x);
+  ySizes[2] = b.getIndexAttr(outWidth);
+  return tensor::ExpandShapeOp::create(
+      b, loc, yType, rowLoop.getResult(0),
+      SmallVector<ReassociationIndices>{{0, 1}, {2}}, ySizes);
+}
+
+/// Shared options of the patterns that emit the linear kernel.
+struct KernelOptions {
+  int64_t vectorWidth;
+  int64_t linearRows;
+};
+
+struct LinearLowering : OpRewritePattern<LinearOp> {
+  LinearLowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    rewriter.replaceOp(op, emitLinear(e, op.getInput(), op.getWeight(),
+                                      opts.vectorWidth, opts.linearRows));
+    return success();
+  }
+  KernelOptions opts;
+};
+
+struct LoraLowering : OpRewritePattern<LoraOp> {
+  LoraLowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  LogicalResult matchAndRewrite(LoraOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Value hidden = emitLinear(e, op.getInput(), op.getDown(), opts.vectorWidth,
+                              opts.linearRows);
+    Activation inner = op.getActivation(), outer = op.getOutputActivation();
+    if (inner != Activation::None)
+      hidden = e.elementwise(hidden, hidden,
+                             [&](OpBuilder &b, Location l, ValueRange a) {
+                               return activation(b, l, inner, a[0]);
+                             });
+    Value y =
+        emitLinear(e, hidden, op.getUp(), opts.vectorWidth, opts.linearRows);
+    Value bias = op.getBias();
+    if (bias || outer != Activation::None) {
+      SmallVector<Value> ins{y};
+      if (bias)
+        ins.push_back(bias);
+      y = e.elementwise(y, ins, [&](OpBuilder &b, Location l, ValueRange a) {
+        Value v = a[0];
+        if (bias)
+          v = arith::AddFOp::create(b, l, v, toF32(b, l, a[1]));
+        return activation(b, l, outer, v);
+      });
+    }
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+  KernelOptions opts;
+};
+
+struct ChannelMixLowering : OpRewritePattern<ChannelMixOp> {
+  ChannelMixLowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  LogicalResult matchAndRewrite(ChannelMixOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Value hidden = emitLinear(e, op.getInput(), op.getKey(), opts.vectorWidth,
+                              opts.linearRows);
+    hidden = e.elementwise(
+        hidden, hidden, [](OpBuilder &b, Location l, ValueRange a) {
+          return activation(b, l, Activation::ReluSquare, a[0]);
+        });
+    rewriter.replaceOp(op, emitLinear(e, hidden, op.getValue(),
+                                      opts.vectorWidth, opts.linearRows));
+    return success();
+  }
+  KernelOptions opts;
+};
+
+//===----------------------------------------------------------------------===//
+// WKV
+//===----------------------------------------------------------------------===//
+
+/// RWKV-7 WKV. Row i of a head's [value][key] state only depends on row i
+/// (sa_i uses the old row, the update and the read use the new one), so the
+/// loops run batch → head → row → time and keep the row in a vector<N>
+/// register for the whole call.
+struct Wkv7Lowering : OpRewritePattern<Wkv7Op> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Wkv7Op op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    auto stateType = cast<RankedTensorType>(op.getState().getType());
+    int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
+    Type f32 = rewriter.getF32Type();
+    auto rowType = VectorType::get({n}, f32);
+    Value pad = e.f32(0.0);
+    SmallVector<bool> inBounds{true};
+    Value c0 = e.index(0), c1 = e.index(1), cN = e.index(n);
+    Value yInit = e.empty(e.sizes(op.getR()));
+    Value batch = e.dim(op.getR(), 0), tokens = e.dim(op.getR(), 1);
+    auto fm = arith::FastMathFlags::reassoc;
+
+    auto bLoop = scf::ForOp::create(
+        rewriter, loc, c0, batch, c1, ValueRange{yInit, op.getState()},
+        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
+          auto hLoop = scf::ForOp::create(
+              b1, l1, c0, e.index(heads), c1, a1,
+              [&](OpBuilder &b2, Location l2, Value hi, ValueRange a2) {
+                Value base = arith::MulIOp::create(b2, l2, hi, cN);
+                auto iLoop = scf::ForOp::create(
+                    b2, l2, c0, cN, c1, a2,
+                    [&](OpBuilder &b3, Location l3, Value ii, ValueRange a3) {
+                      Value row0 = vector::TransferReadOp::create(
+                          b3, l3, rowType, a3[1], ValueRange{bi, hi, ii, c0},
+                          pad, inBounds);
+                      Value ci = arith::AddIOp::create(b3, l3, base, ii);
+                      auto tLoop = scf::ForOp::create(
+                          b3, l3, c0, tokens, c1, ValueRange{row0, a3[0]},
+                          [&](OpBuilder &b4, Location l4, Value ti,
+                              ValueRange a4) {
+                            auto read = [&](Value src) -> Value {
+                              return vector::TransferReadOp::create(
+                                  b4, l4, rowType, src,
+                                  ValueRange{bi, ti, base}, pad, inBounds);
+                            };
+                            Value row = a4[0];
+                            Value r = read(op.getR()), w = read(op.getW()),
+                                  k = read(op.getK()), a = read(op.getA()),
+                                  bb = read(op.getB());
+                            Value vi = tensor::ExtractOp::create(
+                                b4, l4, op.getV(), ValueRange{bi, ti, ci});
+                            Value sa = vector::ReductionOp::create(
+                                b4, l4, vector::CombiningKind::ADD,
+                                arith::MulFOp::create(b4, l4, a, row), fm);
+                            Value saVec = vector::BroadcastOp::create(
+                                b4, l4, rowType, sa);
+                            Value viVec = vector::BroadcastOp::create(
+                                b4, l4, rowType, vi);
+                            Value upd = arith::MulFOp::create(b4, l4, viVec, k);
+                            upd = vector::FMAOp::create(b4, l4, saVec, bb, upd);
+                            Value next =
+                                vector::FMAOp::create(b4, l4, row, w, upd);
+                            Value yi = vector::ReductionOp::create(
+                                b4, l4, vector::CombiningKind::ADD,
+                                arith::MulFOp::create(b4, l4, next, r), fm);
+                            Value y = tensor::InsertOp::create(
+                                b4, l4, yi, a4[1], ValueRange{bi, ti, ci});
+                            scf::YieldOp::create(b4, l4, ValueRange{next, y});
+                          });
+                      Value state = vector::TransferWriteOp::create(
+                                        b3, l3, tLoop.getResult(0), a3[1],
+                                        ValueRange{bi, hi, ii, c0},
+                                        ArrayRef<bool>(inBounds))
+                                        .getResult();
+                      scf::YieldOp::create(
+                          b3, l3, ValueRange{tLoop.getResult(1), state});
+                    });
+                scf::YieldOp::create(b2, l2, iLoop.getResults());
+              });
+          scf::YieldOp::create(b1, l1, hLoop.getResults());
+        });
+    rewriter.replaceOp(op, bLoop.getResults());
+    return success();
+  }
+};
+
+/// bonus[b,t,h,i] = (Σ_j r·k·r_k[h,j]) · v[b,t,h,i].
+struct Wkv7BonusLowering : OpRewritePattern<Wkv7BonusOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Wkv7BonusOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    int64_t heads = cast<RankedTensorType>(op.getRK().getType()).getDimSize(0);
+    Value r = e.splitLast(op.getR(), heads), k = e.splitLast(op.getK(), heads),
+          v = e.splitLast(op.getV(), heads);
+    SmallVector<OpFoldResult> outSizes = e.sizes(r);
+    outSizes.pop_back();
+    SmallVector<IteratorType> reduce(4, IteratorType::parallel);
+    reduce.back() = IteratorType::reduction;
+    AffineMap id = e.identity(4), lead = e.leading(4, 3), rk = e.trailing(4, 2);
+    Value dot = e.generic(
+        e.zeros(outSizes), ValueRange{r, k, op.getRK()}, {id, id, rk, lead},
+        reduce, [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value rkv = arith::MulFOp::create(b, l, a[0], toF32(b, l, a[2]));
+          return arith::AddFOp::create(b, l, a[3],
+                                       arith::MulFOp::create(b, l, rkv, a[1]));
+        });
+    SmallVector<IteratorType> par(4, IteratorType::parallel);
+    Value y =
+        e.generic(e.empty(e.sizes(v)), ValueRange{dot, v}, {lead, id, id}, par,
+                  [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                    return arith::MulFOp::create(b, l, a[0], a[1]);
+                  });
+    rewriter.replaceOp(op, e.mergeLast(y));
+    return success();
+  }
+};
+
+struct ConvertRwkvToLinalgPass
+    : rwkv::impl::ConvertRwkvToLinalgPassBase<ConvertRwkvToLinalgPass> {
+  using ConvertRwkvToLinalgPassBase::ConvertRwkvToLinalgPassBase;
+
+  void runOnOperation() override {
+    if (vectorWidth < 1 || linearRows < 1) {
+      getOperation().emitError()
+          << "convert-rwkv-to-linalg: vector-width and linear-rows must be "
+             "positive";
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    KernelOptions opts{vectorWidth, linearRows};
+    RewritePatternSet patterns(ctx);
+    patterns.add<LayerNormLowering, GroupNormLowering, L2NormLowering,
+                 TokenShiftLowering, LerpLowering, DecayLowering,
+                 EmbeddingLowering, Wkv7Lowering, Wkv7BonusLowering>(ctx);
+    patterns.add<LinearLowering, LoraLowering, ChannelMixLowering>(ctx, opts);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // Anything left could not be lowered (e.g. dynamic channel counts).
+    WalkResult left = getOperation().walk([](Operation *op) {
+      if (isa<RwkvDialect>(op->getDialect())) {
+        op->emitError() << "could not be lowered to linalg (static channel "
+                           "sizes and f32 tables are required)";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,127 @@
+//===- Passes.td - rwkv passes ---------------------------*- tablegen -*-===//
+//
+// Lowering and transformation passes of the rwkv compiler. Flags follow MLIR
+// conventions: `convert-rwkv-to-<dialect>` for dialect conversions and
+// `rwkv-<verb>-<object>` for transformations.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_PASSES_TD
+#define RWKV_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Conversions
+//===----------------------------------------------------------------------===//
+
+def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
+  let summary = "Lower rwkv ops to linalg, tensor, scf and vector on tensors";
+  let description = [{
+    Rewrites every rwkv op into upstream ops with value semantics:
+
+    * Pointwise and reduction ops (`layer_norm`, `group_norm`, `l2_norm`,
+      `lerp`, `decay`, `wkv7_bonus`, activations) become `linalg.generic`s
+      that later passes fuse, tile and vectorize. Norms use two passes
+      (mean, then centred variance) in f32.
+    * `token_shift` and `embedding` become `tensor` slicing (copies).
+    * `linear` (and the projections inside `lora` and `channel_mix`) become a
+      register-blocked kernel: for each row of `x`, `linear-rows` output rows
+      of `W` are accumulated together in `vector<Wxf32>` registers (`W` =
+      `vector-width`, reduced until it divides K), then reduced horizontally
+      once. Weights are read once per row of `x` and streamed in order, which
+      is what a memory-bound decode step needs.
+    * `wkv7` becomes loops over batch, head and value row with the time loop
+      innermost: row `i` of a head's state is independent of the other rows
+      (rwkv-math §5.4), so each row stays in registers (`vector<Nxf32>`) for
+      the whole call.
+
+    The output still uses tensors; bufferization comes later in the pipeline.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register (16 for AVX-512, 8 for AVX2)">,
+    Option<"linearRows", "linear-rows", "int64_t", /*default=*/"4",
+           "output rows accumulated together by the linear kernel">
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Transformations
+//===----------------------------------------------------------------------===//
+
+def RwkvTileAndVectorizePass
+    : Pass<"rwkv-tile-and-vectorize", "func::FuncOp"> {
+  let summary = "Tile linalg ops on tensors and vectorize the tiles";
+  let description = [{
+    For every `linalg` op with tensor semantics and a static innermost
+    dimension: tiles all outer dimensions by 1 (they become `scf.for` loops),
+    tiles a parallel innermost dimension by a multiple of `vector-width` that
+    divides it, keeps a reduction innermost dimension whole, and vectorizes
+    the tile with `linalg::vectorize`. Ops whose innermost extent is dynamic
+    or longer than `max-vector-size` without a fitting tile stay scalar and
+    are reported with a remark.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register (16 for AVX-512, 8 for AVX2)">,
+    Option<"maxVectorSize", "max-vector-size", "int64_t", /*default=*/"4096",
+           "largest innermost extent vectorized whole">
+  ];
+}
+
+def RwkvLowerVectorPass : Pass<"rwkv-lower-vector", "func::FuncOp"> {
+  let summary = "Lower n-D vector ops to the 1-D forms LLVM codegen expects";
+  let description = [{
+    Applies MLIR's progressive vector lowerings in one greedy rewrite: drops
+    unit dimensions of transfers, lowers transfer permutation maps and
+    broadcasts, multi-reductions (inner-reduction strategy), shape casts and
+    transposes, and unrolls transfers to rank 1. Floating-point
+    `vector.reduction` ops are marked `reassoc` so LLVM emits a shuffle tree
+    instead of a serial chain: our sums are not order-sensitive beyond f32
+    rounding.
+  }];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
+def RwkvExpandMemrefCopyPass
+    : Pass<"rwkv-expand-memref-copy", "func::FuncOp"> {
+  let summary = "Turn non-contiguous memref.copy into linalg.copy loops";
+  let description = [{
+    `memref.copy` between buffers that are not both statically shaped and
+    contiguous lowers to a call to `memrefCopy` from MLIR's C runner
+    library, which a standalone shared library cannot depend on. This pass
+    rewrites such copies into `linalg.copy`, which later lowers to plain
+    loops. Contiguous copies are left alone: they lower to `llvm.memcpy`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def RwkvApproximateMathPass : Pass<"rwkv-approximate-math"> {
+  let summary = "Replace math ops by polynomial approximations";
+  let description = [{
+    Rewrites `math.exp`, `math.tanh`, `math.log`, `math.erf` and friends on
+    f32 scalars and vectors into the polynomial approximations MLIR provides
+    (`populateMathPolynomialApproximationPatterns`), so vector code needs no
+    libm calls and stays vectorized. The approximations are accurate to a few
+    ulp in f32.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+#endif // RWKV_PASSES_TD

@@ -1,0 +1,82 @@
+//===- Pipelines.cpp - the rwkv lowering pipelines ------------------------===//
+
+#include "passes/Pipelines.h"
+#include "passes/Registration.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::rwkv;
+
+namespace {
+
+/// Appends a textual pipeline to `pm`; the strings below are fixed, so a
+/// parse error is a bug in this file.
+void append(OpPassManager &pm, StringRef text) {
+  registerCompilerPasses();
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(text, pm, os)))
+    llvm::report_fatal_error(llvm::Twine("rwkv: invalid built-in pipeline: ") +
+                             os.str());
+}
+
+} // namespace
+
+void mlir::rwkv::buildCpuTensorPipeline(OpPassManager &pm,
+                                        const CpuPipelineOptions &options) {
+  append(pm,
+         llvm::formatv(
+             "func.func(convert-rwkv-to-linalg{{vector-width={0} "
+             "linear-rows={1}}, convert-elementwise-to-linalg, "
+             "linalg-generalize-named-ops, linalg-fuse-elementwise-ops, "
+             "canonicalize, cse, rwkv-tile-and-vectorize{{vector-width={0}}, "
+             "canonicalize, cse)",
+             options.vectorWidth.getValue(), options.linearRows.getValue())
+             .str());
+}
+
+void mlir::rwkv::buildCpuLLVMPipeline(OpPassManager &pm,
+                                      const CpuPipelineOptions &options) {
+  (void)options;
+  append(pm,
+         "one-shot-bufferize{bufferize-function-boundaries "
+         "function-boundary-type-conversion=identity-layout-map}, "
+         "buffer-results-to-out-params{hoist-static-allocs "
+         "modify-public-functions}, "
+         "buffer-deallocation-pipeline, convert-bufferization-to-memref, "
+         "canonicalize, cse, "
+         "func.func(rwkv-expand-memref-copy, convert-linalg-to-loops, "
+         "rwkv-lower-vector, "
+         "convert-vector-to-scf{full-unroll}, rwkv-lower-vector), "
+         "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
+         "rwkv-approximate-math, canonicalize, cse, "
+         "convert-vector-to-llvm, convert-math-to-llvm, convert-math-to-libm, "
+         "finalize-memref-to-llvm, convert-arith-to-llvm, "
+         "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
+         "convert-ub-to-llvm, reconcile-unrealized-casts");
+}
+
+void mlir::rwkv::buildCpuPipeline(OpPassManager &pm,
+                                  const CpuPipelineOptions &options) {
+  buildCpuTensorPipeline(pm, options);
+  buildCpuLLVMPipeline(pm, options);
+}
+
+void mlir::rwkv::registerPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "rwkv-cpu-pipeline",
+      "Lower rwkv IR to the LLVM dialect for x86-64 (both stages)",
+      buildCpuPipeline);
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "rwkv-cpu-tensor-pipeline",
+      "Stage 1: rwkv IR to fused, vectorized linalg/vector on tensors",
+      buildCpuTensorPipeline);
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "rwkv-cpu-llvm-pipeline",
+      "Stage 2: vectorized tensor IR to the LLVM dialect",
+      buildCpuLLVMPipeline);
+}

@@ -1,0 +1,63 @@
+//===- Pipelines.h - the rwkv lowering pipelines ----------------*- C++ -*-===//
+//
+// The pass pipelines every tool shares (rwkvc, rwkv-opt, tests). The CPU
+// pipeline has two stages, which are also rwkvc's --emit stopping points:
+//
+//  1. rwkv -> "linalg" (buildCpuTensorPipeline), on tensors:
+//       convert-rwkv-to-linalg        rwkv ops -> linalg.generic / scf+vector
+//       convert-elementwise-to-linalg arith/math on tensors -> linalg.generic
+//       linalg-generalize-named-ops   broadcasts and fills -> linalg.generic
+//       linalg-fuse-elementwise-ops   fuse producer/consumer elementwise chains
+//       rwkv-tile-and-vectorize       tile by target vector width, vectorize
+//  2. "linalg" -> "llvm" (buildCpuLLVMPipeline):
+//       one-shot-bufferize (function boundaries, identity layouts)
+//       buffer-results-to-out-params  results become caller-owned out args
+//       buffer-deallocation-pipeline  frees every temporary
+//       rwkv-lower-vector, convert-vector-to-scf
+//       rwkv-approximate-math         vector exp/tanh without libm
+//       convert-*-to-llvm             LLVM dialect
+//
+// `rwkv-opt --rwkv-cpu-pipeline` runs both; `--dump-pass-pipeline` prints the
+// exact textual pipeline, so any stage can be replayed with --pass-pipeline.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_PASSES_PIPELINES_H
+#define RWKV_PASSES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+namespace rwkv {
+
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector register: 16 for AVX-512, 8 for "
+                     "AVX2"),
+      llvm::cl::init(16)};
+  Option<int64_t> linearRows{
+      *this, "linear-rows",
+      llvm::cl::desc("output rows accumulated together by linear kernels"),
+      llvm::cl::init(4)};
+};
+
+/// Stage 1: rwkv dialect -> vectorized linalg/scf/vector on tensors.
+void buildCpuTensorPipeline(OpPassManager &pm,
+                            const CpuPipelineOptions &options);
+
+/// Stage 2: tensors -> bufferized -> LLVM dialect.
+void buildCpuLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Both stages.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers rwkv-cpu-pipeline, rwkv-cpu-tensor-pipeline and
+/// rwkv-cpu-llvm-pipeline as pass-pipeline flags.
+void registerPipelines();
+
+} // namespace rwkv
+} // namespace mlir
+
+#endif // RWKV_PASSES_PIPELINES_H

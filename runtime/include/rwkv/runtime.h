@@ -1,0 +1,96 @@
+/*===- rwkv/runtime.h - the rwkv-mlir runtime C API ----------------------===*
+ *
+ * Loads an artifact produced by `rwkvc` (a directory with model.so and
+ * manifest.json), binds weights from a checkpoint, keeps per-sequence state
+ * and evaluates tokens. The runtime contains no RWKV math: every operation
+ * that runs is generated code from the artifact; this library allocates,
+ * loads and calls.
+ *
+ * Threading: a model is immutable after loading and may be shared by
+ * sessions on different threads; a session must be used by one thread at a
+ * time.
+ *
+ * Errors: functions return an rwkv_status; the message of the last failing
+ * call on the calling thread is available from rwkv_last_error(). Messages
+ * name the file, the tensor or manifest entry and what was expected.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef RWKV_RUNTIME_H
+#define RWKV_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RWKV_API __attribute__((visibility("default")))
+#else
+#define RWKV_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the artifact ABI this runtime accepts (manifest abi_version). */
+#define RWKV_RUNTIME_ABI_VERSION 1
+
+typedef enum rwkv_status {
+  RWKV_OK = 0,
+  RWKV_ERROR_IO = 1,       /* a file could not be opened, read or mapped */
+  RWKV_ERROR_FORMAT = 2,   /* malformed or truncated manifest/checkpoint */
+  RWKV_ERROR_MISMATCH = 3, /* checkpoint and compiled model disagree */
+  RWKV_ERROR_CPU = 4,      /* the host CPU lacks a feature the code needs */
+  RWKV_ERROR_ARGUMENT = 5, /* invalid argument (null pointer, bad token) */
+  RWKV_ERROR_INTERNAL = 6
+} rwkv_status;
+
+typedef struct rwkv_model rwkv_model;
+typedef struct rwkv_session rwkv_session;
+
+/* Message of the last failing call on this thread ("" if none). The pointer
+ * stays valid until the next failing call on the same thread. */
+RWKV_API const char *rwkv_last_error(void);
+
+/* Loads the artifact in `artifact_dir` and binds weights from
+ * `weights_path` (rwkv.cpp .bin: FP32/FP16; the format is detected from the
+ * file). On success *out owns the model. */
+RWKV_API rwkv_status rwkv_model_load(const char *artifact_dir,
+                                     const char *weights_path,
+                                     rwkv_model **out);
+
+/* As rwkv_model_load, with deterministic synthetic weights drawn from the
+ * per-parameter distributions the compiler recorded in the manifest. */
+RWKV_API rwkv_status rwkv_model_load_synthetic(const char *artifact_dir,
+                                               uint64_t seed, rwkv_model **out);
+
+RWKV_API void rwkv_model_free(rwkv_model *model);
+
+RWKV_API int64_t rwkv_model_vocab_size(const rwkv_model *model);
+RWKV_API int64_t rwkv_model_n_layer(const rwkv_model *model);
+RWKV_API int64_t rwkv_model_d_model(const rwkv_model *model);
+/* Bytes of weights the generated code reads per evaluated token step. */
+RWKV_API int64_t rwkv_model_weight_bytes(const rwkv_model *model);
+/* Name of the spec the artifact was compiled from. */
+RWKV_API const char *rwkv_model_name(const rwkv_model *model);
+
+/* Creates a session of `batch` independent sequences, each in the fresh
+ * state of the model (token shift zero, WKV state at its initial value). */
+RWKV_API rwkv_status rwkv_session_create(rwkv_model *model, int64_t batch,
+                                         rwkv_session **out);
+RWKV_API void rwkv_session_free(rwkv_session *session);
+
+/* Returns every sequence of the session to the fresh state. */
+RWKV_API rwkv_status rwkv_session_reset(rwkv_session *session);
+
+/* Evaluates one token per sequence (tokens[batch]) and advances the state.
+ * If `logits` is not NULL, writes batch x vocab_size float32 logits of the
+ * next token. Tokens must lie in [0, vocab_size). */
+RWKV_API rwkv_status rwkv_session_eval(rwkv_session *session,
+                                       const int32_t *tokens, float *logits);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* RWKV_RUNTIME_H */

@@ -1,0 +1,115 @@
+//===- CApi.cpp - the C API over Model and Session ------------------------===//
+
+#include "rwkv/runtime.h"
+
+#include "Model.h"
+
+#include <new>
+
+struct rwkv_model {
+  std::unique_ptr<rwkvrt::Model> impl;
+};
+struct rwkv_session {
+  std::unique_ptr<rwkvrt::Session> impl;
+};
+
+namespace {
+
+thread_local std::string lastError;
+
+/// Runs `body`, mapping exceptions to a status and the thread's message.
+template <typename Fn> rwkv_status guarded(Fn &&body) {
+  try {
+    body();
+    return RWKV_OK;
+  } catch (const rwkvrt::Error &e) {
+    lastError = e.what();
+    return e.status();
+  } catch (const std::bad_alloc &) {
+    lastError = "out of memory";
+    return RWKV_ERROR_INTERNAL;
+  } catch (const std::exception &e) {
+    lastError = e.what();
+    return RWKV_ERROR_INTERNAL;
+  }
+}
+
+rwkv_status nullArgument(const char *what) {
+  lastError = std::string(what) + " must not be NULL";
+  return RWKV_ERROR_ARGUMENT;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *rwkv_last_error(void) { return lastError.c_str(); }
+
+rwkv_status rwkv_model_load(const char *artifact_dir, const char *weights_path,
+                            rwkv_model **out) {
+  if (!artifact_dir || !weights_path || !out)
+    return nullArgument("artifact_dir, weights_path and out");
+  return guarded([&] {
+    auto ck = rwkvrt::Checkpoint::open(weights_path);
+    auto model = std::make_unique<rwkv_model>();
+    model->impl = std::make_unique<rwkvrt::Model>(artifact_dir, ck.get(), 0);
+    *out = model.release();
+  });
+}
+
+rwkv_status rwkv_model_load_synthetic(const char *artifact_dir, uint64_t seed,
+                                      rwkv_model **out) {
+  if (!artifact_dir || !out)
+    return nullArgument("artifact_dir and out");
+  return guarded([&] {
+    auto model = std::make_unique<rwkv_model>();
+    model->impl = std::make_unique<rwkvrt::Model>(artifact_dir, nullptr, seed);
+    *out = model.release();
+  });
+}
+
+void rwkv_model_free(rwkv_model *model) { delete model; }
+
+int64_t rwkv_model_vocab_size(const rwkv_model *model) {
+  return model ? model->impl->manifest().vocabSize : 0;
+}
+int64_t rwkv_model_n_layer(const rwkv_model *model) {
+  return model ? model->impl->manifest().nLayer : 0;
+}
+int64_t rwkv_model_d_model(const rwkv_model *model) {
+  return model ? model->impl->manifest().dModel : 0;
+}
+int64_t rwkv_model_weight_bytes(const rwkv_model *model) {
+  return model ? model->impl->weightBytes() : 0;
+}
+const char *rwkv_model_name(const rwkv_model *model) {
+  return model ? model->impl->manifest().specName.c_str() : "";
+}
+
+rwkv_status rwkv_session_create(rwkv_model *model, int64_t batch,
+                                rwkv_session **out) {
+  if (!model || !out)
+    return nullArgument("model and out");
+  return guarded([&] {
+    auto session = std::make_unique<rwkv_session>();
+    session->impl = std::make_unique<rwkvrt::Session>(*model->impl, batch);
+    *out = session.release();
+  });
+}
+
+void rwkv_session_free(rwkv_session *session) { delete session; }
+
+rwkv_status rwkv_session_reset(rwkv_session *session) {
+  if (!session)
+    return nullArgument("session");
+  return guarded([&] { session->impl->reset(); });
+}
+
+rwkv_status rwkv_session_eval(rwkv_session *session, const int32_t *tokens,
+                              float *logits) {
+  if (!session || !tokens)
+    return nullArgument("session and tokens");
+  return guarded([&] { session->impl->eval(tokens, logits); });
+}
+
+} // extern "C"

@@ -1,0 +1,78 @@
+//===- Manifest.h - reading an artifact's manifest.json ---------*- C++ -*-===//
+//
+// The runtime's view of codegen/Manifest.h: what rwkvc wrote, parsed and
+// validated. Any missing or ill-typed field is a FormatError naming the file
+// and the JSON path.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_RUNTIME_MANIFEST_H
+#define RWKV_RUNTIME_MANIFEST_H
+
+#include "Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rwkvrt {
+
+struct CheckpointBinding {
+  std::string name; ///< template with {layer}
+  bool transpose = false;
+  int64_t index = -1;
+};
+
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  bool perLayer = false;
+  int64_t firstLayer = 0;
+  CheckpointBinding checkpoint;
+  std::string initKind; ///< uniform | constant
+  double initLo = 0, initHi = 0;
+};
+
+struct StateSpec {
+  std::string name;
+  std::vector<int64_t> shape; ///< without the batch dimension
+  float init = 0;
+};
+
+struct ArgSpec {
+  std::string role; ///< param | state | activation
+  std::string name;
+  bool output = false;
+  std::vector<int64_t> shape; ///< -1 = batch
+  std::string dtype;
+};
+
+struct EntrySpec {
+  std::string name, symbol, kind;
+  std::vector<int64_t> layers;
+  std::vector<ArgSpec> args;
+};
+
+struct Manifest {
+  std::string path; ///< manifest.json, for messages
+  int64_t abiVersion = 0;
+  std::string specName, specSha256;
+  std::string targetCpu;
+  std::vector<std::string> cpuFeatures;
+  std::string library;
+  int64_t tokensPerCall = 1;
+  int64_t vocabSize = 0, dModel = 0, nLayer = 0, nHead = 0, headSize = 0,
+          dFfn = 0;
+  std::vector<ParamSpec> params;
+  std::vector<StateSpec> states;
+  std::vector<EntrySpec> entries;
+
+  const ParamSpec *findParam(const std::string &name) const;
+};
+
+/// Reads and validates `dir`/manifest.json.
+Manifest readManifest(const std::string &dir);
+
+} // namespace rwkvrt
+
+#endif // RWKV_RUNTIME_MANIFEST_H

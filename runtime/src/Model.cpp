@@ -1,0 +1,358 @@
+//===- Model.cpp - a loaded artifact with bound weights -------------------===//
+
+#include "Model.h"
+
+#include <algorithm>
+#include <cstring>
+#include <dlfcn.h>
+
+namespace rwkvrt {
+
+namespace {
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::vector<int64_t> withoutUnitDims(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> out;
+  for (int64_t d : shape)
+    if (d != 1)
+      out.push_back(d);
+  return out;
+}
+
+std::string layerName(const std::string &tmpl, int64_t layer) {
+  std::string out = tmpl;
+  const std::string key = "{layer}";
+  for (size_t pos; (pos = out.find(key)) != std::string::npos;)
+    out.replace(pos, key.size(), std::to_string(layer));
+  return out;
+}
+
+/// splitmix64: a tiny, well-mixed, platform-independent generator.
+uint64_t splitmix64(uint64_t &state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t hashName(const std::string &s) {
+  uint64_t h = 1469598103934665603ull; // FNV-1a
+  for (unsigned char c : s)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+} // namespace
+
+int64_t Buffer::elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+Model::Model(const std::string &dir, const Checkpoint *checkpoint,
+             uint64_t seed)
+    : manifest_(readManifest(dir)) {
+  checkHostCpu(manifest_);
+  std::string libPath = dir + "/" + manifest_.library;
+  library_ = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library_) {
+    const char *why = dlerror();
+    fail(RWKV_ERROR_IO, libPath + ": cannot load the generated library: " +
+                            (why ? why : "unknown dlopen error"));
+  }
+  bindEntries();
+  if (checkpoint)
+    bindWeights(*checkpoint);
+  else
+    makeSyntheticWeights(seed);
+}
+
+Model::~Model() {
+  if (library_)
+    dlclose(library_);
+}
+
+void Model::bindEntries() {
+  const int64_t layers = manifest_.nLayer;
+  timeMix_.resize(layers);
+  channelMix_.resize(layers);
+  for (const EntrySpec &e : manifest_.entries) {
+    void *sym = dlsym(library_, e.symbol.c_str());
+    if (!sym)
+      fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.symbol +
+                                  "' is not exported by " + manifest_.library);
+    BoundEntry bound{&e, reinterpret_cast<EntryFn>(sym)};
+    if (e.kind == "embed") {
+      embed_ = bound;
+    } else if (e.kind == "head") {
+      head_ = bound;
+    } else if (e.kind == "time_mix" || e.kind == "channel_mix") {
+      auto &table = e.kind == "time_mix" ? timeMix_ : channelMix_;
+      for (int64_t l : e.layers) {
+        if (l < 0 || l >= layers)
+          fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.name +
+                                      "' serves layer " + std::to_string(l) +
+                                      " of a " + std::to_string(layers) +
+                                      "-layer model");
+        table[l] = bound;
+      }
+    } else {
+      fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.name +
+                                  "' has unknown kind '" + e.kind + "'");
+    }
+  }
+  if (!embed_.fn || !head_.fn)
+    fail(RWKV_ERROR_FORMAT,
+         manifest_.path + ": the artifact lacks an embed or head entry point");
+  for (int64_t l = 0; l < layers; ++l)
+    if (!timeMix_[l].fn || !channelMix_[l].fn)
+      fail(RWKV_ERROR_FORMAT, manifest_.path +
+                                  ": no time-mix/channel-mix entry point "
+                                  "serves layer " +
+                                  std::to_string(l));
+}
+
+void Model::bindWeights(const Checkpoint &ck) {
+  const Manifest &m = manifest_;
+  auto checkHeader = [&](int64_t header, int64_t expected, const char *field,
+                         const char *specField) {
+    if (header && header != expected)
+      fail(RWKV_ERROR_MISMATCH, ck.path() + ": header says " + field + " = " +
+                                    std::to_string(header) +
+                                    ", but the model compiled from spec '" +
+                                    m.specName + "' has " + specField + " = " +
+                                    std::to_string(expected));
+  };
+  checkHeader(ck.headerVocab, m.vocabSize, "n_vocab", "vocab_size");
+  checkHeader(ck.headerEmbed, m.dModel, "n_embed", "d_model");
+  checkHeader(ck.headerLayers, m.nLayer, "n_layer", "n_layer");
+
+  for (const ParamSpec &p : m.params) {
+    std::vector<Buffer> &slots = weights_[p.name];
+    int64_t count = p.perLayer ? m.nLayer : 1;
+    slots.resize(count);
+    for (int64_t l = p.perLayer ? p.firstLayer : 0; l < count; ++l) {
+      std::string name = layerName(p.checkpoint.name, l);
+      std::string what = "parameter '" + p.name + "'" +
+                         (p.perLayer ? " of layer " + std::to_string(l) : "");
+      const TensorInfo *t = ck.find(name);
+      if (!t) {
+        // Point at what the file does have under the same prefix.
+        std::string prefix = name.substr(0, name.rfind('.') + 1), seen;
+        int shown = 0;
+        for (auto &kv : ck.tensors())
+          if (kv.first.rfind(prefix, 0) == 0 && shown++ < 8)
+            seen += (seen.empty() ? "" : ", ") + kv.first;
+        fail(RWKV_ERROR_MISMATCH,
+             ck.path() + ": no tensor '" + name + "' for " + what + " (spec '" +
+                 m.specName + "'" +
+                 (seen.empty() ? ")"
+                               : "); tensors under '" + prefix + "': " + seen));
+      }
+      std::vector<float> data = ck.readF32(*t);
+      std::vector<int64_t> shape = t->shape;
+      std::string desc =
+          "tensor '" + name + "' " + shapeString(t->shape) + " " + t->typeName;
+      if (p.checkpoint.index >= 0) {
+        if (shape.empty() || p.checkpoint.index >= shape[0])
+          fail(RWKV_ERROR_MISMATCH,
+               ck.path() + ": " + desc + " has no row " +
+                   std::to_string(p.checkpoint.index) +
+                   " along its first dimension, needed for " + what);
+        int64_t inner = t->elements() / shape[0];
+        data =
+            std::vector<float>(data.begin() + p.checkpoint.index * inner,
+                               data.begin() + (p.checkpoint.index + 1) * inner);
+        shape.erase(shape.begin());
+      }
+      std::vector<int64_t> dims = withoutUnitDims(shape);
+      if (p.checkpoint.transpose) {
+        if (dims.size() != 2)
+          fail(RWKV_ERROR_MISMATCH, ck.path() + ": " + desc +
+                                        " must be a matrix to be transposed "
+                                        "into " +
+                                        what);
+        std::vector<float> tr(data.size());
+        for (int64_t i = 0; i < dims[0]; ++i)
+          for (int64_t j = 0; j < dims[1]; ++j)
+            tr[j * dims[0] + i] = data[i * dims[1] + j];
+        data.swap(tr);
+        std::swap(dims[0], dims[1]);
+      }
+      if (dims != withoutUnitDims(p.shape))
+        fail(RWKV_ERROR_MISMATCH,
+             ck.path() + ": " + desc + " does not fit " + what + ": expected " +
+                 shapeString(p.shape) +
+                 (p.checkpoint.transpose ? " after transposing" : "") +
+                 " (spec '" + m.specName + "')");
+      slots[l] = Buffer{p.shape, std::move(data)};
+      weightBytes_ += static_cast<int64_t>(slots[l].data.size() * 4);
+    }
+  }
+}
+
+void Model::makeSyntheticWeights(uint64_t seed) {
+  for (const ParamSpec &p : manifest_.params) {
+    std::vector<Buffer> &slots = weights_[p.name];
+    int64_t count = p.perLayer ? manifest_.nLayer : 1;
+    slots.resize(count);
+    for (int64_t l = p.perLayer ? p.firstLayer : 0; l < count; ++l) {
+      Buffer b;
+      b.shape = p.shape;
+      b.data.resize(static_cast<size_t>(b.elements()));
+      uint64_t state = seed ^ hashName(p.name) ^ (0x1000193ull * (l + 1));
+      for (float &x : b.data) {
+        double u = (splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+        x = p.initKind == "constant"
+                ? static_cast<float>(p.initLo)
+                : static_cast<float>(p.initLo + (p.initHi - p.initLo) * u);
+      }
+      weightBytes_ += static_cast<int64_t>(b.data.size() * 4);
+      slots[l] = std::move(b);
+    }
+  }
+}
+
+const Buffer &Model::weight(const std::string &name, int64_t layer) const {
+  auto it = weights_.find(name);
+  if (it == weights_.end())
+    fail(RWKV_ERROR_FORMAT, manifest_.path + ": an entry point takes '" + name +
+                                "', which is not in 'parameters'");
+  const std::vector<Buffer> &slots = it->second;
+  const Buffer &b = slots.size() == 1 ? slots[0] : slots.at(layer);
+  if (b.data.empty())
+    fail(RWKV_ERROR_FORMAT, manifest_.path + ": parameter '" + name +
+                                "' is used by layer " + std::to_string(layer) +
+                                " before its first_layer");
+  return b;
+}
+
+//===----------------------------------------------------------------------===//
+// Session
+//===----------------------------------------------------------------------===//
+
+Session::Session(const Model &model, int64_t batch)
+    : model_(model), batch_(batch) {
+  if (batch < 1)
+    fail(RWKV_ERROR_ARGUMENT,
+         "session batch size must be >= 1, got " + std::to_string(batch));
+  for (const StateSpec &s : model.manifest().states) {
+    Buffer b;
+    b.shape.push_back(batch);
+    b.shape.insert(b.shape.end(), s.shape.begin(), s.shape.end());
+    b.data.assign(static_cast<size_t>(b.elements()), s.init);
+    states_[s.name].assign(model.manifest().nLayer, b);
+  }
+}
+
+void Session::reset() {
+  for (const StateSpec &s : model_.manifest().states)
+    for (Buffer &b : states_[s.name])
+      std::fill(b.data.begin(), b.data.end(), s.init);
+}
+
+Buffer &Session::activation(const std::string &name, const ArgSpec &arg) {
+  Buffer &b = activations_[name];
+  if (b.shape.empty()) {
+    for (int64_t d : arg.shape)
+      b.shape.push_back(d < 0 ? batch_ : d);
+    b.data.assign(static_cast<size_t>(b.elements()), 0.0f);
+  }
+  return b;
+}
+
+void Session::call(const BoundEntry &entry, int64_t layer) {
+  const EntrySpec &spec = *entry.spec;
+  std::vector<std::string> inputs;
+  for (const ArgSpec &a : spec.args)
+    if (!a.output && a.role != "param")
+      inputs.push_back(a.role + ":" + a.name);
+
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(spec.args.size());
+  std::vector<void *> argv;
+  std::vector<std::pair<Buffer *, Buffer *>> swaps;
+  for (const ArgSpec &a : spec.args) {
+    std::string key = a.role + ":" + a.name;
+    Buffer *buf = nullptr;
+    if (a.role == "param") {
+      buf = const_cast<Buffer *>(&model_.weight(a.name, layer));
+    } else {
+      Buffer *home = a.role == "state" ? &states_.at(a.name).at(layer)
+                                       : &activation(a.name, a);
+      buf = home;
+      if (a.output &&
+          std::find(inputs.begin(), inputs.end(), key) != inputs.end()) {
+        Buffer &s = scratch_[key];
+        s.shape = home->shape;
+        s.data.resize(home->data.size());
+        buf = &s;
+        swaps.emplace_back(home, &s);
+      }
+    }
+    // Shapes were fixed by the compiler; check them against the buffer.
+    std::vector<int64_t> expected;
+    for (int64_t d : a.shape)
+      expected.push_back(d < 0 ? batch_ : d);
+    if (expected != buf->shape)
+      fail(RWKV_ERROR_FORMAT, model_.manifest().path + ": entry point '" +
+                                  spec.name + "' argument '" + a.name +
+                                  "' has shape " + shapeString(expected) +
+                                  ", but the buffer is " +
+                                  shapeString(buf->shape));
+    // A memref descriptor: allocated, aligned, offset, sizes, strides.
+    std::vector<int64_t> d(3 + 2 * expected.size());
+    int64_t ptr =
+        static_cast<int64_t>(reinterpret_cast<intptr_t>(buf->data.data()));
+    d[0] = d[1] = ptr;
+    d[2] = 0;
+    int64_t stride = 1;
+    for (size_t i = expected.size(); i-- > 0;) {
+      d[3 + i] = expected[i];
+      d[3 + expected.size() + i] = stride;
+      stride *= expected[i];
+    }
+    descriptors.push_back(std::move(d));
+    argv.push_back(descriptors.back().data());
+  }
+  entry.fn(argv.data());
+  for (auto &[home, fresh] : swaps)
+    home->data.swap(fresh->data);
+}
+
+void Session::eval(const int32_t *tokens, float *logits) {
+  const Manifest &m = model_.manifest();
+  const EntrySpec &embed = *model_.embed().spec;
+  for (const ArgSpec &a : embed.args)
+    if (a.role == "activation" && a.name == "tokens" && !a.output) {
+      Buffer &t = activation("tokens", a);
+      for (int64_t b = 0; b < batch_; ++b) {
+        if (tokens[b] < 0 || tokens[b] >= m.vocabSize)
+          fail(RWKV_ERROR_ARGUMENT, "token " + std::to_string(tokens[b]) +
+                                        " (sequence " + std::to_string(b) +
+                                        ") is outside the vocabulary [0, " +
+                                        std::to_string(m.vocabSize) + ")");
+        std::memcpy(&t.data[b], &tokens[b], 4);
+      }
+    }
+  call(model_.embed(), 0);
+  for (int64_t l = 0; l < m.nLayer; ++l) {
+    call(model_.timeMix(l), l);
+    call(model_.channelMix(l), l);
+  }
+  call(model_.head(), 0);
+  if (logits) {
+    const Buffer &out = activations_.at("logits");
+    std::memcpy(logits, out.data.data(), out.data.size() * sizeof(float));
+  }
+}
+
+} // namespace rwkvrt

@@ -1,0 +1,105 @@
+//===- Model.h - a loaded artifact with bound weights -----------*- C++ -*-===//
+//
+// Model: the generated library (dlopen'ed), its manifest and the weights in
+// the compiler's layout. Session: per-sequence state and activation buffers
+// for a batch, and the call sequence of one evaluation step:
+//
+//   embed(tokens) -> h
+//   for each layer l: the time-mix entry serving l, then the channel-mix one
+//   head(h) -> logits
+//
+// Every entry point is called as `void rwkv_<name>(void **args)` with one
+// memref descriptor pointer per manifest argument. Outputs that have the name
+// of one of the call's inputs are written to scratch buffers and swapped in
+// afterwards (the generated code assumes outputs do not alias inputs).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_RUNTIME_MODEL_H
+#define RWKV_RUNTIME_MODEL_H
+
+#include "Checkpoint.h"
+#include "Manifest.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rwkvrt {
+
+/// A dense row-major f32 (or i32) buffer with its shape.
+struct Buffer {
+  std::vector<int64_t> shape;
+  std::vector<float> data; ///< i32 buffers reuse the storage bit-for-bit
+  int64_t elements() const;
+};
+
+using EntryFn = void (*)(void **);
+
+struct BoundEntry {
+  const EntrySpec *spec = nullptr;
+  EntryFn fn = nullptr;
+};
+
+class Model {
+public:
+  /// Loads `dir`: manifest, CPU check, library. Weights come from
+  /// `checkpoint`, or synthetic ones from `seed` when it is null.
+  Model(const std::string &dir, const Checkpoint *checkpoint, uint64_t seed);
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  const Manifest &manifest() const { return manifest_; }
+  /// The weight of parameter `name` for `layer` (ignored for globals).
+  const Buffer &weight(const std::string &name, int64_t layer) const;
+  int64_t weightBytes() const { return weightBytes_; }
+
+  const BoundEntry &embed() const { return embed_; }
+  const BoundEntry &head() const { return head_; }
+  const BoundEntry &timeMix(int64_t layer) const { return timeMix_[layer]; }
+  const BoundEntry &channelMix(int64_t layer) const {
+    return channelMix_[layer];
+  }
+
+private:
+  void bindWeights(const Checkpoint &ck);
+  void makeSyntheticWeights(uint64_t seed);
+  void bindEntries();
+
+  Manifest manifest_;
+  void *library_ = nullptr;
+  /// name -> per-layer buffers (index 0 for global parameters).
+  std::map<std::string, std::vector<Buffer>> weights_;
+  int64_t weightBytes_ = 0;
+  BoundEntry embed_, head_;
+  std::vector<BoundEntry> timeMix_, channelMix_;
+};
+
+class Session {
+public:
+  Session(const Model &model, int64_t batch);
+  void reset();
+  /// One token per sequence; logits may be null.
+  void eval(const int32_t *tokens, float *logits);
+
+private:
+  Buffer &activation(const std::string &name, const ArgSpec &arg);
+  void call(const BoundEntry &entry, int64_t layer);
+
+  const Model &model_;
+  int64_t batch_;
+  /// states_[name][layer]
+  std::map<std::string, std::vector<Buffer>> states_;
+  std::map<std::string, Buffer> activations_;
+  std::map<std::string, Buffer> scratch_;
+};
+
+/// Checks every ISA feature of the manifest against the host CPU.
+void checkHostCpu(const Manifest &manifest);
+
+} // namespace rwkvrt
+
+#endif // RWKV_RUNTIME_MODEL_H
