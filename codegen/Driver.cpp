@@ -211,6 +211,8 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
 
 int mlir::rwkv::compilerMain(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  // Pass names must be known before parsing --mlir-print-ir-after=<pass>.
+  registerCompilerPasses();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();

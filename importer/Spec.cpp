@@ -20,6 +20,7 @@
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::rwkv;
@@ -223,9 +224,18 @@ private:
   void parseCheckpoint(const toml::table &t, Location tl);
   void validate();
 
+  /// Reports that `tn.key` has the wrong type; later checks skip it.
+  InFlightDiagnostic typeError(const toml::node &node, StringRef tn,
+                               StringRef key, StringRef expected) {
+    invalidKeys.insert((tn + "." + key).str());
+    return error(loc(node.source())) << "'" << tn << "." << key << "' must be "
+                                     << expected << ", got " << typeName(node);
+  }
+
   MLIRContext *ctx;
   Spec spec;
   bool failed = false;
+  std::set<std::string> invalidKeys;
 };
 
 void SpecParser::checkKeys(const toml::table &table, StringRef tableName,
@@ -271,8 +281,7 @@ void SpecParser::readInt(const toml::table &t, StringRef tn, StringRef key,
     out = v->get();
     return;
   }
-  error(loc(node->source())) << "'" << tn << "." << key
-                             << "' must be an integer, got " << typeName(*node);
+  typeError(*node, tn, key, "an integer");
 }
 
 void SpecParser::readFloat(const toml::table &t, StringRef tn, StringRef key,
@@ -288,8 +297,7 @@ void SpecParser::readFloat(const toml::table &t, StringRef tn, StringRef key,
     out = static_cast<float>(v->get());
     return;
   }
-  error(loc(node->source())) << "'" << tn << "." << key
-                             << "' must be a number, got " << typeName(*node);
+  typeError(*node, tn, key, "a number");
 }
 
 void SpecParser::readBool(const toml::table &t, StringRef tn, StringRef key,
@@ -301,8 +309,7 @@ void SpecParser::readBool(const toml::table &t, StringRef tn, StringRef key,
     out = v->get();
     return;
   }
-  error(loc(node->source())) << "'" << tn << "." << key
-                             << "' must be a boolean, got " << typeName(*node);
+  typeError(*node, tn, key, "a boolean");
 }
 
 void SpecParser::readString(const toml::table &t, StringRef tn, StringRef key,
@@ -314,8 +321,7 @@ void SpecParser::readString(const toml::table &t, StringRef tn, StringRef key,
     out = v->get();
     return;
   }
-  error(loc(node->source())) << "'" << tn << "." << key
-                             << "' must be a string, got " << typeName(*node);
+  typeError(*node, tn, key, "a string");
 }
 
 template <typename Enum>
@@ -509,7 +515,10 @@ bool checkTemplate(StringRef tmpl, bool perLayer, std::string &why) {
 }
 
 void SpecParser::validate() {
+  // Keys that are missing or ill-typed were reported already.
   auto positive = [&](StringRef key, int64_t value) {
+    if (!spec.keyLocs.count(key) || invalidKeys.count(key.str()))
+      return false;
     if (value <= 0)
       error(spec.locOf(key, ctx))
           << "'" << key << "' must be positive, got " << value;
@@ -524,14 +533,10 @@ void SpecParser::validate() {
         {"model.head_size", spec.headSize},
         {"model.d_ffn", spec.dFfn}})
     sizesOk = positive(key, value) && sizesOk;
-  if (sizesOk && spec.dModel % spec.headSize != 0)
+  if (spec.dModel > 0 && spec.headSize > 0 && spec.dModel % spec.headSize != 0)
     error(spec.locOf("model.d_model", ctx))
         << "'model.d_model' (" << spec.dModel
         << ") must be divisible by 'model.head_size' (" << spec.headSize << ")";
-  if (spec.decayRank < 0 || spec.iclrRank < 0 || spec.valueRank < 0 ||
-      spec.gateRank < 0)
-    error(spec.locOf("time_mix.lora_rank", ctx))
-        << "LoRA ranks must be positive";
   for (auto [key, rank, used] :
        {std::tuple<StringRef, int64_t, bool>{"time_mix.lora_rank.decay",
                                              spec.decayRank, true},
@@ -539,15 +544,16 @@ void SpecParser::validate() {
         {"time_mix.lora_rank.value", spec.valueRank, spec.valueResidual},
         {"time_mix.lora_rank.gate", spec.gateRank,
          spec.gate == GateKind::LoraSigmoid}})
-    if (used && spec.keyLocs.count(key))
-      positive(key, rank);
+    if (used)
+      sizesOk = positive(key, rank) && sizesOk;
   for (auto [key, eps] :
        {std::pair<StringRef, float>{"norm.layer_norm_eps", spec.layerNormEps},
         {"norm.group_norm_eps", spec.groupNormEps}})
-    if (!(eps > 0.0f))
+    if (!(eps > 0.0f) && !invalidKeys.count(key.str()))
       error(spec.locOf(key, ctx))
           << "'" << key << "' must be positive, got " << eps;
-  if (failed)
+  // The parameter catalog needs valid sizes.
+  if (!sizesOk || spec.dModel % spec.headSize != 0)
     return;
 
   // Bindings name real parameters and use only the {layer} placeholder.
@@ -605,8 +611,7 @@ std::optional<Spec> SpecParser::parse(StringRef text) {
     parseChannelMix(*t, spec.locOf("channel_mix", ctx));
   if (auto *t = subTable(root, "", "checkpoint", false, fileLoc))
     parseCheckpoint(*t, spec.locOf("checkpoint", ctx));
-  if (!failed)
-    validate();
+  validate();
   if (failed)
     return std::nullopt;
   return std::move(spec);

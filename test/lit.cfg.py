@@ -17,6 +17,8 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
                    "unit"]
 
 llvm_config.use_default_substitutions()
+# `not` and `count` at the start of a command come from PATH.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.substitutions.append(("%specs", os.path.join(config.rwkv_src_root, "specs")))
 config.substitutions.append(("%shared_data", config.rwkv_shared_data))
 
