@@ -168,6 +168,17 @@ Value activation(OpBuilder &b, Location loc, Activation act, Value x) {
   llvm_unreachable("unknown activation");
 }
 
+/// True when the last dimension of `v` is static.
+bool staticChannels(Value v) {
+  return !cast<RankedTensorType>(v.getType())
+              .isDynamicDim(cast<RankedTensorType>(v.getType()).getRank() - 1);
+}
+
+/// True when `w` is a matrix of static shape.
+bool staticMatrix(Value w) {
+  return cast<RankedTensorType>(w.getType()).hasStaticShape();
+}
+
 /// Largest power-of-two divisor of `n` that is at most `cap` (at least 1).
 int64_t fittingWidth(int64_t n, int64_t cap) {
   int64_t w = 1;
@@ -229,6 +240,8 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LayerNormOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!staticChannels(op.getInput()))
+      return rewriter.notifyMatchFailure(op, "dynamic channel count");
     Emitter e{rewriter, op.getLoc()};
     rewriter.replaceOp(op, normalizeLast(e, op.getInput(), op.getWeight(),
                                          op.getBias(),
@@ -241,6 +254,8 @@ struct GroupNormLowering : OpRewritePattern<GroupNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(GroupNormOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!staticChannels(op.getInput()))
+      return rewriter.notifyMatchFailure(op, "dynamic channel count");
     Emitter e{rewriter, op.getLoc()};
     int64_t groups = op.getNumGroups();
     Value x = e.splitLast(op.getInput(), groups);
@@ -256,6 +271,8 @@ struct L2NormLowering : OpRewritePattern<L2NormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(L2NormOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!staticChannels(op.getInput()))
+      return rewriter.notifyMatchFailure(op, "dynamic channel count");
     Emitter e{rewriter, op.getLoc()};
     int64_t channels =
         cast<RankedTensorType>(op.getInput().getType()).getShape().back();
@@ -524,6 +541,8 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
       : OpRewritePattern(ctx), opts(opts) {}
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!staticMatrix(op.getWeight()))
+      return rewriter.notifyMatchFailure(op, "dynamic weight shape");
     Emitter e{rewriter, op.getLoc()};
     rewriter.replaceOp(op, emitLinear(e, op.getInput(), op.getWeight(),
                                       opts.vectorWidth, opts.linearRows));
@@ -537,6 +556,8 @@ struct LoraLowering : OpRewritePattern<LoraOp> {
       : OpRewritePattern(ctx), opts(opts) {}
   LogicalResult matchAndRewrite(LoraOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!staticMatrix(op.getDown()) || !staticMatrix(op.getUp()))
+      return rewriter.notifyMatchFailure(op, "dynamic weight shape");
     Emitter e{rewriter, op.getLoc()};
     Value hidden = emitLinear(e, op.getInput(), op.getDown(), opts.vectorWidth,
                               opts.linearRows);
@@ -571,6 +592,8 @@ struct ChannelMixLowering : OpRewritePattern<ChannelMixOp> {
       : OpRewritePattern(ctx), opts(opts) {}
   LogicalResult matchAndRewrite(ChannelMixOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!staticMatrix(op.getKey()) || !staticMatrix(op.getValue()))
+      return rewriter.notifyMatchFailure(op, "dynamic weight shape");
     Emitter e{rewriter, op.getLoc()};
     Value hidden = emitLinear(e, op.getInput(), op.getKey(), opts.vectorWidth,
                               opts.linearRows);
@@ -729,8 +752,9 @@ struct ConvertRwkvToLinalgPass
     // Anything left could not be lowered (e.g. dynamic channel counts).
     WalkResult left = getOperation().walk([](Operation *op) {
       if (isa<RwkvDialect>(op->getDialect())) {
-        op->emitError() << "could not be lowered to linalg (static channel "
-                           "sizes and f32 tables are required)";
+        op->emitError() << "could not be lowered: the CPU lowering needs "
+                           "static channel counts, static weight shapes and "
+                           "an f32 embedding table";
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

@@ -1,0 +1,158 @@
+// RUN: rwkv-opt %s -split-input-file -convert-rwkv-to-linalg="vector-width=8 linear-rows=4" | FileCheck %s
+
+// Tests that linear becomes the register-blocked kernel: 4 output rows share
+// each x vector, 8 lanes per vector, one horizontal reduction per row.
+
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[X:.+]] = tensor.collapse_shape %{{.+}} {{\[}}[0, 1], [2]] : tensor<?x1x64xf32> into tensor<?x64xf32>
+// CHECK: scf.for %[[M:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:   scf.for %[[N:.+]] = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
+// CHECK:     %[[ACC:.+]]:4 = scf.for %[[K:.+]] = {{.+}} iter_args({{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:       %[[XV:.+]] = vector.transfer_read %[[X]][%[[M]], %[[K]]]
+// CHECK:       vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
+// CHECK-COUNT-3: vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
+// CHECK:     vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc>
+// CHECK:     vector.from_elements {{.+}} : vector<4xf32>
+// CHECK:   tensor.expand_shape
+func.func @linear(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x48xf32> {
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<48x64xf32> -> tensor<?x1x48xf32>
+  return %y : tensor<?x1x48xf32>
+}
+
+// -----
+
+// Tests that wkv7 loops batch -> head -> value row -> time, keeping the
+// state row in a vector for the whole time loop.
+
+// CHECK-LABEL: func.func @wkv7
+// CHECK: scf.for %[[B:.+]] = {{.+}} iter_args
+// CHECK:   scf.for %[[H:.+]] = {{.+}} iter_args
+// CHECK:     scf.for %[[I:.+]] = {{.+}} iter_args({{.+}}, %[[S:.+]] = %{{.+}})
+// CHECK:       %[[ROW:.+]] = vector.transfer_read %[[S]][%[[B]], %[[H]], %[[I]], %{{.+}}]{{.*}} : tensor<?x2x16x16xf32>, vector<16xf32>
+// CHECK:       %[[T:.+]]:2 = scf.for %{{.+}} iter_args(%{{.+}} = %[[ROW]], {{.+}}) -> (vector<16xf32>, tensor<?x1x32xf32>)
+// CHECK:         vector.reduction <add>
+// CHECK:         vector.fma
+// CHECK:         vector.fma
+// CHECK:         vector.reduction <add>
+// CHECK:         tensor.insert
+// CHECK:       vector.transfer_write %[[T]]#0, %[[S]][%[[B]], %[[H]], %[[I]], %{{.+}}]
+func.func @wkv7(%r: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>) -> (tensor<?x1x32xf32>, tensor<?x2x16x16xf32>) {
+  %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
+  return %y, %s1 : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
+}
+
+// -----
+
+// Tests that token shift is pure slicing: prev becomes row 0, input rows
+// 0..T-2 become rows 1..T-1, and the last row is the next state.
+
+// CHECK-LABEL: func.func @token_shift
+// CHECK-SAME: (%[[X:.+]]: tensor<?x3x64xf32>, %[[P:.+]]: tensor<?x64xf32>)
+// CHECK: %[[E:.+]] = tensor.empty
+// CHECK: %[[R0:.+]] = tensor.insert_slice %[[P]] into %[[E]][0, 0, 0] [%{{.+}}, 1, 64]
+// CHECK: %[[HEAD:.+]] = tensor.extract_slice %[[X]][0, 0, 0] [%{{.+}}, 2, 64]
+// CHECK: %[[SH:.+]] = tensor.insert_slice %[[HEAD]] into %[[R0]][0, 1, 0] [%{{.+}}, 2, 64]
+// CHECK: %[[LAST:.+]] = tensor.extract_slice %[[X]][0, 2, 0] [%{{.+}}, 1, 64] [1, 1, 1] : tensor<?x3x64xf32> to tensor<?x64xf32>
+// CHECK: return %[[SH]], %[[LAST]]
+func.func @token_shift(%x: tensor<?x3x64xf32>, %p: tensor<?x64xf32>) -> (tensor<?x3x64xf32>, tensor<?x64xf32>) {
+  %s, %l = rwkv.token_shift %x, %p : tensor<?x3x64xf32>, tensor<?x64xf32>
+  return %s, %l : tensor<?x3x64xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// Tests the two-pass layer norm: a sum, a centred sum of squares, then the
+// affine normalisation (per-channel weight and bias broadcast over B, T).
+
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[CH:.+]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[VAR:.+]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ROW]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ROW]], #[[CH]], #[[CH]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%{{.+}}, %[[SUM]], %[[VAR]], %{{.+}}, %{{.+}} :
+// CHECK: math.sqrt
+func.func @layer_norm(%x: tensor<?x1x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x1x64xf32> {
+  %y = rwkv.layer_norm %x, %w, %b {eps = 1.0e-5 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  return %y : tensor<?x1x64xf32>
+}
+
+// -----
+
+// Tests that group norm and the v7 bonus work per head on [B, T, H, N].
+
+// CHECK-LABEL: func.func @group_norm
+// CHECK: tensor.expand_shape %{{.+}} {{\[}}[0], [1], [2, 3]] output_shape [%{{.+}}, 1, 4, 16]
+// CHECK: linalg.generic
+// CHECK: tensor.collapse_shape %{{.+}} {{\[}}[0], [1], [2, 3]] : tensor<?x1x4x16xf32> into tensor<?x1x64xf32>
+func.func @group_norm(%x: tensor<?x1x64xf32>, %w: tensor<64xf32>) -> tensor<?x1x64xf32> {
+  %y = rwkv.group_norm %x, %w, %w {num_groups = 4, eps = 6.4e-4 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  return %y : tensor<?x1x64xf32>
+}
+
+// CHECK-LABEL: func.func @bonus
+// CHECK: %[[DOT:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.+}} ins(%[[DOT]], %{{.+}} : tensor<?x1x4xf32>, tensor<?x1x4x16xf32>)
+func.func @bonus(%r: tensor<?x1x64xf32>, %rk: tensor<4x16xf32>) -> tensor<?x1x64xf32> {
+  %u = rwkv.wkv7_bonus %r, %r, %r, %rk : tensor<?x1x64xf32>, tensor<4x16xf32>
+  return %u : tensor<?x1x64xf32>
+}
+
+// -----
+
+// Tests the pointwise ops: lerp as one fma, and the v7 decay
+// exp(-e^-0.5 * sigmoid(z)) computed in f32.
+
+// CHECK-LABEL: func.func @lerp_and_decay
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant -0.606530666 : f32
+// CHECK: linalg.generic
+// CHECK:   %[[D:.+]] = arith.subf %{{.+}}, %{{.+}} : f32
+// CHECK:   math.fma %[[D]], %{{.+}}, %{{.+}} : f32
+// CHECK: linalg.generic
+// CHECK:   math.exp
+// CHECK:   arith.divf
+// CHECK:   arith.mulf %{{.+}}, %[[SCALE]]
+// CHECK:   math.exp
+func.func @lerp_and_decay(%x: tensor<?x1x64xf32>, %mu: tensor<64xf32>) -> tensor<?x1x64xf32> {
+  %y = rwkv.lerp %x, %x, %mu : tensor<?x1x64xf32>, tensor<64xf32>
+  %w = rwkv.decay sigmoid %y : tensor<?x1x64xf32>
+  return %w : tensor<?x1x64xf32>
+}
+
+// -----
+
+// Tests that the embedding copies one clamped row per token.
+
+// CHECK-LABEL: func.func @embedding
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     %[[ID:.+]] = tensor.extract %{{.+}}[%{{.+}}, %{{.+}}] : tensor<?x1xi32>
+// CHECK:     %[[IDX:.+]] = arith.index_cast %[[ID]]
+// CHECK:     %[[LO:.+]] = arith.maxsi %[[IDX]]
+// CHECK:     %[[CL:.+]] = arith.minsi %[[LO]]
+// CHECK:     tensor.extract_slice %{{.+}}{{\[}}%[[CL]], 0] [1, 64] [1, 1] : tensor<256x64xf32> to tensor<64xf32>
+// CHECK:     tensor.insert_slice
+func.func @embedding(%t: tensor<?x1xi32>, %e: tensor<256x64xf32>) -> tensor<?x1x64xf32> {
+  %x = rwkv.embedding %t, %e : tensor<?x1xi32>, tensor<256x64xf32> -> tensor<?x1x64xf32>
+  return %x : tensor<?x1x64xf32>
+}
+
+// -----
+
+// Tests that lora and channel_mix reuse the linear kernel around their
+// activations, and that nothing of the rwkv dialect is left.
+
+// CHECK-LABEL: func.func @lora_and_channel_mix
+// CHECK-NOT: rwkv.
+// CHECK: vector.fma
+// CHECK: math.tanh
+// CHECK: vector.fma
+// CHECK: arith.maximumf
+// CHECK: vector.fma
+func.func @lora_and_channel_mix(%x: tensor<?x1x64xf32>, %d: tensor<32x64xf32>, %u: tensor<64x32xf32>, %b: tensor<64xf32>,
+                                %k: tensor<256x64xf32>, %v: tensor<64x256xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x64xf32>) {
+  %z = rwkv.lora %x, %d, %u bias %b activation tanh : tensor<?x1x64xf32>, tensor<32x64xf32>, tensor<64x32xf32>, tensor<64xf32> -> tensor<?x1x64xf32>
+  %o = rwkv.channel_mix %x, %k, %v : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
+  return %z, %o : tensor<?x1x64xf32>, tensor<?x1x64xf32>
+}
