@@ -126,18 +126,8 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.vectorWidth = target->vectorWidth;
   buildCpuTensorPipeline(pm, pipelineOptions);
-  if (opts.emit != Stage::Linalg) {
-    // Entry points get C interfaces; their role attributes are recorded in
-    // the manifest and would only confuse LLVM IR translation.
-    for (auto fn : module->getOps<func::FuncOp>()) {
-      fn->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
-      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-        fn.setArgAttrs(i, ArrayRef<NamedAttribute>{});
-      for (unsigned i = 0; i < fn.getNumResults(); ++i)
-        fn.setResultAttrs(i, ArrayRef<NamedAttribute>{});
-    }
+  if (opts.emit != Stage::Linalg)
     buildCpuLLVMPipeline(pm, pipelineOptions);
-  }
   if (failed(pm.run(*module)))
     return failure();
   if (opts.emit == Stage::Linalg || opts.emit == Stage::LLVMDialect)

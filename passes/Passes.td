@@ -96,6 +96,24 @@ def RwkvLowerVectorPass : Pass<"rwkv-lower-vector", "func::FuncOp"> {
   ];
 }
 
+def RwkvPrepareAbiPass : Pass<"rwkv-prepare-abi", "ModuleOp"> {
+  let summary = "Fix the calling convention of entry points before bufferization";
+  let description = [{
+    For every public `func.func`:
+
+    * marks each argument `bufferization.writable = false`: generated code
+      never writes its inputs. Weights are shared by every session of a model
+      (and by threads), and the runtime may pass the same state buffer to
+      several calls, so in-place updates of inputs are not allowed; results
+      go to caller-owned out-parameters (`buffer-results-to-out-params`);
+    * requests a C interface (`llvm.emit_c_interface`), the ABI the artifact
+      wrappers call;
+    * drops the importer's `rwkv.*` argument and result role attributes, which
+      the driver has already recorded in the manifest.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 def RwkvExpandMemrefCopyPass
     : Pass<"rwkv-expand-memref-copy", "func::FuncOp"> {
   let summary = "Turn non-contiguous memref.copy into linalg.copy loops";

@@ -43,6 +43,7 @@ void mlir::rwkv::buildCpuLLVMPipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
   (void)options;
   append(pm,
+         "rwkv-prepare-abi, "
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map}, "
          "buffer-results-to-out-params{hoist-static-allocs "

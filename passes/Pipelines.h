@@ -10,6 +10,7 @@
 //       linalg-fuse-elementwise-ops   fuse producer/consumer elementwise chains
 //       rwkv-tile-and-vectorize       tile by target vector width, vectorize
 //  2. "linalg" -> "llvm" (buildCpuLLVMPipeline):
+//       rwkv-prepare-abi              inputs read-only, C interfaces
 //       one-shot-bufferize (function boundaries, identity layouts)
 //       buffer-results-to-out-params  results become caller-owned out args
 //       buffer-deallocation-pipeline  frees every temporary

@@ -1,0 +1,128 @@
+//===- Reference.h - scalar reference of the RWKV ops (tests only) --------===//
+//
+// Straightforward double-precision loops written from
+// ../shared/docs/rwkv-math.md, independent of the compiler's lowerings. They
+// exist only to check generated code; nothing here is used at run time.
+// Layouts follow the rwkv dialect: activations [B, T, C] row-major, matrices
+// [out, in], WKV state [B, H, N, N] indexed [value][key].
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RWKV_TEST_REFERENCE_H
+#define RWKV_TEST_REFERENCE_H
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace rwkvref {
+
+using Vec = std::vector<double>;
+
+/// LayerNorm over the last `n` values of each row (§0), biased variance.
+inline Vec layerNorm(const Vec &x, const Vec &w, const Vec &b, int64_t n,
+                     double eps) {
+  Vec y(x.size());
+  for (size_t row = 0; row < x.size() / n; ++row) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < n; ++i)
+      mean += x[row * n + i];
+    mean /= n;
+    for (int64_t i = 0; i < n; ++i)
+      var += (x[row * n + i] - mean) * (x[row * n + i] - mean);
+    var /= n;
+    for (int64_t i = 0; i < n; ++i)
+      y[row * n + i] =
+          (x[row * n + i] - mean) / std::sqrt(var + eps) * w[i] + b[i];
+  }
+  return y;
+}
+
+/// GroupNorm with `groups` groups over C channels (§0 GN_H).
+inline Vec groupNorm(const Vec &x, const Vec &w, const Vec &b, int64_t c,
+                     int64_t groups, double eps) {
+  Vec y(x.size());
+  int64_t n = c / groups;
+  for (size_t row = 0; row < x.size() / c; ++row)
+    for (int64_t g = 0; g < groups; ++g) {
+      const double *xs = &x[row * c + g * n];
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < n; ++i)
+        mean += xs[i];
+      mean /= n;
+      for (int64_t i = 0; i < n; ++i)
+        var += (xs[i] - mean) * (xs[i] - mean);
+      var /= n;
+      for (int64_t i = 0; i < n; ++i)
+        y[row * c + g * n + i] =
+            (xs[i] - mean) / std::sqrt(var + eps) * w[g * n + i] + b[g * n + i];
+    }
+  return y;
+}
+
+/// x / max(||x||, eps) per head of `n` channels (§5.3).
+inline Vec l2Norm(const Vec &x, int64_t n, double eps) {
+  Vec y(x.size());
+  for (size_t h = 0; h < x.size() / n; ++h) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i)
+      ss += x[h * n + i] * x[h * n + i];
+    double d = std::max(std::sqrt(ss), eps);
+    for (int64_t i = 0; i < n; ++i)
+      y[h * n + i] = x[h * n + i] / d;
+  }
+  return y;
+}
+
+/// y[r, o] = Σ_i x[r, i] W[o, i] for rows r of width k (§0).
+inline Vec linear(const Vec &x, const Vec &w, int64_t k, int64_t m) {
+  size_t rows = x.size() / k;
+  Vec y(rows * m);
+  for (size_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < m; ++o) {
+      double s = 0;
+      for (int64_t i = 0; i < k; ++i)
+        s += x[r * k + i] * w[o * k + i];
+      y[r * m + o] = s;
+    }
+  return y;
+}
+
+inline double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+/// v7 decay w = exp(-e^{-1/2} σ(z)) (§5.2); v5/v6 w = exp(-exp(z)).
+inline double decaySigmoid(double z) {
+  return std::exp(-std::exp(-0.5) * sigmoid(z));
+}
+inline double decayExpNegExp(double z) { return std::exp(-std::exp(z)); }
+
+/// RWKV-7 WKV kernel form (§5.4) for one batch element: inputs [T, H*N],
+/// state [H, N, N] ([value][key]), updated in place; returns y [T, H*N].
+inline Vec wkv7(const Vec &r, const Vec &w, const Vec &k, const Vec &v,
+                const Vec &a, const Vec &b, Vec &state, int64_t tokens,
+                int64_t heads, int64_t n) {
+  int64_t c = heads * n;
+  Vec y(tokens * c);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      double *s = &state[h * n * n];
+      const int64_t o = t * c + h * n;
+      for (int64_t i = 0; i < n; ++i) {
+        double sa = 0;
+        for (int64_t j = 0; j < n; ++j)
+          sa += a[o + j] * s[i * n + j];
+        double yi = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          s[i * n + j] =
+              s[i * n + j] * w[o + j] + sa * b[o + j] + v[o + i] * k[o + j];
+          yi += s[i * n + j] * r[o + j];
+        }
+        y[o + i] = yi;
+      }
+    }
+  return y;
+}
+
+} // namespace rwkvref
+
+#endif // RWKV_TEST_REFERENCE_H
