@@ -9,6 +9,7 @@
 
 #include "Model.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace rwkvrt {
@@ -47,6 +48,11 @@ const Feature kFeatures[] = {
 
 void checkHostCpu(const Manifest &manifest) {
   __builtin_cpu_init();
+  // Comma-separated features to treat as absent (testing, or to refuse
+  // artifacts that use an extension known to be slow on this host).
+  std::string hidden;
+  if (const char *env = std::getenv("RWKV_HIDE_CPU_FEATURES"))
+    hidden = std::string(",") + env + ",";
   std::string missing;
   for (const std::string &name : manifest.cpuFeatures) {
     const Feature *found = nullptr;
@@ -57,7 +63,8 @@ void checkHostCpu(const Manifest &manifest) {
       fail(RWKV_ERROR_CPU, manifest.path +
                                ": the artifact needs CPU feature '" + name +
                                "', which this runtime cannot check");
-    if (!found->supported())
+    if (!found->supported() ||
+        hidden.find("," + name + ",") != std::string::npos)
       missing += (missing.empty() ? "" : ", ") + name;
   }
   if (!missing.empty())

@@ -10,6 +10,11 @@
  * sessions on different threads; a session must be used by one thread at a
  * time.
  *
+ * CPU features: an artifact records the ISA extensions its code uses; loading
+ * fails with RWKV_ERROR_CPU if the host lacks one. The environment variable
+ * RWKV_HIDE_CPU_FEATURES (comma-separated names, e.g. "avx512f") makes the
+ * runtime treat those extensions as absent.
+ *
  * Errors: functions return an rwkv_status; the message of the last failing
  * call on the calling thread is available from rwkv_last_error(). Messages
  * name the file, the tensor or manifest entry and what was expected.
