@@ -199,6 +199,75 @@ LogicalResult LoraOp::verify() {
                         "the output width M of 'up'");
 }
 
+LogicalResult DDLerpOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")))
+    return failure();
+  int64_t channels = dimOf(getInput(), 2);
+  int64_t k = static_cast<int64_t>(getMu().size());
+  if (k == 0)
+    return emitOpError() << "expects at least one 'mu' vector";
+  if (getResults().size() != getMu().size())
+    return emitOpError() << "expects one result per 'mu' vector (" << k
+                         << "), got " << getResults().size();
+  if (failed(checkChannelVector(op, getMuX(), "mu_x", channels)))
+    return failure();
+  for (Value mu : getMu())
+    if (failed(checkChannelVector(op, mu, "mu", channels)))
+      return failure();
+  if (failed(checkRank(op, getDown(), "down", 2, "[K*D, C] (out, in)")) ||
+      failed(checkDim(op, getDown(), "down", 1, channels,
+                      "the channel count C")) ||
+      failed(checkRank(op, getUp(), "up", 3, "[K, C, D]")) ||
+      failed(checkDim(op, getUp(), "up", 0, k, "the number of 'mu' vectors")) ||
+      failed(checkDim(op, getUp(), "up", 1, channels, "the channel count C")))
+    return failure();
+  int64_t rank = dimOf(getUp(), 2);
+  if (!ShapedType::isDynamic(rank))
+    if (failed(checkDim(op, getDown(), "down", 0, k * rank,
+                        "K times the rank D of 'up'")))
+      return failure();
+  for (Value r : getResults())
+    if (r.getType() != getInput().getType())
+      return emitOpError() << "expects every result to have the type of "
+                              "'input' ("
+                           << getInput().getType() << "), got " << r.getType();
+  return success();
+}
+
+LogicalResult Wkv4Op::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getK(), "k", 3, "[B, T, C]")))
+    return failure();
+  int64_t channels = dimOf(getK(), 2);
+  if (failed(checkChannelVector(op, getW(), "w", channels)) ||
+      failed(checkRank(op, getA(), "a", 2, "[B, C]")) ||
+      failed(checkDim(op, getA(), "a", 0, dimOf(getK(), 0),
+                      "the batch size of 'k'")))
+    return failure();
+  return checkDim(op, getA(), "a", 1, channels, "the channel count of 'k'");
+}
+
+LogicalResult Wkv5Op::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getState(), "state", 4, "[B, H, N, N]")) ||
+      failed(checkDim(op, getState(), "state", 0, dimOf(getR(), 0),
+                      "the batch size of 'r'")) ||
+      failed(checkDim(op, getState(), "state", 3, dimOf(getState(), 2),
+                      "a square N x N state per head")))
+    return failure();
+  int64_t heads = dimOf(getState(), 1), headSize = dimOf(getState(), 2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
+    return emitOpError() << "expects static head count and head size in "
+                            "'state', got "
+                         << getState().getType();
+  if (failed(
+          checkDim(op, getR(), "r", 2, heads * headSize, "H * N from 'state'")))
+    return failure();
+  return checkChannelVector(op, getU(), "u", heads * headSize);
+}
+
 LogicalResult Wkv7Op::verify() {
   Operation *op = getOperation();
   if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
@@ -238,6 +307,24 @@ LogicalResult ChannelMixOp::verify() {
       failed(checkDim(op, getValue(), "value", 1, dimOf(getKey(), 0),
                       "the hidden width F of 'key'")))
     return failure();
+  if (static_cast<bool>(getReceptanceInput()) !=
+      static_cast<bool>(getReceptance()))
+    return emitOpError() << "expects both 'receptance_input' and "
+                            "'receptance', or neither";
+  if (getReceptance()) {
+    if (getReceptanceInput().getType() != getInput().getType())
+      return emitOpError() << "expects 'receptance_input' to have the type "
+                              "of 'input' ("
+                           << getInput().getType() << "), got "
+                           << getReceptanceInput().getType();
+    if (failed(checkRank(op, getReceptance(), "receptance", 2,
+                         "[C', C] (out, in)")) ||
+        failed(checkDim(op, getReceptance(), "receptance", 0,
+                        dimOf(getValue(), 0), "the output width of 'value'")) ||
+        failed(checkDim(op, getReceptance(), "receptance", 1,
+                        dimOf(getInput(), 2), "the input width C")))
+      return failure();
+  }
   return checkRowResult(op, getInput(), getResult(), dimOf(getValue(), 0),
                         "the output width of 'value'");
 }

@@ -188,6 +188,55 @@ def Rwkv_LerpOp : Rwkv_Op<"lerp",
   let hasVerifier = 1;
 }
 
+def Rwkv_DDLerpOp : Rwkv_Op<"ddlerp",
+    [Pure, AllTypesMatch<["input", "prev"]>]> {
+  let summary = "RWKV-6 data-dependent token shift (ddlerp) with a shared LoRA";
+  let description = [{
+    Produces K mixed inputs whose mix weights depend on the data (rwkv-math
+    §4.1; ChatRWKV `att_one_v6_0`). With δ = prev − input:
+
+    ```
+    ξ   = input + δ ⊙ mu_x
+    z   = tanh(ξ · downᵀ)                 split into K blocks of width D
+    m_i = z_i · up[i]ᵀ
+    result_i = input + δ ⊙ (mu_i + m_i)   for i < K
+    ```
+
+    μ weights the previous token (the v6 convention). RWKV-6 uses K = 5 in
+    the order (w, k, v, r, g).
+
+    * `input` (x_t), `prev` (x_{t-1}, from `rwkv.token_shift`), results:
+      `[B, T, C]` f32.
+    * `mu_x`: `[C]`; `mu`: K tensors `[C]` (time_maa_w, _k, ...).
+    * `down`: `[K·D, C]` (time_maa_w1 in `[out, in]` layout); `up`:
+      `[K, C, D]` (time_maa_w2, each block `[out, in]`).
+
+    ```mlir
+    %xw, %xk = rwkv.ddlerp %x, %sx, %mu_x [%mw, %mk], %w1, %w2
+        : tensor<?x1x2048xf32>, tensor<2048xf32> [tensor<2048xf32>,
+          tensor<2048xf32>], tensor<64x2048xf32>, tensor<2x2048x32xf32>
+          -> tensor<?x1x2048xf32>, tensor<?x1x2048xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_F32Tensor:$prev,
+                   Rwkv_FloatTensor:$mu_x, Variadic<Rwkv_FloatTensor>:$mu,
+                   Rwkv_FloatTensor:$down, Rwkv_FloatTensor:$up);
+  let results = (outs Variadic<Rwkv_F32Tensor>:$results);
+  let assemblyFormat = [{
+    $input `,` $prev `,` $mu_x `[` $mu `]` `,` $down `,` $up attr-dict `:`
+    type($input) `,` type($mu_x) `[` type($mu) `]` `,` type($down) `,`
+    type($up) `->` type($results)
+  }];
+  let builders = [
+    OpBuilder<(ins "Value":$input, "Value":$prev, "Value":$mu_x,
+                   "ValueRange":$mu, "Value":$down, "Value":$up), [{
+      SmallVector<Type> types(mu.size(), input.getType());
+      build($_builder, $_state, types, input, prev, mu_x, mu, down, up);
+    }]>
+  ];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Projections
 //===----------------------------------------------------------------------===//
@@ -279,6 +328,84 @@ def Rwkv_DecayOp : Rwkv_Op<"decay",
 // WKV recurrences
 //===----------------------------------------------------------------------===//
 
+def Rwkv_Wkv4Op : Rwkv_Op<"wkv4",
+    [Pure, AllTypesMatch<["k", "v", "y"]>,
+     AllTypesMatch<["a", "b", "p", "new_a", "new_b", "new_p"]>,
+     AllTypesMatch<["w", "u"]>]> {
+  let summary = "RWKV-4 WKV with the numerically stable running maximum";
+  let description = [{
+    The RWKV-4 time-mix recurrence per channel c (rwkv-math §2.2; RWKV-LM
+    `RWKV-v4neo/cuda/wkv_cuda.cu`, ChatRWKV `att_one`). The state (a, b, p)
+    keeps the numerator e^p·a and denominator e^p·b with a running log-scale
+    p, so every exponent is <= 0. For each token t in order:
+
+    ```
+    q  = max(p, u + k_t);   e1 = exp(p − q);   e2 = exp(u + k_t − q)
+    y_t = (e1·a + e2·v_t) / (e1·b + e2)
+    q' = max(p + w, k_t);   e1 = exp(p + w − q');   e2 = exp(k_t − q')
+    a ← e1·a + e2·v_t;   b ← e1·b + e2;   p ← q'
+    ```
+
+    * `k`, `v`, `y`: `[B, T, C]` f32 (k and v in f32 even for f16 models).
+    * `w`: `[C]`, the log-decay w⁻ = −exp(time_decay) < 0.
+    * `u`: `[C]`, time_first (the bonus, in log space).
+    * `a`, `b`, `p` and the new state: `[B, C]` f32. A fresh sequence starts
+      with a = b = 0 and p = −1e30 (a zero p gives NaN for rwkv.cpp's files).
+
+    ```mlir
+    %y, %a1, %b1, %p1 = rwkv.wkv4 %k, %v, %w, %u, %a, %b, %p
+        : tensor<?x1x768xf32>, tensor<768xf32>, tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$k, Rwkv_F32Tensor:$v,
+                   Rwkv_F32Tensor:$w, Rwkv_F32Tensor:$u, Rwkv_F32Tensor:$a,
+                   Rwkv_F32Tensor:$b, Rwkv_F32Tensor:$p);
+  let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_a,
+                      Rwkv_F32Tensor:$new_b, Rwkv_F32Tensor:$new_p);
+  let assemblyFormat = [{
+    $k `,` $v `,` $w `,` $u `,` $a `,` $b `,` $p attr-dict `:` type($k) `,`
+    type($w) `,` type($a)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_Wkv5Op : Rwkv_Op<"wkv5",
+    [Pure, AllTypesMatch<["r", "w", "k", "v", "y"]>,
+     AllTypesMatch<["state", "new_state"]>]> {
+  let summary = "RWKV-5/6 WKV: per-head matrix state, diagonal decay, bonus";
+  let description = [{
+    The RWKV-5 (static decay) and RWKV-6 (per-token decay) recurrence
+    (rwkv-math §3.1, §4.2; ChatRWKV `cuda/rwkv5.cu`, `rwkv6.cu`). For every
+    batch b, head h, token t in order, with S the head's N × N state indexed
+    **[value i][key j]** (ChatRWKV's CUDA layout; its Python code and fla use
+    the transpose) and vectors restricted to the head's N channels:
+
+    ```
+    y_t[i]  = Σ_j r_t[j] · (u[j]·k_t[j]·v_t[i] + S[i][j])   (read before update)
+    S[i][j] = w_t[j]·S[i][j] + k_t[j]·v_t[i]
+    ```
+
+    * `r`, `w`, `k`, `v`, `y`: `[B, T, C]` f32, C = H·N. `w` is the decay in
+      (0, 1) per token (RWKV-5 broadcasts its static decay over B and T).
+    * `u`: `[C]`, the bonus (time_faaaa, or exp(time_first) for 5.0/5.1).
+    * `state`, `new_state`: `[B, H, N, N]` f32, zero for a fresh sequence.
+
+    ```mlir
+    %y, %s1 = rwkv.wkv5 %r, %w, %k, %v, %u, %s0
+        : tensor<?x1x2048xf32>, tensor<2048xf32>, tensor<?x32x64x64xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$r, Rwkv_F32Tensor:$w,
+                   Rwkv_F32Tensor:$k, Rwkv_F32Tensor:$v, Rwkv_F32Tensor:$u,
+                   Rwkv_F32Tensor:$state);
+  let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_state);
+  let assemblyFormat = [{
+    $r `,` $w `,` $k `,` $v `,` $u `,` $state attr-dict `:` type($r) `,`
+    type($u) `,` type($state)
+  }];
+  let hasVerifier = 1;
+}
+
 def Rwkv_Wkv7Op : Rwkv_Op<"wkv7",
     [Pure, AllTypesMatch<["r", "w", "k", "v", "a", "b", "y"]>,
      AllTypesMatch<["state", "new_state"]>]> {
@@ -352,16 +479,19 @@ def Rwkv_Wkv7BonusOp : Rwkv_Op<"wkv7_bonus",
 // Channel mix
 //===----------------------------------------------------------------------===//
 
-def Rwkv_ChannelMixOp : Rwkv_Op<"channel_mix", [Pure]> {
-  let summary = "Squared-ReLU feed-forward `relu²(xk · Kᵀ) · Vᵀ`";
+def Rwkv_ChannelMixOp : Rwkv_Op<"channel_mix",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "Squared-ReLU feed-forward, optionally receptance-gated";
   let description = [{
-    The RWKV channel mix after its token shift (rwkv-math §5.6 for v7; the
-    v4-v6 receptance gate is applied outside this op):
+    The RWKV channel mix after its token shift (rwkv-math §2.3, §4.3, §5.6):
 
-    `result = relu(xk · keyᵀ)² · valueᵀ`
+    `result = relu(xk · keyᵀ)² · valueᵀ`                        (RWKV-7)
+    `result = σ(xr · receptanceᵀ) ⊙ relu(xk · keyᵀ)² · valueᵀ`   (RWKV-4..6)
 
     * `input` (`xk`): `[B, T, C]` f32; `key`: `[F, C]`; `value`: `[C', F]`;
       `result`: `[B, T, C']` f32 (`C' = C` in every released model).
+    * Optional gate: `receptance_input` (`xr`, `[B, T, C]`) and `receptance`
+      (`[C', C]`), both or neither.
     * The hidden `[B, T, F]` activation never needs to leave the op, which is
       what lets lowerings fuse the two projections.
 
@@ -372,12 +502,23 @@ def Rwkv_ChannelMixOp : Rwkv_Op<"channel_mix", [Pure]> {
     ```
   }];
   let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$key,
-                   Rwkv_FloatTensor:$value);
+                   Rwkv_FloatTensor:$value,
+                   Optional<Rwkv_F32Tensor>:$receptance_input,
+                   Optional<Rwkv_FloatTensor>:$receptance);
   let results = (outs Rwkv_F32Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $key `,` $value attr-dict `:` type($input) `,` type($key) `,`
-    type($value) `->` type($result)
+    $input `,` $key `,` $value
+    (`gate` `(` $receptance_input^ `,` $receptance `:`
+     type($receptance_input) `,` type($receptance) `)`)?
+    attr-dict `:` type($input) `,` type($key) `,` type($value) `->`
+    type($result)
   }];
+  let builders = [
+    OpBuilder<(ins "Type":$result, "Value":$input, "Value":$key,
+                   "Value":$value), [{
+      build($_builder, $_state, result, input, key, value, Value(), Value());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -123,9 +124,16 @@ private:
 
   /// Broadcasts a [C] parameter over [B, T, C] like `like`.
   Value broadcastLike(Value vec, Value like, Location loc);
+  /// Repeats each of the H values of `perHead` over its head's N channels.
+  Value headsToChannels(Value perHead, Location loc);
+  /// Elementwise σ(x) on a [B, T, C] tensor.
+  Value sigmoidOf(Value x, Location loc);
+  /// f(p) for parameter `name`, computed from what the checkpoint stores
+  /// (the binding's stored_as), so conversions run in generated code.
+  Value paramAs(StringRef name, StoredAs want, Location loc);
 
   void buildEmbed();
-  void buildTimeMix7(StringRef name, ArrayRef<unsigned> layers);
+  void buildTimeMix(StringRef name, ArrayRef<unsigned> layers);
   void buildChannelMix(StringRef name, ArrayRef<unsigned> layers);
   void buildHead();
 
@@ -185,26 +193,105 @@ void Importer::buildEmbed() {
   func::ReturnOp::create(builder, loc, h);
 }
 
-void Importer::buildTimeMix7(StringRef name, ArrayRef<unsigned> layers) {
+Value Importer::headsToChannels(Value perHead, Location loc) {
+  const int64_t h = spec.numHeads(), n = spec.headSize;
+  Value init =
+      tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{h, n}, f32());
+  Value grid = linalg::BroadcastOp::create(builder, loc, perHead, init,
+                                           ArrayRef<int64_t>{1})
+                   ->getResult(0);
+  return tensor::CollapseShapeOp::create(
+      builder, loc, grid, SmallVector<ReassociationIndices>{{0, 1}});
+}
+
+Value Importer::sigmoidOf(Value x, Location loc) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value batch = tensor::DimOp::create(builder, loc, x, 0);
+  Value one =
+      linalg::FillOp::create(
+          builder, loc,
+          arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(1.0f))
+              .getResult(),
+          tensor::EmptyOp::create(builder, loc, type, ValueRange{batch})
+              .getResult())
+          .getResult(0);
+  Value e =
+      math::ExpOp::create(builder, loc, arith::NegFOp::create(builder, loc, x));
+  return arith::DivFOp::create(builder, loc, one,
+                               arith::AddFOp::create(builder, loc, one, e));
+}
+
+Value Importer::paramAs(StringRef name, StoredAs want, Location loc) {
+  Value stored = values[name.str()];
+  StoredAs have = param(name).binding.storedAs;
+  if (have == want)
+    return stored;
+  auto neg = [&](Value v) -> Value {
+    return arith::NegFOp::create(builder, loc, v);
+  };
+  auto exp = [&](Value v) -> Value {
+    return math::ExpOp::create(builder, loc, v);
+  };
+  auto log = [&](Value v) -> Value {
+    return math::LogOp::create(builder, loc, v);
+  };
+  // Back to the raw parameter p ...
+  Value p = stored;
+  switch (have) {
+  case StoredAs::Raw:
+    break;
+  case StoredAs::Exp:
+    p = log(stored);
+    break;
+  case StoredAs::NegExp:
+    p = log(neg(stored));
+    break;
+  case StoredAs::ExpNegExp:
+    p = log(neg(log(stored)));
+    break;
+  }
+  // ... then forward to the wanted function of it.
+  switch (want) {
+  case StoredAs::Raw:
+    return p;
+  case StoredAs::Exp:
+    return exp(p);
+  case StoredAs::NegExp:
+    return neg(exp(p));
+  case StoredAs::ExpNegExp:
+    return exp(neg(exp(p)));
+  }
+  llvm_unreachable("unknown stored_as");
+}
+
+void Importer::buildTimeMix(StringRef name, ArrayRef<unsigned> layers) {
   const int64_t c = spec.dModel, h = spec.numHeads(), n = spec.headSize;
   const bool first = layers.front() == 0;
   const bool residualIn = spec.valueResidual && !first;
   const bool residualOut = spec.valueResidual && first;
   auto stateType =
       RankedTensorType::get({ShapedType::kDynamic, h, n, n}, f32());
-  auto shiftType = RankedTensorType::get({ShapedType::kDynamic, c}, f32());
+  auto rowType = RankedTensorType::get({ShapedType::kDynamic, c}, f32());
 
   Signature sig;
   addArg(sig, act(c), kActivationAttr, "h");
-  addArg(sig, shiftType, kStateAttr, "att_shift");
-  addArg(sig, stateType, kStateAttr, "wkv");
+  addArg(sig, rowType, kStateAttr, "att_shift");
+  std::vector<std::string> wkvStates;
+  if (spec.wkv == WkvKind::Wkv4)
+    wkvStates = {"wkv_a", "wkv_b", "wkv_p"};
+  else
+    wkvStates = {"wkv"};
+  for (const std::string &st : wkvStates)
+    addArg(sig, st == "wkv" ? Type(stateType) : Type(rowType), kStateAttr, st);
   if (residualIn)
     addArg(sig, act(c), kActivationAttr, "v_first");
   for (const ParamInfo *p : layerParams(layers.front(), {"ln1.", "att."}))
     addArg(sig, paramType(*p), kParamAttr, p->name);
   addResult(sig, act(c), kActivationAttr, "h");
-  addResult(sig, shiftType, kStateAttr, "att_shift");
-  addResult(sig, stateType, kStateAttr, "wkv");
+  addResult(sig, rowType, kStateAttr, "att_shift");
+  for (const std::string &st : wkvStates)
+    addResult(sig, st == "wkv" ? Type(stateType) : Type(rowType), kStateAttr,
+              st);
   if (residualOut)
     addResult(sig, act(c), kActivationAttr, "v_first");
 
@@ -212,77 +299,172 @@ void Importer::buildTimeMix7(StringRef name, ArrayRef<unsigned> layers) {
   Value hIn = values["h"];
   Value x = layerNorm(hIn, "ln1", at("norm.layer_norm_eps", "ln1"));
 
+  // Token shift and the mixed inputs x_w, x_k, ... (§2.1, §3.1, §4.1, §5.1).
   Location shiftLoc = at("time_mix.token_shift", "att.token_shift");
-  auto shift = TokenShiftOp::create(builder, shiftLoc, x.getType(), shiftType,
-                                    x, values["att_shift"]);
+  auto shift = TokenShiftOp::create(builder, shiftLoc, x.getType(), rowType, x,
+                                    values["att_shift"]);
   Value sx = shift.getShifted();
-  auto mixOf = [&](StringRef mu) {
-    return mix(x, sx, mu, spec.timeMixShift, at("time_mix.token_shift", mu));
-  };
-  Value xr = mixOf("att.x_r"), xw = mixOf("att.x_w"), xk = mixOf("att.x_k"),
-        xv = mixOf("att.x_v"), xa = mixOf("att.x_a");
-  Value xg = spec.gate == GateKind::None ? Value() : mixOf("att.x_g");
+  std::map<std::string, Value> xs;
+  std::vector<std::string> inputs = spec.timeMixInputs();
+  if (spec.timeMixShift == TokenShiftKind::DDLerp) {
+    SmallVector<Value> mus;
+    for (const std::string &m : inputs)
+      mus.push_back(values["att.time_maa_" + m]);
+    auto dd = DDLerpOp::create(
+        builder, shiftLoc, x, sx, values["att.time_maa_x"], mus,
+        values["att.time_maa_w1"], values["att.time_maa_w2"]);
+    for (auto [i, m] : llvm::enumerate(inputs))
+      xs[m] = dd.getResults()[i];
+  } else {
+    for (const std::string &m : inputs) {
+      std::string mu = spec.timeMixPrefix() + m;
+      xs[m] = mix(x, sx, mu, spec.timeMixShift, at("time_mix.token_shift", mu));
+    }
+  }
 
-  Value r = linear(xr, "att.receptance", at("time_mix", "att.receptance"));
-  Value k = linear(xk, "att.key", at("time_mix", "att.key"));
-  Value v = linear(xv, "att.value", at("time_mix", "att.value"));
+  Value r = linear(xs["r"], "att.receptance", at("time_mix", "att.receptance"));
+  if (spec.receptance == ReceptanceKind::Sigmoid)
+    r = sigmoidOf(r, at("time_mix.receptance", "att.receptance"));
+  Value k = linear(xs["k"], "att.key", at("time_mix", "att.key"));
+  Value v = linear(xs["v"], "att.value", at("time_mix", "att.value"));
 
-  // Decay, ICL rate, value residual and gate LoRAs (rwkv-math §5.2).
+  // Decay (§2.1, §3.1, §4.2, §5.2). wkv4 takes the log-decay per channel,
+  // the others the decay per token.
   Location decayLoc = at("time_mix.decay", "att.decay");
-  Value z =
-      lora(xw, "att.w", true, Activation::Tanh, Activation::None, decayLoc);
-  Value w =
-      DecayOp::create(builder, decayLoc, z.getType(), DecayKind::Sigmoid, z);
-  Value alpha = lora(xa, "att.a", true, Activation::None, Activation::Sigmoid,
-                     at("time_mix.lora_rank.iclr", "att.iclr"));
-  Value vFirst;
+  Value w;
+  switch (spec.decay) {
+  case DecayParam::Static:
+  case DecayParam::StaticPerHead: {
+    StoredAs want =
+        spec.wkv == WkvKind::Wkv4 ? StoredAs::NegExp : StoredAs::ExpNegExp;
+    w = paramAs("att.time_decay", want, decayLoc);
+    if (spec.decay == DecayParam::StaticPerHead)
+      w = headsToChannels(w, decayLoc);
+    if (spec.wkv != WkvKind::Wkv4)
+      w = broadcastLike(w, k, decayLoc);
+    break;
+  }
+  case DecayParam::LoraExp: {
+    Value z =
+        LoraOp::create(builder, decayLoc, act(c), xs["w"],
+                       values["att.time_decay_w1"], values["att.time_decay_w2"],
+                       paramAs("att.time_decay", StoredAs::Raw, decayLoc),
+                       Activation::Tanh, Activation::None);
+    w = DecayOp::create(builder, decayLoc, z.getType(), DecayKind::ExpNegExp,
+                        z);
+    break;
+  }
+  case DecayParam::LoraSigmoid: {
+    Value z = lora(xs["w"], "att.w", true, Activation::Tanh, Activation::None,
+                   decayLoc);
+    w = DecayOp::create(builder, decayLoc, z.getType(), DecayKind::Sigmoid, z);
+    break;
+  }
+  }
+
+  // Bonus (§2.1, §3.1, §5.5).
+  Location bonusLoc = at("time_mix.bonus", "att.bonus");
+  Value u;
+  switch (spec.bonus) {
+  case BonusKind::TimeFirst:
+    u = paramAs("att.time_first", StoredAs::Raw, bonusLoc);
+    break;
+  case BonusKind::U:
+    u = paramAs("att.time_faaaa", StoredAs::Raw, bonusLoc);
+    break;
+  case BonusKind::UExp:
+    u = paramAs("att.time_first", StoredAs::Exp, bonusLoc);
+    break;
+  case BonusKind::UExpPerHead:
+    u = headsToChannels(paramAs("att.time_first", StoredAs::Exp, bonusLoc),
+                        bonusLoc);
+    break;
+  case BonusKind::RkAfterNorm:
+    break;
+  }
+
+  // Value residual (§5.2).
   if (residualIn) {
     Location vLoc = at("time_mix.value_residual", "att.value_residual");
-    Value nu =
-        lora(xv, "att.v", true, Activation::None, Activation::Sigmoid, vLoc);
+    Value nu = lora(xs["v"], "att.v", true, Activation::None,
+                    Activation::Sigmoid, vLoc);
     v = LerpOp::create(builder, vLoc, v.getType(), v, values["v_first"], nu);
   }
-  if (residualOut)
-    vFirst = v;
-  Value g;
-  if (spec.gate == GateKind::LoraSigmoid)
-    g = lora(xg, "att.g", false, Activation::Sigmoid, Activation::None,
-             at("time_mix.gate", "att.gate"));
 
-  // Removal and replacement keys (rwkv-math §5.3).
-  Location keyLoc = at("time_mix.wkv", "att.keys");
-  Value kappa = arith::MulFOp::create(
-      builder, keyLoc, k, broadcastLike(values["att.k_k"], k, keyLoc));
-  Value kappaHat = L2NormOp::create(builder, keyLoc, kappa.getType(), kappa,
-                                    builder.getI64IntegerAttr(n),
-                                    builder.getF32FloatAttr(1e-12f));
-  Value a = arith::NegFOp::create(builder, keyLoc, kappaHat);
-  Value bb = arith::MulFOp::create(builder, keyLoc, kappaHat, alpha);
-  Value kAlpha = arith::MulFOp::create(builder, keyLoc, k, alpha);
-  Value kTilde = LerpOp::create(builder, keyLoc, k.getType(), k, kAlpha,
-                                values["att.k_a"]);
+  // The recurrence.
+  Location wkvLoc = at("time_mix.wkv", "att.wkv");
+  Value y, kTilde;
+  SmallVector<Value> newStates;
+  switch (spec.wkv) {
+  case WkvKind::Wkv4: {
+    auto op = Wkv4Op::create(builder, wkvLoc, k.getType(), rowType, rowType,
+                             rowType, k, v, w, u, values["wkv_a"],
+                             values["wkv_b"], values["wkv_p"]);
+    // v4 gates the WKV output with the receptance (§2.1).
+    y = arith::MulFOp::create(builder, wkvLoc, r, op.getY());
+    newStates = {op.getNewA(), op.getNewB(), op.getNewP()};
+    break;
+  }
+  case WkvKind::Wkv5: {
+    auto op = Wkv5Op::create(builder, wkvLoc, r.getType(), stateType, r, w, k,
+                             v, u, values["wkv"]);
+    y = op.getY();
+    newStates = {op.getNewState()};
+    break;
+  }
+  case WkvKind::Wkv7: {
+    // Removal and replacement keys (§5.3).
+    Value alpha =
+        lora(xs["a"], "att.a", true, Activation::None, Activation::Sigmoid,
+             at("time_mix.lora_rank.iclr", "att.iclr"));
+    Value kappa = arith::MulFOp::create(
+        builder, wkvLoc, k, broadcastLike(values["att.k_k"], k, wkvLoc));
+    Value kappaHat = L2NormOp::create(builder, wkvLoc, kappa.getType(), kappa,
+                                      builder.getI64IntegerAttr(n),
+                                      builder.getF32FloatAttr(1e-12f));
+    Value a = arith::NegFOp::create(builder, wkvLoc, kappaHat);
+    Value b = arith::MulFOp::create(builder, wkvLoc, kappaHat, alpha);
+    Value kAlpha = arith::MulFOp::create(builder, wkvLoc, k, alpha);
+    kTilde = LerpOp::create(builder, wkvLoc, k.getType(), k, kAlpha,
+                            values["att.k_a"]);
+    auto op = Wkv7Op::create(builder, wkvLoc, r.getType(), stateType, r, w,
+                             kTilde, v, a, b, values["wkv"]);
+    y = op.getY();
+    newStates = {op.getNewState()};
+    break;
+  }
+  }
 
-  // State update and read (§5.4), group norm and bonus (§5.5).
-  Location wkvLoc = at("time_mix.wkv", "att.wkv7");
-  auto wkv = Wkv7Op::create(builder, wkvLoc, r.getType(), stateType, r, w,
-                            kTilde, v, a, bb, values["wkv"]);
-  Value o = GroupNormOp::create(
-      builder, at("norm.group_norm_eps", "att.ln_x"), r.getType(), wkv.getY(),
-      values["att.ln_x.weight"], values["att.ln_x.bias"],
-      builder.getI64IntegerAttr(h), builder.getF32FloatAttr(spec.groupNormEps));
-  Location bonusLoc = at("time_mix.bonus", "att.bonus");
-  Value bonus = Wkv7BonusOp::create(builder, bonusLoc, r.getType(), r, kTilde,
-                                    v, values["att.r_k"]);
-  o = arith::AddFOp::create(builder, bonusLoc, o, bonus);
-  if (g)
-    o = arith::MulFOp::create(builder, at("time_mix.gate", "att.gate"), o, g);
+  Value o = y;
+  if (spec.outputNorm == OutputNormKind::GroupNorm)
+    o = GroupNormOp::create(builder, at("norm.group_norm_eps", "att.ln_x"),
+                            o.getType(), o, values["att.ln_x.weight"],
+                            values["att.ln_x.bias"],
+                            builder.getI64IntegerAttr(h),
+                            builder.getF32FloatAttr(spec.groupNormEps));
+  if (spec.bonus == BonusKind::RkAfterNorm) {
+    Value bonus = Wkv7BonusOp::create(builder, bonusLoc, r.getType(), r, kTilde,
+                                      v, values["att.r_k"]);
+    o = arith::AddFOp::create(builder, bonusLoc, o, bonus);
+  }
+  Location gateLoc = at("time_mix.gate", "att.gate");
+  if (spec.gate == GateKind::Silu) {
+    Value g = linear(xs["g"], "att.gate", gateLoc);
+    g = arith::MulFOp::create(builder, gateLoc, g, sigmoidOf(g, gateLoc));
+    o = arith::MulFOp::create(builder, gateLoc, o, g);
+  } else if (spec.gate == GateKind::LoraSigmoid) {
+    Value g = lora(xs["g"], "att.g", false, Activation::Sigmoid,
+                   Activation::None, gateLoc);
+    o = arith::MulFOp::create(builder, gateLoc, o, g);
+  }
   Value out = linear(o, "att.output", at("time_mix", "att.output"));
   Value hOut =
       arith::AddFOp::create(builder, at("time_mix", "att.residual"), hIn, out);
 
-  SmallVector<Value> results{hOut, shift.getLast(), wkv.getNewState()};
+  SmallVector<Value> results{hOut, shift.getLast()};
+  results.append(newStates.begin(), newStates.end());
   if (residualOut)
-    results.push_back(vFirst);
+    results.push_back(v);
   func::ReturnOp::create(builder, at("time_mix", name), results);
 }
 
@@ -304,11 +486,20 @@ void Importer::buildChannelMix(StringRef name, ArrayRef<unsigned> layers) {
   Location shiftLoc = at("channel_mix.token_shift", "ffn.token_shift");
   auto shift = TokenShiftOp::create(builder, shiftLoc, x.getType(), shiftType,
                                     x, values["ffn_shift"]);
+  std::string prefix = spec.channelMixPrefix();
   Value xk =
-      mix(x, shift.getShifted(), "ffn.x_k", spec.channelMixShift, shiftLoc);
+      mix(x, shift.getShifted(), prefix + "k", spec.channelMixShift, shiftLoc);
   Location mixLoc = at("channel_mix.kind", "ffn.channel_mix");
-  Value o = ChannelMixOp::create(builder, mixLoc, act(c), xk, values["ffn.key"],
-                                 values["ffn.value"]);
+  Value o;
+  if (spec.channelMix == ChannelMixKind::ReluSquareGated) {
+    Value xr = mix(x, shift.getShifted(), prefix + "r", spec.channelMixShift,
+                   shiftLoc);
+    o = ChannelMixOp::create(builder, mixLoc, act(c), xk, values["ffn.key"],
+                             values["ffn.value"], xr, values["ffn.receptance"]);
+  } else {
+    o = ChannelMixOp::create(builder, mixLoc, act(c), xk, values["ffn.key"],
+                             values["ffn.value"]);
+  }
   Value hOut =
       arith::AddFOp::create(builder, at("channel_mix", "ffn.residual"), hIn, o);
   func::ReturnOp::create(builder, loc, ValueRange{hOut, shift.getLast()});
@@ -335,7 +526,8 @@ void Importer::buildHead() {
 
 OwningOpRef<ModuleOp> Importer::run() {
   ctx->loadDialect<RwkvDialect, func::FuncDialect, arith::ArithDialect,
-                   tensor::TensorDialect, linalg::LinalgDialect>();
+                   math::MathDialect, tensor::TensorDialect,
+                   linalg::LinalgDialect>();
   OwningOpRef<ModuleOp> owned =
       ModuleOp::create(FileLineColLoc::get(ctx, spec.path, 1, 1), spec.name);
   module = *owned;
@@ -368,7 +560,7 @@ OwningOpRef<ModuleOp> Importer::run() {
   llvm::sort(timeGroups);
   llvm::sort(channelGroups);
   for (auto [i, layers] : llvm::enumerate(timeGroups))
-    buildTimeMix7(("time_mix_" + Twine(i)).str(), layers);
+    buildTimeMix(("time_mix_" + Twine(i)).str(), layers);
   for (auto [i, layers] : llvm::enumerate(channelGroups))
     buildChannelMix(("channel_mix_" + Twine(i)).str(), layers);
   buildHead();

@@ -50,6 +50,37 @@ InitHint matrixInit(int64_t in) {
 
 } // namespace
 
+std::vector<std::string> Spec::timeMixInputs() const {
+  std::vector<std::string> inputs;
+  if (decay == DecayParam::LoraExp || decay == DecayParam::LoraSigmoid)
+    inputs.push_back("w");
+  inputs.insert(inputs.end(), {"k", "v", "r"});
+  if (gate != GateKind::None)
+    inputs.push_back("g");
+  if (wkv == WkvKind::Wkv7)
+    inputs.push_back("a");
+  return inputs;
+}
+
+static std::string shiftPrefix(TokenShiftKind kind, const char *block) {
+  switch (kind) {
+  case TokenShiftKind::LerpPrevious:
+    return std::string(block) + ".x_";
+  case TokenShiftKind::LerpCurrent:
+    return std::string(block) + ".time_mix_";
+  case TokenShiftKind::DDLerp:
+    return std::string(block) + ".time_maa_";
+  }
+  llvm_unreachable("unknown token shift");
+}
+
+std::string Spec::timeMixPrefix() const {
+  return shiftPrefix(timeMixShift, "att");
+}
+std::string Spec::channelMixPrefix() const {
+  return shiftPrefix(channelMixShift, "ffn");
+}
+
 std::vector<ParamInfo> Spec::parameters() const {
   const int64_t c = dModel, v = vocabSize, f = dFfn, h = numHeads(),
                 n = headSize;
@@ -65,73 +96,138 @@ std::vector<ParamInfo> Spec::parameters() const {
     p.init = init;
     params.push_back(std::move(p));
   };
-  auto blk = [](StringRef rest) { return ("blocks.{layer}." + rest).str(); };
-  // Plain name in the compiler's layout, or transposed ([in, out]) storage.
+  // Default bindings follow BlinkDL's .pth names (rwkv-math §7).
+  auto blk = [](const std::string &rest) { return "blocks.{layer}." + rest; };
   auto same = [](std::string name) { return TensorBinding{name, false, -1}; };
   auto transposed = [](std::string name) {
     return TensorBinding{name, true, -1};
   };
-  const InitHint vecInit = uniform(-0.1, 0.1), scaleInit = uniform(0.8, 1.2),
+  // A per-layer vector, a per-layer [out, in] Linear, a per-layer LoRA
+  // matrix (stored [in, out] by BlinkDL).
+  auto vec = [&](const std::string &name, InitHint init,
+                 std::vector<int64_t> shape = {}, unsigned first = 0) {
+    add(name, shape.empty() ? std::vector<int64_t>{c} : shape, true,
+        same(blk(name)), init, first);
+  };
+  auto linear = [&](const std::string &name, int64_t out, int64_t in) {
+    add(name, {out, in}, true, same(blk(name + ".weight")), matrixInit(in));
+  };
+  auto loraMatrix = [&](const std::string &name, int64_t out, int64_t in,
+                        unsigned first = 0) {
+    add(name, {out, in}, true, transposed(blk(name)), matrixInit(in), first);
+  };
+  const InitHint small = uniform(-0.1, 0.1), scale = uniform(0.8, 1.2),
                  mixInit = uniform(0.0, 1.0);
 
   // Embedding, ln0, ln_out, head (rwkv-math §1, §7).
   add("emb", {v, c}, false, same("emb.weight"), uniform(-0.5, 0.5));
   if (ln0) {
-    add("ln0.weight", {c}, false, same("blocks.0.ln0.weight"), scaleInit);
-    add("ln0.bias", {c}, false, same("blocks.0.ln0.bias"), vecInit);
+    add("ln0.weight", {c}, false, same("blocks.0.ln0.weight"), scale);
+    add("ln0.bias", {c}, false, same("blocks.0.ln0.bias"), small);
   }
-  add("ln_out.weight", {c}, false, same("ln_out.weight"), scaleInit);
-  add("ln_out.bias", {c}, false, same("ln_out.bias"), vecInit);
+  add("ln_out.weight", {c}, false, same("ln_out.weight"), scale);
+  add("ln_out.bias", {c}, false, same("ln_out.bias"), small);
   add("head", {v, c}, false, same("head.weight"), matrixInit(c));
-
-  // Per-block norms.
   for (const char *ln : {"ln1", "ln2"}) {
-    add(std::string(ln) + ".weight", {c}, true,
-        same(blk(std::string(ln) + ".weight")), scaleInit);
-    add(std::string(ln) + ".bias", {c}, true,
-        same(blk(std::string(ln) + ".bias")), vecInit);
+    vec(std::string(ln) + ".weight", scale);
+    vec(std::string(ln) + ".bias", small);
   }
 
-  // RWKV-7 time mix (rwkv-math §5, checkpoint names §7). BlinkDL stores the
-  // LoRA matrices [in, out], hence the transposed default bindings.
-  for (const char *mix : {"x_r", "x_w", "x_k", "x_v", "x_a", "x_g"})
-    add(std::string("att.") + mix, {c}, true,
-        same(blk(std::string("att.") + mix)), mixInit);
+  // Time-mix token shift (§2.1, §3.1, §4.1, §5.1).
+  std::vector<std::string> inputs = timeMixInputs();
+  std::string mixPrefix = timeMixPrefix();
+  if (timeMixShift == TokenShiftKind::DDLerp) {
+    int64_t k = static_cast<int64_t>(inputs.size());
+    vec("att.time_maa_x", mixInit);
+    for (const std::string &m : inputs)
+      vec(mixPrefix + m, mixInit);
+    loraMatrix("att.time_maa_w1", k * mixRank, c);
+    // [K, D, C] in BlinkDL files: each block transposed to [C, D].
+    add("att.time_maa_w2", {k, c, mixRank}, true,
+        transposed(blk("att.time_maa_w2")), uniform(-0.1, 0.1));
+  } else {
+    for (const std::string &m : inputs)
+      vec(mixPrefix + m, mixInit);
+  }
+
+  // Projections.
   for (const char *proj : {"receptance", "key", "value", "output"})
-    add(std::string("att.") + proj, {c, c}, true,
-        same(blk(std::string("att.") + proj + ".weight")), matrixInit(c));
-  struct Lora {
-    const char *prefix;
-    int64_t rank;
-    bool hasBias;
-    unsigned first;
-  };
-  const Lora loras[] = {
-      {"w", decayRank, true, 0},
-      {"a", iclrRank, true, 0},
-      {"v", valueResidual ? valueRank : 0, true, 1},
-      {"g", gate == GateKind::LoraSigmoid ? gateRank : 0, false, 0}};
-  for (const Lora &l : loras) {
-    if (l.rank == 0)
-      continue;
-    std::string p = std::string("att.") + l.prefix;
-    if (l.hasBias)
-      add(p + "0", {c}, true, same(blk(p + "0")), uniform(-1.0, 1.0), l.first);
-    add(p + "1", {l.rank, c}, true, transposed(blk(p + "1")), matrixInit(c),
-        l.first);
-    add(p + "2", {c, l.rank}, true, transposed(blk(p + "2")),
-        matrixInit(l.rank), l.first);
-  }
-  add("att.k_k", {c}, true, same(blk("att.k_k")), uniform(0.5, 1.0));
-  add("att.k_a", {c}, true, same(blk("att.k_a")), mixInit);
-  add("att.r_k", {h, n}, true, same(blk("att.r_k")), uniform(-0.5, 0.5));
-  add("att.ln_x.weight", {c}, true, same(blk("att.ln_x.weight")), scaleInit);
-  add("att.ln_x.bias", {c}, true, same(blk("att.ln_x.bias")), vecInit);
+    linear(std::string("att.") + proj, c, c);
 
-  // RWKV-7 channel mix (§5.6).
-  add("ffn.x_k", {c}, true, same(blk("ffn.x_k")), mixInit);
-  add("ffn.key", {f, c}, true, same(blk("ffn.key.weight")), matrixInit(c));
-  add("ffn.value", {c, f}, true, same(blk("ffn.value.weight")), matrixInit(f));
+  // Decay (§2.1, §3.1, §4.2, §5.2).
+  switch (decay) {
+  case DecayParam::Static:
+    vec("att.time_decay", uniform(-6.0, 0.0));
+    break;
+  case DecayParam::StaticPerHead:
+    vec("att.time_decay", uniform(-6.0, 0.0), {h});
+    break;
+  case DecayParam::LoraExp:
+    vec("att.time_decay", uniform(-6.0, 0.0));
+    loraMatrix("att.time_decay_w1", decayRank, c);
+    loraMatrix("att.time_decay_w2", c, decayRank);
+    break;
+  case DecayParam::LoraSigmoid:
+    vec("att.w0", uniform(-1.0, 1.0));
+    loraMatrix("att.w1", decayRank, c);
+    loraMatrix("att.w2", c, decayRank);
+    break;
+  }
+
+  // Bonus (§2.1, §3, §5.5).
+  switch (bonus) {
+  case BonusKind::TimeFirst:
+    vec("att.time_first", uniform(-1.0, 1.0));
+    break;
+  case BonusKind::U:
+    vec("att.time_faaaa", uniform(-0.5, 0.5));
+    break;
+  case BonusKind::UExp:
+    vec("att.time_first", uniform(-2.0, 0.0));
+    break;
+  case BonusKind::UExpPerHead:
+    vec("att.time_first", uniform(-2.0, 0.0), {h});
+    break;
+  case BonusKind::RkAfterNorm:
+    vec("att.r_k", uniform(-0.5, 0.5), {h, n});
+    break;
+  }
+
+  // RWKV-7 keys and value residual (§5.2, §5.3).
+  if (wkv == WkvKind::Wkv7) {
+    vec("att.a0", uniform(-1.0, 1.0));
+    loraMatrix("att.a1", iclrRank, c);
+    loraMatrix("att.a2", c, iclrRank);
+    vec("att.k_k", uniform(0.5, 1.0));
+    vec("att.k_a", mixInit);
+  }
+  if (valueResidual) {
+    vec("att.v0", uniform(-1.0, 1.0), {}, 1);
+    loraMatrix("att.v1", valueRank, c, 1);
+    loraMatrix("att.v2", c, valueRank, 1);
+  }
+
+  // Gate and output norm.
+  if (gate == GateKind::Silu)
+    linear("att.gate", c, c);
+  if (gate == GateKind::LoraSigmoid) {
+    loraMatrix("att.g1", gateRank, c);
+    loraMatrix("att.g2", c, gateRank);
+  }
+  if (outputNorm == OutputNormKind::GroupNorm) {
+    vec("att.ln_x.weight", scale);
+    vec("att.ln_x.bias", small);
+  }
+
+  // Channel mix (§2.3, §4.3, §5.6).
+  std::string ffnPrefix = channelMixPrefix();
+  vec(ffnPrefix + "k", mixInit);
+  if (channelMix == ChannelMixKind::ReluSquareGated) {
+    vec(ffnPrefix + "r", mixInit);
+    linear("ffn.receptance", c, c);
+  }
+  linear("ffn.key", f, c);
+  linear("ffn.value", c, f);
 
   for (ParamInfo &p : params) {
     auto it = bindingOverrides.find(p.name);
@@ -142,9 +238,19 @@ std::vector<ParamInfo> Spec::parameters() const {
 }
 
 std::vector<StateInfo> Spec::states() const {
-  return {{"att_shift", {dModel}, 0.0f},
-          {"wkv", {numHeads(), headSize, headSize}, 0.0f},
-          {"ffn_shift", {dModel}, 0.0f}};
+  // rwkv.cpp's per-layer order: ffn_xx, att_xx, then the WKV state.
+  std::vector<StateInfo> s{{"ffn_shift", {dModel}, 0.0f},
+                           {"att_shift", {dModel}, 0.0f}};
+  if (wkv == WkvKind::Wkv4) {
+    // (a, b, p): numerator, denominator and running log-scale; p starts at
+    // -1e30 so the first token's weight dominates (§2.2).
+    s.push_back({"wkv_a", {dModel}, 0.0f});
+    s.push_back({"wkv_b", {dModel}, 0.0f});
+    s.push_back({"wkv_p", {dModel}, -1e30f});
+  } else {
+    s.push_back({"wkv", {numHeads(), headSize, headSize}, 0.0f});
+  }
+  return s;
 }
 
 //===----------------------------------------------------------------------===//
@@ -223,6 +329,7 @@ private:
   void parseChannelMix(const toml::table &t, Location tl);
   void parseCheckpoint(const toml::table &t, Location tl);
   void validate();
+  void checkComponents();
 
   /// Reports that `tn.key` has the wrong type; later checks skip it.
   InFlightDiagnostic typeError(const toml::node &node, StringRef tn,
@@ -347,6 +454,7 @@ void SpecParser::readEnum(const toml::table &t, StringRef tn, StringRef key,
   SmallVector<StringRef> names;
   for (auto &[name, e] : choices)
     names.push_back(name);
+  invalidKeys.insert((tn + "." + key).str());
   error(loc(node->source()))
       << "unknown component '" << value << "' for '" << tn << "." << key
       << "'; expected one of: " << llvm::join(names, ", ");
@@ -384,7 +492,7 @@ void SpecParser::parseNorm(const toml::table &t, Location tl) {
   checkKeys(t, "norm", {"ln0", "layer_norm_eps", "group_norm_eps"});
   readBool(t, "norm", "ln0", spec.ln0, tl);
   readFloat(t, "norm", "layer_norm_eps", spec.layerNormEps, true, tl);
-  readFloat(t, "norm", "group_norm_eps", spec.groupNormEps, true, tl);
+  readFloat(t, "norm", "group_norm_eps", spec.groupNormEps, false, tl);
 }
 
 void SpecParser::parsePrecision(const toml::table &t, Location tl) {
@@ -404,47 +512,115 @@ void SpecParser::parsePrecision(const toml::table &t, Location tl) {
         << state << "\"";
 }
 
+/// Component defaults of the released generation that uses `wkv`
+/// (docs/spec.md lists them).
+void applyGenerationDefaults(Spec &spec) {
+  switch (spec.wkv) {
+  case WkvKind::Wkv4:
+    spec.timeMixShift = TokenShiftKind::LerpCurrent;
+    spec.decay = DecayParam::Static;
+    spec.bonus = BonusKind::TimeFirst;
+    spec.gate = GateKind::None;
+    spec.receptance = ReceptanceKind::Sigmoid;
+    spec.outputNorm = OutputNormKind::None;
+    spec.valueResidual = false;
+    spec.channelMix = ChannelMixKind::ReluSquareGated;
+    spec.channelMixShift = TokenShiftKind::LerpCurrent;
+    break;
+  case WkvKind::Wkv5:
+    spec.timeMixShift = TokenShiftKind::LerpCurrent;
+    spec.decay = DecayParam::Static;
+    spec.bonus = BonusKind::U;
+    spec.gate = GateKind::Silu;
+    spec.receptance = ReceptanceKind::Linear;
+    spec.outputNorm = OutputNormKind::GroupNorm;
+    spec.valueResidual = false;
+    spec.channelMix = ChannelMixKind::ReluSquareGated;
+    spec.channelMixShift = TokenShiftKind::LerpCurrent;
+    break;
+  case WkvKind::Wkv7:
+    spec.timeMixShift = TokenShiftKind::LerpPrevious;
+    spec.decay = DecayParam::LoraSigmoid;
+    spec.bonus = BonusKind::RkAfterNorm;
+    spec.gate = GateKind::LoraSigmoid;
+    spec.receptance = ReceptanceKind::Linear;
+    spec.outputNorm = OutputNormKind::GroupNorm;
+    spec.valueResidual = true;
+    spec.channelMix = ChannelMixKind::ReluSquare;
+    spec.channelMixShift = TokenShiftKind::LerpPrevious;
+    break;
+  }
+}
+
+const std::pair<StringRef, TokenShiftKind> kShiftNames[] = {
+    {"lerp_previous", TokenShiftKind::LerpPrevious},
+    {"lerp_current", TokenShiftKind::LerpCurrent},
+    {"ddlerp", TokenShiftKind::DDLerp}};
+
 void SpecParser::parseTimeMix(const toml::table &t, Location tl) {
   checkKeys(t, "time_mix",
-            {"token_shift", "decay", "wkv", "bonus", "gate", "value_residual",
-             "lora_rank"});
-  readEnum<TokenShiftKind>(t, "time_mix", "token_shift", spec.timeMixShift,
-                           {{"lerp_previous", TokenShiftKind::LerpPrevious},
-                            {"lerp_current", TokenShiftKind::LerpCurrent}},
-                           tl);
-  readEnum<DecayParam>(t, "time_mix", "decay", spec.decay,
-                       {{"lora_sigmoid", DecayParam::LoraSigmoid}}, tl);
-  readEnum<WkvKind>(t, "time_mix", "wkv", spec.wkv, {{"wkv7", WkvKind::Wkv7}},
+            {"wkv", "token_shift", "decay", "bonus", "gate", "receptance",
+             "output_norm", "value_residual", "lora_rank"});
+  readEnum<WkvKind>(t, "time_mix", "wkv", spec.wkv,
+                    {{"wkv4", WkvKind::Wkv4},
+                     {"wkv5", WkvKind::Wkv5},
+                     {"wkv7", WkvKind::Wkv7}},
                     tl);
+  if (!spec.keyLocs.count("time_mix.wkv"))
+    error(tl) << "missing required key 'time_mix.wkv' (wkv4, wkv5 or wkv7)";
+  applyGenerationDefaults(spec);
+  readEnum<TokenShiftKind>(t, "time_mix", "token_shift", spec.timeMixShift,
+                           kShiftNames, tl);
+  readEnum<DecayParam>(t, "time_mix", "decay", spec.decay,
+                       {{"static", DecayParam::Static},
+                        {"static_per_head", DecayParam::StaticPerHead},
+                        {"lora_exp", DecayParam::LoraExp},
+                        {"lora_sigmoid", DecayParam::LoraSigmoid}},
+                       tl);
   readEnum<BonusKind>(t, "time_mix", "bonus", spec.bonus,
-                      {{"rk_after_norm", BonusKind::RkAfterNorm}}, tl);
-  readEnum<GateKind>(
-      t, "time_mix", "gate", spec.gate,
-      {{"none", GateKind::None}, {"lora_sigmoid", GateKind::LoraSigmoid}}, tl);
+                      {{"time_first", BonusKind::TimeFirst},
+                       {"u", BonusKind::U},
+                       {"u_exp", BonusKind::UExp},
+                       {"u_exp_per_head", BonusKind::UExpPerHead},
+                       {"rk_after_norm", BonusKind::RkAfterNorm}},
+                      tl);
+  readEnum<GateKind>(t, "time_mix", "gate", spec.gate,
+                     {{"none", GateKind::None},
+                      {"silu", GateKind::Silu},
+                      {"lora_sigmoid", GateKind::LoraSigmoid}},
+                     tl);
+  readEnum<ReceptanceKind>(t, "time_mix", "receptance", spec.receptance,
+                           {{"linear", ReceptanceKind::Linear},
+                            {"sigmoid", ReceptanceKind::Sigmoid}},
+                           tl);
+  readEnum<OutputNormKind>(t, "time_mix", "output_norm", spec.outputNorm,
+                           {{"none", OutputNormKind::None},
+                            {"group_norm", OutputNormKind::GroupNorm}},
+                           tl);
   readBool(t, "time_mix", "value_residual", spec.valueResidual, tl);
 
   if (const toml::table *ranks =
-          subTable(t, "time_mix", "lora_rank", true, tl)) {
+          subTable(t, "time_mix", "lora_rank", false, tl)) {
     Location rl = spec.locOf("time_mix.lora_rank", ctx);
-    checkKeys(*ranks, "time_mix.lora_rank", {"decay", "iclr", "value", "gate"});
-    readInt(*ranks, "time_mix.lora_rank", "decay", spec.decayRank, true, rl);
-    readInt(*ranks, "time_mix.lora_rank", "iclr", spec.iclrRank, true, rl);
-    readInt(*ranks, "time_mix.lora_rank", "value", spec.valueRank,
-            spec.valueResidual, rl);
-    readInt(*ranks, "time_mix.lora_rank", "gate", spec.gateRank,
-            spec.gate == GateKind::LoraSigmoid, rl);
+    checkKeys(*ranks, "time_mix.lora_rank",
+              {"decay", "iclr", "value", "gate", "mix"});
+    readInt(*ranks, "time_mix.lora_rank", "decay", spec.decayRank, false, rl);
+    readInt(*ranks, "time_mix.lora_rank", "iclr", spec.iclrRank, false, rl);
+    readInt(*ranks, "time_mix.lora_rank", "value", spec.valueRank, false, rl);
+    readInt(*ranks, "time_mix.lora_rank", "gate", spec.gateRank, false, rl);
+    readInt(*ranks, "time_mix.lora_rank", "mix", spec.mixRank, false, rl);
   }
 }
 
 void SpecParser::parseChannelMix(const toml::table &t, Location tl) {
   checkKeys(t, "channel_mix", {"kind", "token_shift"});
-  readEnum<ChannelMixKind>(t, "channel_mix", "kind", spec.channelMix,
-                           {{"relu_square", ChannelMixKind::ReluSquare}}, tl);
+  readEnum<ChannelMixKind>(
+      t, "channel_mix", "kind", spec.channelMix,
+      {{"relu_square", ChannelMixKind::ReluSquare},
+       {"relu_square_gated", ChannelMixKind::ReluSquareGated}},
+      tl);
   readEnum<TokenShiftKind>(t, "channel_mix", "token_shift",
-                           spec.channelMixShift,
-                           {{"lerp_previous", TokenShiftKind::LerpPrevious},
-                            {"lerp_current", TokenShiftKind::LerpCurrent}},
-                           tl);
+                           spec.channelMixShift, kShiftNames, tl);
 }
 
 void SpecParser::parseCheckpoint(const toml::table &t, Location tl) {
@@ -463,10 +639,16 @@ void SpecParser::parseCheckpoint(const toml::table &t, Location tl) {
       binding.name = s->get();
     } else if (auto *entry = node.as_table()) {
       std::string tn = "checkpoint.tensors." + canonical;
-      checkKeys(*entry, tn, {"name", "transpose", "index"});
+      checkKeys(*entry, tn, {"name", "transpose", "index", "stored_as"});
       readString(*entry, tn, "name", binding.name, true, keyLoc);
       readBool(*entry, tn, "transpose", binding.transpose, keyLoc);
       readInt(*entry, tn, "index", binding.index, false, keyLoc);
+      readEnum<StoredAs>(*entry, tn, "stored_as", binding.storedAs,
+                         {{"raw", StoredAs::Raw},
+                          {"exp", StoredAs::Exp},
+                          {"neg_exp", StoredAs::NegExp},
+                          {"exp_neg_exp", StoredAs::ExpNegExp}},
+                         keyLoc);
       if (const toml::node *idx = entry->get("index");
           idx && idx->is_integer() && binding.index < 0)
         error(loc(idx->source()))
@@ -474,7 +656,8 @@ void SpecParser::parseCheckpoint(const toml::table &t, Location tl) {
     } else {
       error(loc(node.source()))
           << "'checkpoint.tensors." << canonical
-          << "' must be a tensor name or a table {name, transpose, index}, "
+          << "' must be a tensor name or a table {name, transpose, index, "
+             "stored_as}, "
              "got "
           << typeName(node);
       continue;
@@ -514,6 +697,72 @@ bool checkTemplate(StringRef tmpl, bool perLayer, std::string &why) {
   return true;
 }
 
+/// Rejects component combinations no lowering can build, at the key that
+/// conflicts with the chosen WKV.
+void SpecParser::checkComponents() {
+  const char *wkvName = spec.wkv == WkvKind::Wkv4   ? "wkv4"
+                        : spec.wkv == WkvKind::Wkv5 ? "wkv5"
+                                                    : "wkv7";
+  auto conflict = [&](StringRef key, StringRef why) {
+    error(spec.locOf(key, ctx))
+        << "'" << key << "' cannot be used with time_mix.wkv = \"" << wkvName
+        << "\": " << why;
+  };
+  bool bonusOk = false, decayOk = false;
+  switch (spec.wkv) {
+  case WkvKind::Wkv4:
+    bonusOk = spec.bonus == BonusKind::TimeFirst;
+    decayOk = spec.decay == DecayParam::Static;
+    if (!bonusOk)
+      conflict("time_mix.bonus", "wkv4 takes bonus \"time_first\" (log-space "
+                                 "u inside the running-max recurrence)");
+    if (!decayOk)
+      conflict("time_mix.decay", "wkv4 takes a static per-channel decay "
+                                 "(decay = \"static\")");
+    break;
+  case WkvKind::Wkv5:
+    bonusOk = spec.bonus == BonusKind::U || spec.bonus == BonusKind::UExp ||
+              spec.bonus == BonusKind::UExpPerHead;
+    decayOk = spec.decay != DecayParam::LoraSigmoid;
+    if (!bonusOk)
+      conflict("time_mix.bonus",
+               "wkv5 applies its bonus inside the state read; use \"u\", "
+               "\"u_exp\" or \"u_exp_per_head\"");
+    if (!decayOk)
+      conflict("time_mix.decay", "the v7 sigmoid decay needs wkv7; wkv5 takes "
+                                 "\"static\", \"static_per_head\" or "
+                                 "\"lora_exp\"");
+    break;
+  case WkvKind::Wkv7:
+    bonusOk = spec.bonus == BonusKind::RkAfterNorm;
+    decayOk = spec.decay != DecayParam::StaticPerHead;
+    if (!bonusOk)
+      conflict("time_mix.bonus", "wkv7 takes bonus \"rk_after_norm\"");
+    if (!decayOk)
+      conflict("time_mix.decay", "wkv7 takes a per-channel decay");
+    break;
+  }
+  if (spec.valueResidual && spec.wkv != WkvKind::Wkv7)
+    conflict("time_mix.value_residual",
+             "the value residual (v_first) is part of RWKV-7's block");
+  if (spec.outputNorm == OutputNormKind::GroupNorm &&
+      !spec.keyLocs.count("norm.group_norm_eps"))
+    error(spec.locOf("norm", ctx))
+        << "missing required key 'norm.group_norm_eps' (needed by "
+           "time_mix.output_norm = \"group_norm\"; 64e-5 for ChatRWKV-style "
+           "weights, 1e-5 for rwkv.cpp's RWKV-5 graph)";
+  if (spec.bonus == BonusKind::RkAfterNorm &&
+      spec.outputNorm != OutputNormKind::GroupNorm && bonusOk)
+    error(spec.locOf("time_mix.output_norm", ctx))
+        << "bonus \"rk_after_norm\" is added after the group norm; "
+           "'time_mix.output_norm' must be \"group_norm\"";
+  if (spec.channelMixShift == TokenShiftKind::DDLerp)
+    error(spec.locOf("channel_mix.token_shift", ctx))
+        << "'channel_mix.token_shift' cannot be \"ddlerp\" (the data-"
+           "dependent shift is a time-mix component); use \"lerp_previous\" "
+           "or \"lerp_current\"";
+}
+
 void SpecParser::validate() {
   // Keys that are missing or ill-typed were reported already.
   auto positive = [&](StringRef key, int64_t value) {
@@ -537,15 +786,44 @@ void SpecParser::validate() {
     error(spec.locOf("model.d_model", ctx))
         << "'model.d_model' (" << spec.dModel
         << ") must be divisible by 'model.head_size' (" << spec.headSize << ")";
-  for (auto [key, rank, used] :
-       {std::tuple<StringRef, int64_t, bool>{"time_mix.lora_rank.decay",
-                                             spec.decayRank, true},
-        {"time_mix.lora_rank.iclr", spec.iclrRank, true},
-        {"time_mix.lora_rank.value", spec.valueRank, spec.valueResidual},
-        {"time_mix.lora_rank.gate", spec.gateRank,
-         spec.gate == GateKind::LoraSigmoid}})
-    if (used)
-      sizesOk = positive(key, rank) && sizesOk;
+  // LoRA ranks the chosen components need.
+  auto needRank = [&](StringRef key, int64_t rank, bool used,
+                      StringRef neededBy) {
+    if (!used)
+      return;
+    if (!spec.keyLocs.count(key) && !invalidKeys.count(key.str())) {
+      Location at = spec.keyLocs.count("time_mix.lora_rank")
+                        ? spec.locOf("time_mix.lora_rank", ctx)
+                        : spec.locOf("time_mix", ctx);
+      error(at) << "missing required key '" << key << "' (needed by "
+                << neededBy << ")";
+      sizesOk = false;
+      return;
+    }
+    sizesOk = positive(key, rank) && sizesOk;
+  };
+  // Without a valid WKV the component defaults are unknown: nothing more to
+  // check about components (the missing/invalid key was reported).
+  bool componentsKnown =
+      spec.keyLocs.count("time_mix.wkv") && !invalidKeys.count("time_mix.wkv");
+  bool loraDecay = componentsKnown && (spec.decay == DecayParam::LoraExp ||
+                                       spec.decay == DecayParam::LoraSigmoid);
+  needRank("time_mix.lora_rank.decay", spec.decayRank, loraDecay,
+           "the LoRA decay");
+  needRank("time_mix.lora_rank.iclr", spec.iclrRank,
+           componentsKnown && spec.wkv == WkvKind::Wkv7,
+           "wkv7's in-context learning rate");
+  needRank("time_mix.lora_rank.value", spec.valueRank,
+           componentsKnown && spec.valueResidual, "value_residual");
+  needRank("time_mix.lora_rank.gate", spec.gateRank,
+           componentsKnown && spec.gate == GateKind::LoraSigmoid,
+           "gate = \"lora_sigmoid\"");
+  needRank("time_mix.lora_rank.mix", spec.mixRank,
+           componentsKnown && spec.timeMixShift == TokenShiftKind::DDLerp,
+           "token_shift = \"ddlerp\"");
+  if (!componentsKnown)
+    return;
+  checkComponents();
   for (auto [key, eps] :
        {std::pair<StringRef, float>{"norm.layer_norm_eps", spec.layerNormEps},
         {"norm.group_norm_eps", spec.groupNormEps}})

@@ -24,28 +24,66 @@ namespace mlir {
 class MLIRContext;
 namespace rwkv {
 
-/// How the token-shift mix weights the two tokens (rwkv-math §9.11).
+/// How the time-mix inputs x_r, x_k, ... are formed from x_t and x_{t-1}.
 enum class TokenShiftKind {
-  LerpPrevious, ///< x + (x_{t-1} - x) ⊙ μ: μ weights the previous token (v6/v7)
+  LerpPrevious, ///< x + (x_{t-1} - x) ⊙ μ: μ weights the previous token (v7)
   LerpCurrent, ///< x_{t-1} + (x - x_{t-1}) ⊙ μ: μ weights the current token
                ///< (v4/v5)
+  DDLerp,      ///< v6 data-dependent lerp with a shared LoRA (rwkv-math §4.1)
 };
 
 /// The decay parameterisation of the time mix.
 enum class DecayParam {
-  LoraSigmoid, ///< v7: w = exp(-e^{-1/2} σ(w0 + tanh(xw·w1)·w2))
+  Static, ///< per-channel time_decay d: v4 w⁻ = -exp(d), v5 w = exp(-exp(d))
+  StaticPerHead, ///< per-head time_decay (RWKV-5.0/5.1)
+  LoraExp,       ///< v6: w_t = exp(-exp(d + tanh(xw·A)·B))
+  LoraSigmoid,   ///< v7: w_t = exp(-e^{-1/2} σ(w0 + tanh(xw·w1)·w2))
 };
 
-enum class WkvKind { Wkv7 };
+/// The state recurrence.
+enum class WkvKind {
+  Wkv4, ///< v4: per-channel (a, b, p) with the running max (§2.2)
+  Wkv5, ///< v5/v6: per-head N x N state, diagonal decay, bonus u (§3.1, §4.2)
+  Wkv7, ///< v7: generalised delta rule (§5.4)
+};
+
+/// The current-token bonus, its parameter and where it acts.
 enum class BonusKind {
+  TimeFirst,   ///< v4: time_first u in log space, inside wkv4
+  U,           ///< v5.2/v6: time_faaaa used as u, inside wkv5 (before the norm)
+  UExp,        ///< u = exp(time_first), per channel, inside wkv5
+  UExpPerHead, ///< u = exp(time_first), per head (RWKV-5.0/5.1)
   RkAfterNorm, ///< v7: (Σ r ⊙ k̃ ⊙ r_k)·v added after the group norm
 };
+
 enum class GateKind {
   None,
+  Silu,        ///< v5.2/v6: g = silu(xg·W_gᵀ)
   LoraSigmoid, ///< v7: g = σ(xg·g1)·g2
 };
+
+enum class ReceptanceKind {
+  Linear,  ///< r = xr·W_rᵀ (v5-v7)
+  Sigmoid, ///< r = σ(xr·W_rᵀ) (v4)
+};
+
+enum class OutputNormKind {
+  None,      ///< v4
+  GroupNorm, ///< per-head ln_x (v5-v7)
+};
+
 enum class ChannelMixKind {
-  ReluSquare, ///< relu²(xk·Kᵀ)·Vᵀ (v7)
+  ReluSquare,      ///< relu²(xk·Kᵀ)·Vᵀ (v7)
+  ReluSquareGated, ///< σ(xr·W_rᵀ) ⊙ relu²(xk·Kᵀ)·Vᵀ (v4-v6)
+};
+
+/// What function f of the model parameter p a checkpoint stores (rwkv.cpp's
+/// converter pre-transforms some tensors; SOURCE.md of rwkvcpp-tiny).
+enum class StoredAs {
+  Raw,       ///< p
+  Exp,       ///< exp(p)
+  NegExp,    ///< -exp(p)
+  ExpNegExp, ///< exp(-exp(p))
 };
 
 /// Where one compiler parameter comes from in a checkpoint.
@@ -57,6 +95,9 @@ struct TensorBinding {
   /// When >= 0, the tensor is a stack and this parameter is row `index` of
   /// its outermost dimension (rwkv.cpp's `att.x_rwkvag`).
   int64_t index = -1;
+  /// What the file holds: the parameter itself or a function of it. The
+  /// generated code converts (the runtime never does math on weights).
+  StoredAs storedAs = StoredAs::Raw;
 };
 
 /// Distribution used to make deterministic synthetic weights.
@@ -102,11 +143,22 @@ struct Spec {
   WkvKind wkv = WkvKind::Wkv7;
   BonusKind bonus = BonusKind::RkAfterNorm;
   GateKind gate = GateKind::LoraSigmoid;
+  ReceptanceKind receptance = ReceptanceKind::Linear;
+  OutputNormKind outputNorm = OutputNormKind::GroupNorm;
   bool valueResidual = true;
-  int64_t decayRank = 0, iclrRank = 0, valueRank = 0, gateRank = 0;
+  int64_t decayRank = 0, iclrRank = 0, valueRank = 0, gateRank = 0, mixRank = 0;
 
   ChannelMixKind channelMix = ChannelMixKind::ReluSquare;
   TokenShiftKind channelMixShift = TokenShiftKind::LerpPrevious;
+
+  /// Names of the time-mix inputs the components need, in the order the
+  /// token shift produces them ("w", "k", "v", "r", "g", "a").
+  std::vector<std::string> timeMixInputs() const;
+  /// Prefix of the time-mix token-shift parameters ("att.x_",
+  /// "att.time_mix_" or "att.time_maa_").
+  std::string timeMixPrefix() const;
+  /// Prefix of the channel-mix token-shift parameters.
+  std::string channelMixPrefix() const;
 
   /// Spec-file overrides of checkpoint bindings, by canonical name.
   std::map<std::string, TensorBinding> bindingOverrides;
@@ -120,7 +172,8 @@ struct Spec {
 
   /// Every parameter the compiled model takes, with bindings resolved.
   std::vector<ParamInfo> parameters() const;
-  /// The recurrent state tensors of one layer.
+  /// The recurrent state tensors of one layer (their order is the state
+  /// layout of the runtime's state files).
   std::vector<StateInfo> states() const;
 };
 

@@ -601,8 +601,82 @@ struct ChannelMixLowering : OpRewritePattern<ChannelMixOp> {
         hidden, hidden, [](OpBuilder &b, Location l, ValueRange a) {
           return activation(b, l, Activation::ReluSquare, a[0]);
         });
-    rewriter.replaceOp(op, emitLinear(e, hidden, op.getValue(),
-                                      opts.vectorWidth, opts.linearRows));
+    Value y =
+        emitLinear(e, hidden, op.getValue(), opts.vectorWidth, opts.linearRows);
+    if (Value wr = op.getReceptance()) {
+      if (!staticMatrix(wr))
+        return rewriter.notifyMatchFailure(op, "dynamic weight shape");
+      Value r = emitLinear(e, op.getReceptanceInput(), wr, opts.vectorWidth,
+                           opts.linearRows);
+      y = e.elementwise(y, ValueRange{y, r},
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return arith::MulFOp::create(b, l, a[0],
+                                                       sigmoid(b, l, a[1]));
+                        });
+    }
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+  KernelOptions opts;
+};
+
+/// RWKV-6 ddlerp: one shared down projection and tanh, then one up
+/// projection per mixed input (rwkv-math §4.1).
+struct DDLerpLowering : OpRewritePattern<DDLerpOp> {
+  DDLerpLowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  LogicalResult matchAndRewrite(DDLerpOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticMatrix(op.getDown()) ||
+        !cast<RankedTensorType>(op.getUp().getType()).hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic weight shape");
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    Value x = op.getInput(), prev = op.getPrev();
+    auto lerpBody = [](OpBuilder &b, Location l, ValueRange a) -> Value {
+      // x + (prev - x) * mu
+      Value d = arith::SubFOp::create(b, l, a[1], a[0]);
+      return math::FmaOp::create(b, l, d, toF32(b, l, a[2]), a[0]);
+    };
+    Value xi = e.elementwise(x, ValueRange{x, prev, op.getMuX()}, lerpBody);
+    Value z =
+        emitLinear(e, xi, op.getDown(), opts.vectorWidth, opts.linearRows);
+    z = e.elementwise(z, z, [](OpBuilder &b, Location l, ValueRange a) {
+      return activation(b, l, Activation::Tanh, a[0]);
+    });
+    auto upType = cast<RankedTensorType>(op.getUp().getType());
+    int64_t channels = upType.getDimSize(1), rank = upType.getDimSize(2);
+    SmallVector<OpFoldResult> zSizes = e.sizes(z);
+    OpFoldResult zero = rewriter.getIndexAttr(0),
+                 one = rewriter.getIndexAttr(1);
+    SmallVector<Value> results;
+    for (auto [i, mu] : llvm::enumerate(op.getMu())) {
+      SmallVector<OpFoldResult> sizes{zSizes[0], zSizes[1],
+                                      rewriter.getIndexAttr(rank)};
+      Value zi = tensor::ExtractSliceOp::create(
+          rewriter, loc, z,
+          ArrayRef<OpFoldResult>{zero, zero,
+                                 rewriter.getIndexAttr(int64_t(i) * rank)},
+          sizes, ArrayRef<OpFoldResult>{one, one, one});
+      auto upiType =
+          RankedTensorType::get({channels, rank}, upType.getElementType());
+      Value upi = tensor::ExtractSliceOp::create(
+          rewriter, loc, upiType, op.getUp(),
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(int64_t(i)), zero, zero},
+          ArrayRef<OpFoldResult>{one, rewriter.getIndexAttr(channels),
+                                 rewriter.getIndexAttr(rank)},
+          ArrayRef<OpFoldResult>{one, one, one});
+      Value m = emitLinear(e, zi, upi, opts.vectorWidth, opts.linearRows);
+      results.push_back(e.elementwise(
+          x, ValueRange{x, prev, mu, m},
+          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+            // x + (prev - x) * (mu + m)
+            Value d = arith::SubFOp::create(b, l, a[1], a[0]);
+            Value w = arith::AddFOp::create(b, l, toF32(b, l, a[2]), a[3]);
+            return math::FmaOp::create(b, l, d, w, a[0]);
+          }));
+    }
+    rewriter.replaceOp(op, results);
     return success();
   }
   KernelOptions opts;
@@ -697,6 +771,182 @@ struct Wkv7Lowering : OpRewritePattern<Wkv7Op> {
   }
 };
 
+/// RWKV-5/6 WKV: like wkv7, row i of a head's [value][key] state only
+/// depends on row i, so the loops run batch → head → row → time with the row
+/// in a vector<N> register. y_i = Σ_j r_j (u_j k_j v_i + S_ij) reads the old
+/// row; S_ij ← w_j S_ij + k_j v_i.
+struct Wkv5Lowering : OpRewritePattern<Wkv5Op> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Wkv5Op op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    auto stateType = cast<RankedTensorType>(op.getState().getType());
+    int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
+    auto rowType = VectorType::get({n}, rewriter.getF32Type());
+    Value pad = e.f32(0.0);
+    SmallVector<bool> inBounds{true};
+    Value c0 = e.index(0), c1 = e.index(1), cN = e.index(n);
+    Value yInit = e.empty(e.sizes(op.getR()));
+    Value batch = e.dim(op.getR(), 0), tokens = e.dim(op.getR(), 1);
+    auto fm = arith::FastMathFlags::reassoc;
+
+    auto bLoop = scf::ForOp::create(
+        rewriter, loc, c0, batch, c1, ValueRange{yInit, op.getState()},
+        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
+          auto hLoop = scf::ForOp::create(
+              b1, l1, c0, e.index(heads), c1, a1,
+              [&](OpBuilder &b2, Location l2, Value hi, ValueRange a2) {
+                Value base = arith::MulIOp::create(b2, l2, hi, cN);
+                Value u = vector::TransferReadOp::create(
+                    b2, l2, rowType, op.getU(), ValueRange{base}, pad,
+                    inBounds);
+                auto iLoop = scf::ForOp::create(
+                    b2, l2, c0, cN, c1, a2,
+                    [&](OpBuilder &b3, Location l3, Value ii, ValueRange a3) {
+                      Value row0 = vector::TransferReadOp::create(
+                          b3, l3, rowType, a3[1], ValueRange{bi, hi, ii, c0},
+                          pad, inBounds);
+                      Value ci = arith::AddIOp::create(b3, l3, base, ii);
+                      auto tLoop = scf::ForOp::create(
+                          b3, l3, c0, tokens, c1, ValueRange{row0, a3[0]},
+                          [&](OpBuilder &b4, Location l4, Value ti,
+                              ValueRange a4) {
+                            auto read = [&](Value src) -> Value {
+                              return vector::TransferReadOp::create(
+                                  b4, l4, rowType, src,
+                                  ValueRange{bi, ti, base}, pad, inBounds);
+                            };
+                            Value row = a4[0];
+                            Value r = read(op.getR()), w = read(op.getW()),
+                                  k = read(op.getK());
+                            Value vi = tensor::ExtractOp::create(
+                                b4, l4, op.getV(), ValueRange{bi, ti, ci});
+                            Value viVec = vector::BroadcastOp::create(
+                                b4, l4, rowType, vi);
+                            Value kv = arith::MulFOp::create(b4, l4, k, viVec);
+                            Value ukv = arith::MulFOp::create(b4, l4, u, kv);
+                            Value att = arith::AddFOp::create(b4, l4, ukv, row);
+                            Value yi = vector::ReductionOp::create(
+                                b4, l4, vector::CombiningKind::ADD,
+                                arith::MulFOp::create(b4, l4, r, att), fm);
+                            Value next =
+                                vector::FMAOp::create(b4, l4, w, row, kv);
+                            Value y = tensor::InsertOp::create(
+                                b4, l4, yi, a4[1], ValueRange{bi, ti, ci});
+                            scf::YieldOp::create(b4, l4, ValueRange{next, y});
+                          });
+                      Value state = vector::TransferWriteOp::create(
+                                        b3, l3, tLoop.getResult(0), a3[1],
+                                        ValueRange{bi, hi, ii, c0},
+                                        ArrayRef<bool>(inBounds))
+                                        .getResult();
+                      scf::YieldOp::create(
+                          b3, l3, ValueRange{tLoop.getResult(1), state});
+                    });
+                scf::YieldOp::create(b2, l2, iLoop.getResults());
+              });
+          scf::YieldOp::create(b1, l1, hLoop.getResults());
+        });
+    rewriter.replaceOp(op, bLoop.getResults());
+    return success();
+  }
+};
+
+/// RWKV-4 WKV (rwkv-math §2.2): channels are independent, so the loops run
+/// batch → channel chunk (one vector of lanes) → time, with (a, b, p) in
+/// registers. Every exponent is <= 0 by construction of the running max.
+struct Wkv4Lowering : OpRewritePattern<Wkv4Op> {
+  Wkv4Lowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  LogicalResult matchAndRewrite(Wkv4Op op,
+                                PatternRewriter &rewriter) const override {
+    if (!staticChannels(op.getK()))
+      return rewriter.notifyMatchFailure(op, "dynamic channel count");
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    int64_t channels =
+        cast<RankedTensorType>(op.getK().getType()).getShape().back();
+    int64_t vw = fittingWidth(channels, opts.vectorWidth);
+    auto vecType = VectorType::get({vw}, rewriter.getF32Type());
+    Value pad = e.f32(0.0);
+    SmallVector<bool> inBounds{true};
+    Value c0 = e.index(0), c1 = e.index(1);
+    Value batch = e.dim(op.getK(), 0), tokens = e.dim(op.getK(), 1);
+    SmallVector<Value> init{e.empty(e.sizes(op.getK())), op.getA(), op.getB(),
+                            op.getP()};
+
+    auto bLoop = scf::ForOp::create(
+        rewriter, loc, c0, batch, c1, init,
+        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
+          auto cLoop = scf::ForOp::create(
+              b1, l1, c0, e.index(channels), e.index(vw), a1,
+              [&](OpBuilder &b2, Location l2, Value ci, ValueRange a2) {
+                auto readRow = [&](Value src) -> Value {
+                  return vector::TransferReadOp::create(
+                      b2, l2, vecType, src, ValueRange{bi, ci}, pad, inBounds);
+                };
+                auto readVec = [&](Value src) -> Value {
+                  return vector::TransferReadOp::create(
+                      b2, l2, vecType, src, ValueRange{ci}, pad, inBounds);
+                };
+                Value w = readVec(op.getW()), u = readVec(op.getU());
+                auto tLoop = scf::ForOp::create(
+                    b2, l2, c0, tokens, c1,
+                    ValueRange{readRow(a2[1]), readRow(a2[2]), readRow(a2[3]),
+                               a2[0]},
+                    [&](OpBuilder &b3, Location l3, Value ti, ValueRange s) {
+                      auto readTok = [&](Value src) -> Value {
+                        return vector::TransferReadOp::create(
+                            b3, l3, vecType, src, ValueRange{bi, ti, ci}, pad,
+                            inBounds);
+                      };
+                      auto sub = [&](Value x, Value y) -> Value {
+                        return arith::SubFOp::create(b3, l3, x, y);
+                      };
+                      auto exp = [&](Value x) -> Value {
+                        return math::ExpOp::create(b3, l3, x);
+                      };
+                      Value a = s[0], b = s[1], p = s[2];
+                      Value k = readTok(op.getK()), v = readTok(op.getV());
+                      // Output with the bonus u in log space.
+                      Value ww = arith::AddFOp::create(b3, l3, u, k);
+                      Value q = arith::MaximumFOp::create(b3, l3, p, ww);
+                      Value e1 = exp(sub(p, q)), e2 = exp(sub(ww, q));
+                      Value num = vector::FMAOp::create(
+                          b3, l3, e1, a, arith::MulFOp::create(b3, l3, e2, v));
+                      Value den = vector::FMAOp::create(b3, l3, e1, b, e2);
+                      Value y = arith::DivFOp::create(b3, l3, num, den);
+                      // State update with the decay w (log space, < 0).
+                      Value pw = arith::AddFOp::create(b3, l3, p, w);
+                      Value q2 = arith::MaximumFOp::create(b3, l3, pw, k);
+                      Value f1 = exp(sub(pw, q2)), f2 = exp(sub(k, q2));
+                      Value na = vector::FMAOp::create(
+                          b3, l3, f1, a, arith::MulFOp::create(b3, l3, f2, v));
+                      Value nb = vector::FMAOp::create(b3, l3, f1, b, f2);
+                      Value out = vector::TransferWriteOp::create(
+                                      b3, l3, y, s[3], ValueRange{bi, ti, ci},
+                                      ArrayRef<bool>(inBounds))
+                                      .getResult();
+                      scf::YieldOp::create(b3, l3, ValueRange{na, nb, q2, out});
+                    });
+                SmallVector<Value> next{tLoop.getResult(3)};
+                for (int s = 0; s < 3; ++s)
+                  next.push_back(vector::TransferWriteOp::create(
+                                     b2, l2, tLoop.getResult(s), a2[1 + s],
+                                     ValueRange{bi, ci},
+                                     ArrayRef<bool>(inBounds))
+                                     .getResult());
+                scf::YieldOp::create(b2, l2, next);
+              });
+          scf::YieldOp::create(b1, l1, cLoop.getResults());
+        });
+    rewriter.replaceOp(op, bLoop.getResults());
+    return success();
+  }
+  KernelOptions opts;
+};
+
 /// bonus[b,t,h,i] = (Σ_j r·k·r_k[h,j]) · v[b,t,h,i].
 struct Wkv7BonusLowering : OpRewritePattern<Wkv7BonusOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -743,10 +993,12 @@ struct ConvertRwkvToLinalgPass
     MLIRContext *ctx = &getContext();
     KernelOptions opts{vectorWidth, linearRows};
     RewritePatternSet patterns(ctx);
-    patterns.add<LayerNormLowering, GroupNormLowering, L2NormLowering,
-                 TokenShiftLowering, LerpLowering, DecayLowering,
-                 EmbeddingLowering, Wkv7Lowering, Wkv7BonusLowering>(ctx);
-    patterns.add<LinearLowering, LoraLowering, ChannelMixLowering>(ctx, opts);
+    patterns
+        .add<LayerNormLowering, GroupNormLowering, L2NormLowering,
+             TokenShiftLowering, LerpLowering, DecayLowering, EmbeddingLowering,
+             Wkv5Lowering, Wkv7Lowering, Wkv7BonusLowering>(ctx);
+    patterns.add<LinearLowering, LoraLowering, ChannelMixLowering,
+                 DDLerpLowering, Wkv4Lowering>(ctx, opts);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left could not be lowered (e.g. dynamic channel counts).

@@ -175,19 +175,36 @@ void Model::bindWeights(const Checkpoint &ck) {
       }
       std::vector<int64_t> dims = withoutUnitDims(shape);
       if (p.checkpoint.transpose) {
-        if (dims.size() != 2)
-          fail(RWKV_ERROR_MISMATCH, ck.path() + ": " + desc +
-                                        " must be a matrix to be transposed "
-                                        "into " +
-                                        what);
+        // Swap the last two dimensions (of every block of a stack).
+        if (dims.size() < 2)
+          fail(RWKV_ERROR_MISMATCH,
+               ck.path() + ": " + desc +
+                   " must be a matrix (or a stack of them) to be transposed "
+                   "into " +
+                   what);
+        int64_t rows = dims[dims.size() - 2], cols = dims.back();
+        int64_t blocks = static_cast<int64_t>(data.size()) / (rows * cols);
         std::vector<float> tr(data.size());
-        for (int64_t i = 0; i < dims[0]; ++i)
-          for (int64_t j = 0; j < dims[1]; ++j)
-            tr[j * dims[0] + i] = data[i * dims[1] + j];
+        for (int64_t blk = 0; blk < blocks; ++blk)
+          for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < cols; ++j)
+              tr[blk * rows * cols + j * rows + i] =
+                  data[blk * rows * cols + i * cols + j];
         data.swap(tr);
-        std::swap(dims[0], dims[1]);
+        std::swap(dims[dims.size() - 2], dims.back());
       }
-      if (dims != withoutUnitDims(p.shape))
+      // Shapes match up to size-1 dimensions. Per-channel vectors [C] also
+      // accept a per-head table [H, N] of the same size (rwkv.cpp reshapes
+      // time_decay), and per-head tables [H, N] a flat [C] (GGUF's r_k).
+      std::vector<int64_t> want = withoutUnitDims(p.shape);
+      int64_t wantElems = 1;
+      for (int64_t d : p.shape)
+        wantElems *= d;
+      bool perHeadTable = p.shape.size() == 2 && p.shape[1] == m.headSize;
+      bool vectorLike = static_cast<int64_t>(data.size()) == wantElems &&
+                        ((p.shape.size() == 1 && dims.size() <= 2) ||
+                         (perHeadTable && dims.size() <= 1));
+      if (dims != want && !vectorLike)
         fail(RWKV_ERROR_MISMATCH,
              ck.path() + ": " + desc + " does not fit " + what + ": expected " +
                  shapeString(p.shape) +
