@@ -152,3 +152,47 @@ func.func @decay_type(%x: tensor<?x1x64xf32>) {
   %y = "rwkv.decay"(%x) {kind = 0 : i32} : (tensor<?x1x64xf32>) -> tensor<?x1x64xi32>
   return
 }
+
+// -----
+
+func.func @wkv4_state(%k: tensor<?x1x64xf32>, %w: tensor<64xf32>, %s: tensor<?x32xf32>) {
+  // expected-error @+1 {{'rwkv.wkv4' op expects dimension 1 of 'a' to be 64 (the channel count of 'k'), got 32}}
+  %y, %a, %b, %p = rwkv.wkv4 %k, %k, %w, %w, %s, %s, %s : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @wkv5_bonus(%r: tensor<?x1x64xf32>, %u: tensor<32xf32>, %s: tensor<?x8x8x8xf32>) {
+  // expected-error @+1 {{'rwkv.wkv5' op expects dimension 0 of 'u' to be 64 (the channel count C), got 32}}
+  %y, %s1 = rwkv.wkv5 %r, %r, %r, %r, %u, %s : tensor<?x1x64xf32>, tensor<32xf32>, tensor<?x8x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @ddlerp_rank(%x: tensor<?x1x64xf32>, %c: tensor<64xf32>, %down: tensor<90x64xf32>, %up: tensor<3x64x32xf32>) {
+  // expected-error @+1 {{'rwkv.ddlerp' op expects dimension 0 of 'down' to be 96 (K times the rank D of 'up'), got 90}}
+  %m0, %m1, %m2 = rwkv.ddlerp %x, %x, %c [%c, %c, %c], %down, %up
+      : tensor<?x1x64xf32>, tensor<64xf32> [tensor<64xf32>, tensor<64xf32>, tensor<64xf32>], tensor<90x64xf32>, tensor<3x64x32xf32>
+      -> tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @ddlerp_count(%x: tensor<?x1x64xf32>, %c: tensor<64xf32>, %down: tensor<64x64xf32>, %up: tensor<2x64x32xf32>) {
+  // expected-error @+1 {{'rwkv.ddlerp' op expects one result per 'mu' vector (2), got 1}}
+  %m0 = rwkv.ddlerp %x, %x, %c [%c, %c], %down, %up
+      : tensor<?x1x64xf32>, tensor<64xf32> [tensor<64xf32>, tensor<64xf32>], tensor<64x64xf32>, tensor<2x64x32xf32>
+      -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @channel_mix_gate(%x: tensor<?x1x64xf32>, %k: tensor<256x64xf32>, %v: tensor<64x256xf32>, %r: tensor<64x32xf32>) {
+  // expected-error @+1 {{'rwkv.channel_mix' op expects dimension 1 of 'receptance' to be 64 (the input width C), got 32}}
+  %o = rwkv.channel_mix %x, %k, %v gate(%x, %r : tensor<?x1x64xf32>, tensor<64x32xf32>) : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
+  return
+}

@@ -67,3 +67,21 @@ func.func @wkv7(%r: tensor<?x2x64xf32>, %w: tensor<?x2x64xf32>,
   %u = rwkv.wkv7_bonus %r, %k, %v, %rk : tensor<?x2x64xf32>, tensor<8x8xf32>
   return %u, %s1 : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>
 }
+
+// CHECK-LABEL: func.func @generations
+func.func @generations(%x: tensor<?x1x64xf32>, %c: tensor<64xf32>, %row: tensor<?x64xf32>,
+                       %s: tensor<?x8x8x8xf32>, %down: tensor<96x64xf32>, %up: tensor<3x64x32xf32>,
+                       %k: tensor<256x64xf32>, %v: tensor<64x256xf32>, %r: tensor<64x64xf32>)
+    -> (tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>) {
+  // CHECK: rwkv.wkv4 %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x64xf32>
+  %y4, %a, %b, %p = rwkv.wkv4 %x, %x, %c, %c, %row, %row, %row : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x64xf32>
+  // CHECK: rwkv.wkv5 %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x8x8x8xf32>
+  %y5, %s5 = rwkv.wkv5 %x, %x, %x, %x, %c, %s : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x8x8x8xf32>
+  // CHECK: rwkv.ddlerp %{{.+}}, %{{.+}}, %{{[^[]+}}[%{{.+}}, %{{.+}}, %{{.+}}], %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<64xf32>[tensor<64xf32>, tensor<64xf32>, tensor<64xf32>], tensor<96x64xf32>, tensor<3x64x32xf32> -> tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
+  %m0, %m1, %m2 = rwkv.ddlerp %x, %x, %c [%c, %c, %c], %down, %up
+      : tensor<?x1x64xf32>, tensor<64xf32> [tensor<64xf32>, tensor<64xf32>, tensor<64xf32>], tensor<96x64xf32>, tensor<3x64x32xf32>
+      -> tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
+  // CHECK: rwkv.channel_mix %{{.+}}, %{{.+}}, %{{.+}} gate(%{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<64x64xf32>) : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
+  %o = rwkv.channel_mix %x, %k, %v gate(%x, %r : tensor<?x1x64xf32>, tensor<64x64xf32>) : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
+  return %y4, %y5, %m0, %o : tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
+}

@@ -156,3 +156,62 @@ func.func @lora_and_channel_mix(%x: tensor<?x1x64xf32>, %d: tensor<32x64xf32>, %
   %o = rwkv.channel_mix %x, %k, %v : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
   return %z, %o : tensor<?x1x64xf32>, tensor<?x1x64xf32>
 }
+
+// -----
+
+// Tests that wkv4 runs batch -> channel chunk -> time with (a, b, p) in
+// vector registers and the running maximum before every exp.
+
+// CHECK-LABEL: func.func @wkv4
+// CHECK: scf.for %{{.+}} iter_args
+// CHECK:   scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:     %[[T:.+]]:4 = scf.for {{.+}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, tensor<?x2x24xf32>)
+// CHECK:       arith.maximumf {{.+}} : vector<8xf32>
+// CHECK:       math.exp
+// CHECK:       arith.divf
+// CHECK:       arith.maximumf
+// CHECK:     vector.transfer_write %[[T]]#0
+// CHECK:     vector.transfer_write %[[T]]#1
+// CHECK:     vector.transfer_write %[[T]]#2
+func.func @wkv4(%k: tensor<?x2x24xf32>, %w: tensor<24xf32>, %s: tensor<?x24xf32>)
+    -> (tensor<?x2x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>) {
+  %y, %a, %b, %p = rwkv.wkv4 %k, %k, %w, %w, %s, %s, %s : tensor<?x2x24xf32>, tensor<24xf32>, tensor<?x24xf32>
+  return %y, %a, %b, %p : tensor<?x2x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>
+}
+
+// -----
+
+// Tests that wkv5 reads the old state row (plus the bonus) before updating it.
+
+// CHECK-LABEL: func.func @wkv5
+// CHECK: %[[U:.+]] = vector.transfer_read %{{.+}} : tensor<32xf32>, vector<8xf32>
+// CHECK: scf.for {{.+}} -> (vector<8xf32>, tensor<?x1x32xf32>)
+// CHECK:   %[[KV:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<8xf32>
+// CHECK:   %[[UKV:.+]] = arith.mulf %[[U]], %[[KV]]
+// CHECK:   %[[ATT:.+]] = arith.addf %[[UKV]], %[[ROW:[^ ]+]]
+// CHECK:   vector.reduction <add>
+// CHECK:   vector.fma %{{.+}}, %[[ROW]], %[[KV]]
+func.func @wkv5(%r: tensor<?x1x32xf32>, %u: tensor<32xf32>, %s: tensor<?x4x8x8xf32>) -> (tensor<?x1x32xf32>, tensor<?x4x8x8xf32>) {
+  %y, %s1 = rwkv.wkv5 %r, %r, %r, %r, %u, %s : tensor<?x1x32xf32>, tensor<32xf32>, tensor<?x4x8x8xf32>
+  return %y, %s1 : tensor<?x1x32xf32>, tensor<?x4x8x8xf32>
+}
+
+// -----
+
+// Tests that ddlerp shares one down projection and tanh between its mixed
+// inputs and slices the up weights per input.
+
+// CHECK-LABEL: func.func @ddlerp
+// CHECK: math.tanh
+// CHECK-NOT: math.tanh
+// CHECK: tensor.extract_slice %{{.+}}[0, 0, 0] [%{{.+}}, 1, 8]
+// CHECK: tensor.extract_slice %{{.+}}[0, 0, 0] [1, 32, 8] [1, 1, 1] : tensor<2x32x8xf32> to tensor<32x8xf32>
+// CHECK: tensor.extract_slice %{{.+}}[0, 0, 8] [%{{.+}}, 1, 8]
+// CHECK: tensor.extract_slice %{{.+}}[1, 0, 0] [1, 32, 8] [1, 1, 1] : tensor<2x32x8xf32> to tensor<32x8xf32>
+func.func @ddlerp(%x: tensor<?x1x32xf32>, %c: tensor<32xf32>, %down: tensor<16x32xf32>, %up: tensor<2x32x8xf32>)
+    -> (tensor<?x1x32xf32>, tensor<?x1x32xf32>) {
+  %a, %b = rwkv.ddlerp %x, %x, %c [%c, %c], %down, %up
+      : tensor<?x1x32xf32>, tensor<32xf32> [tensor<32xf32>, tensor<32xf32>], tensor<16x32xf32>, tensor<2x32x8xf32>
+      -> tensor<?x1x32xf32>, tensor<?x1x32xf32>
+  return %a, %b : tensor<?x1x32xf32>, tensor<?x1x32xf32>
+}

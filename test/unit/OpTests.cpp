@@ -335,3 +335,144 @@ TEST(Ops, Embedding) {
                 table.data.begin() + (id + 1) * 64);
   expectClose(x, want, 0.0);
 }
+
+TEST(Ops, Wkv4) {
+  // B = 2, T = 5, C = 24 (vector lanes shrink to 8); the first call starts
+  // from the fresh state p = -1e30.
+  auto fn = compile(R"(
+    func.func @f(%k: tensor<2x5x24xf32>, %v: tensor<2x5x24xf32>, %w: tensor<24xf32>, %u: tensor<24xf32>,
+                 %a: tensor<2x24xf32>, %b: tensor<2x24xf32>, %p: tensor<2x24xf32>)
+        -> (tensor<2x5x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>) {
+      %y, %a1, %b1, %p1 = rwkv.wkv4 %k, %v, %w, %u, %a, %b, %p : tensor<2x5x24xf32>, tensor<24xf32>, tensor<2x24xf32>
+      return %y, %a1, %b1, %p1 : tensor<2x5x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>
+    })");
+  ASSERT_TRUE(fn);
+  // Large keys exercise the running maximum (exp(40) overflows nothing).
+  Tensor k = random({2, 5, 24}, -40, 40, 38), v = random({2, 5, 24}, -2, 2, 39),
+         w = random({24}, -5, -0.01, 40), u = random({24}, -1, 1, 41);
+  Tensor a = Tensor::zeros({2, 24}), b = a, p = a;
+  for (int i = 0; i < 24; ++i) // batch 1 starts mid-sequence
+    p.data[i] = -1e30f;
+  for (int i = 24; i < 48; ++i) {
+    a.data[i] = 0.3f;
+    b.data[i] = 1.5f;
+    p.data[i] = 2.0f;
+  }
+  Tensor y = Tensor::zeros({2, 5, 24}), a1 = Tensor::zeros({2, 24}), b1 = a1,
+         p1 = a1;
+  fn->call({&k, &v, &w, &u, &a, &b, &p, &y, &a1, &b1, &p1});
+  Vec wy, wa, wb, wp;
+  for (int bi = 0; bi < 2; ++bi) {
+    auto slice = [&](const Tensor &t, int64_t n) {
+      return Vec(t.data.begin() + bi * n, t.data.begin() + (bi + 1) * n);
+    };
+    Vec sa = slice(a, 24), sb = slice(b, 24), sp = slice(p, 24);
+    Vec yb = rwkvref::wkv4(slice(k, 120), slice(v, 120), toDouble(w),
+                           toDouble(u), sa, sb, sp, 5, 24);
+    wy.insert(wy.end(), yb.begin(), yb.end());
+    wa.insert(wa.end(), sa.begin(), sa.end());
+    wb.insert(wb.end(), sb.begin(), sb.end());
+    wp.insert(wp.end(), sp.begin(), sp.end());
+  }
+  expectClose(y, wy);
+  expectClose(a1, wa);
+  expectClose(b1, wb);
+  expectClose(p1, wp);
+  for (float x : y.data)
+    ASSERT_TRUE(std::isfinite(x));
+}
+
+TEST(Ops, Wkv5) {
+  // B = 2, T = 3, H = 4, N = 8 with per-token decay (the RWKV-6 form).
+  auto fn = compile(R"(
+    func.func @f(%r: tensor<2x3x32xf32>, %w: tensor<2x3x32xf32>, %k: tensor<2x3x32xf32>, %v: tensor<2x3x32xf32>,
+                 %u: tensor<32xf32>, %s: tensor<2x4x8x8xf32>) -> (tensor<2x3x32xf32>, tensor<2x4x8x8xf32>) {
+      %y, %s1 = rwkv.wkv5 %r, %w, %k, %v, %u, %s : tensor<2x3x32xf32>, tensor<32xf32>, tensor<2x4x8x8xf32>
+      return %y, %s1 : tensor<2x3x32xf32>, tensor<2x4x8x8xf32>
+    })");
+  ASSERT_TRUE(fn);
+  Tensor r = random({2, 3, 32}, -1, 1, 42), w = random({2, 3, 32}, 0.01, 1, 43),
+         k = random({2, 3, 32}, -1, 1, 44), v = random({2, 3, 32}, -1, 1, 45),
+         u = random({32}, -1, 1, 46), s = random({2, 4, 8, 8}, -1, 1, 47);
+  Tensor y = Tensor::zeros({2, 3, 32}), s1 = Tensor::zeros({2, 4, 8, 8});
+  fn->call({&r, &w, &k, &v, &u, &s, &y, &s1});
+  Vec wy, ws;
+  for (int bi = 0; bi < 2; ++bi) {
+    auto slice = [&](const Tensor &t, int64_t n) {
+      return Vec(t.data.begin() + bi * n, t.data.begin() + (bi + 1) * n);
+    };
+    Vec state = slice(s, 256);
+    Vec yb = rwkvref::wkv5(slice(r, 96), slice(w, 96), slice(k, 96),
+                           slice(v, 96), toDouble(u), state, 3, 4, 8);
+    wy.insert(wy.end(), yb.begin(), yb.end());
+    ws.insert(ws.end(), state.begin(), state.end());
+  }
+  expectClose(y, wy);
+  expectClose(s1, ws);
+}
+
+TEST(Ops, DDLerp) {
+  // K = 3 mixed inputs, rank D = 8, C = 32.
+  auto fn = compile(R"(
+    func.func @f(%x: tensor<2x2x32xf32>, %sx: tensor<2x2x32xf32>, %mx: tensor<32xf32>, %m0: tensor<32xf32>,
+                 %m1: tensor<32xf32>, %m2: tensor<32xf32>, %down: tensor<24x32xf32>, %up: tensor<3x32x8xf32>)
+        -> (tensor<2x2x32xf32>, tensor<2x2x32xf32>, tensor<2x2x32xf32>) {
+      %a, %b, %c = rwkv.ddlerp %x, %sx, %mx [%m0, %m1, %m2], %down, %up
+          : tensor<2x2x32xf32>, tensor<32xf32> [tensor<32xf32>, tensor<32xf32>, tensor<32xf32>],
+            tensor<24x32xf32>, tensor<3x32x8xf32> -> tensor<2x2x32xf32>, tensor<2x2x32xf32>, tensor<2x2x32xf32>
+      return %a, %b, %c : tensor<2x2x32xf32>, tensor<2x2x32xf32>, tensor<2x2x32xf32>
+    })");
+  ASSERT_TRUE(fn);
+  Tensor x = random({2, 2, 32}, -1, 1, 48), sx = random({2, 2, 32}, -1, 1, 49),
+         mx = random({32}, 0, 1, 50), down = random({24, 32}, -0.5, 0.5, 51),
+         up = random({3, 32, 8}, -0.5, 0.5, 52);
+  Tensor mu[3] = {random({32}, 0, 1, 53), random({32}, 0, 1, 54),
+                  random({32}, 0, 1, 55)};
+  Tensor out[3] = {Tensor::zeros({2, 2, 32}), Tensor::zeros({2, 2, 32}),
+                   Tensor::zeros({2, 2, 32})};
+  fn->call({&x, &sx, &mx, &mu[0], &mu[1], &mu[2], &down, &up, &out[0], &out[1],
+            &out[2]});
+  // rwkv-math §4.1 with δ = x_{t-1} - x_t.
+  Vec xi(x.data.size());
+  for (size_t i = 0; i < xi.size(); ++i)
+    xi[i] = x.data[i] + (double(sx.data[i]) - x.data[i]) * mx.data[i % 32];
+  Vec z = rwkvref::linear(xi, toDouble(down), 32, 24);
+  for (double &e : z)
+    e = std::tanh(e);
+  for (int m = 0; m < 3; ++m) {
+    Vec zm, upm(up.data.begin() + m * 256, up.data.begin() + (m + 1) * 256);
+    for (int row = 0; row < 4; ++row)
+      zm.insert(zm.end(), z.begin() + row * 24 + m * 8,
+                z.begin() + row * 24 + (m + 1) * 8);
+    Vec lora = rwkvref::linear(zm, upm, 8, 32);
+    Vec want(xi.size());
+    for (size_t i = 0; i < want.size(); ++i)
+      want[i] = x.data[i] + (double(sx.data[i]) - x.data[i]) *
+                                (mu[m].data[i % 32] + lora[i]);
+    expectClose(out[m], want);
+  }
+}
+
+TEST(Ops, GatedChannelMix) {
+  auto fn = compile(R"(
+    func.func @f(%xk: tensor<2x3x32xf32>, %xr: tensor<2x3x32xf32>, %k: tensor<64x32xf32>, %v: tensor<32x64xf32>,
+                 %r: tensor<32x32xf32>) -> tensor<2x3x32xf32> {
+      %y = rwkv.channel_mix %xk, %k, %v gate(%xr, %r : tensor<2x3x32xf32>, tensor<32x32xf32>)
+          : tensor<2x3x32xf32>, tensor<64x32xf32>, tensor<32x64xf32> -> tensor<2x3x32xf32>
+      return %y : tensor<2x3x32xf32>
+    })");
+  ASSERT_TRUE(fn);
+  Tensor xk = random({2, 3, 32}, -1, 1, 56), xr = random({2, 3, 32}, -1, 1, 57),
+         k = random({64, 32}, -0.5, 0.5, 58),
+         v = random({32, 64}, -0.5, 0.5, 59),
+         r = random({32, 32}, -0.5, 0.5, 60), y = Tensor::zeros({2, 3, 32});
+  fn->call({&xk, &xr, &k, &v, &r, &y});
+  Vec h = rwkvref::linear(toDouble(xk), toDouble(k), 32, 64);
+  for (double &e : h)
+    e = e > 0 ? e * e : 0.0;
+  Vec want = rwkvref::linear(h, toDouble(v), 64, 32);
+  Vec gate = rwkvref::linear(toDouble(xr), toDouble(r), 32, 32);
+  for (size_t i = 0; i < want.size(); ++i)
+    want[i] *= rwkvref::sigmoid(gate[i]);
+  expectClose(y, want);
+}

@@ -123,6 +123,57 @@ inline Vec wkv7(const Vec &r, const Vec &w, const Vec &k, const Vec &v,
   return y;
 }
 
+/// RWKV-4 WKV, stable form (§2.2), for one batch element: k, v [T, C];
+/// w (log-decay < 0) and u [C]; state a, b, p [C] updated in place.
+inline Vec wkv4(const Vec &k, const Vec &v, const Vec &w, const Vec &u, Vec &a,
+                Vec &b, Vec &p, int64_t tokens, int64_t c) {
+  Vec y(tokens * c);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t i = 0; i < c; ++i) {
+      double kk = k[t * c + i], vv = v[t * c + i];
+      double ww = u[i] + kk, q = std::max(p[i], ww);
+      double e1 = std::exp(p[i] - q), e2 = std::exp(ww - q);
+      y[t * c + i] = (e1 * a[i] + e2 * vv) / (e1 * b[i] + e2);
+      double pw = p[i] + w[i], q2 = std::max(pw, kk);
+      e1 = std::exp(pw - q2);
+      e2 = std::exp(kk - q2);
+      a[i] = e1 * a[i] + e2 * vv;
+      b[i] = e1 * b[i] + e2;
+      p[i] = q2;
+    }
+  return y;
+}
+
+/// RWKV-5/6 WKV (§3.1, §4.2) for one batch element, in the [key][value]
+/// matrix form of the math doc: y_t = r_tᵀ(diag(u) k_t v_tᵀ + S), then
+/// S = diag(w_t) S + k_t v_tᵀ. `state` is [H, N, N] indexed [value][key]
+/// (the rwkv dialect's layout), i.e. state[h][i][j] = S[j][i].
+inline Vec wkv5(const Vec &r, const Vec &w, const Vec &k, const Vec &v,
+                const Vec &u, Vec &state, int64_t tokens, int64_t heads,
+                int64_t n) {
+  int64_t c = heads * n;
+  Vec y(tokens * c, 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t o = t * c + h * n;
+      auto S = [&](int64_t key, int64_t value) -> double & {
+        return state[(h * n + value) * n + key];
+      };
+      for (int64_t value = 0; value < n; ++value) {
+        double acc = 0;
+        for (int64_t key = 0; key < n; ++key)
+          acc += r[o + key] *
+                 (u[h * n + key] * k[o + key] * v[o + value] + S(key, value));
+        y[o + value] = acc;
+      }
+      for (int64_t key = 0; key < n; ++key)
+        for (int64_t value = 0; value < n; ++value)
+          S(key, value) =
+              w[o + key] * S(key, value) + k[o + key] * v[o + value];
+    }
+  return y;
+}
+
 } // namespace rwkvref
 
 #endif // RWKV_TEST_REFERENCE_H
