@@ -44,6 +44,64 @@ EntryArg argInfo(Type type, DictionaryAttr attrs, bool output) {
   return arg;
 }
 
+const char *storedAsName(StoredAs s) {
+  switch (s) {
+  case StoredAs::Raw:
+    return "raw";
+  case StoredAs::Exp:
+    return "exp";
+  case StoredAs::NegExp:
+    return "neg_exp";
+  case StoredAs::ExpNegExp:
+    return "exp_neg_exp";
+  }
+  return "raw";
+}
+
+const char *shiftName(TokenShiftKind k) {
+  switch (k) {
+  case TokenShiftKind::LerpPrevious:
+    return "lerp_previous";
+  case TokenShiftKind::LerpCurrent:
+    return "lerp_current";
+  case TokenShiftKind::DDLerp:
+    return "ddlerp";
+  }
+  return "";
+}
+
+/// The spec's components, for tools and tests that inspect an artifact (the
+/// runtime does not need them: it only calls the entry points).
+llvm::json::Object componentsJson(const Spec &spec) {
+  const char *wkv[] = {"wkv4", "wkv5", "wkv7"};
+  const char *decay[] = {"static", "static_per_head", "lora_exp",
+                         "lora_sigmoid"};
+  const char *bonus[] = {"time_first", "u", "u_exp", "u_exp_per_head",
+                         "rk_after_norm"};
+  const char *gate[] = {"none", "silu", "lora_sigmoid"};
+  const char *receptance[] = {"linear", "sigmoid"};
+  const char *norm[] = {"none", "group_norm"};
+  const char *cmix[] = {"relu_square", "relu_square_gated"};
+  llvm::json::Array inputs;
+  for (const std::string &m : spec.timeMixInputs())
+    inputs.push_back(m);
+  return llvm::json::Object{
+      {"wkv", wkv[static_cast<int>(spec.wkv)]},
+      {"token_shift", shiftName(spec.timeMixShift)},
+      {"time_mix_inputs", std::move(inputs)},
+      {"decay", decay[static_cast<int>(spec.decay)]},
+      {"bonus", bonus[static_cast<int>(spec.bonus)]},
+      {"gate", gate[static_cast<int>(spec.gate)]},
+      {"receptance", receptance[static_cast<int>(spec.receptance)]},
+      {"output_norm", norm[static_cast<int>(spec.outputNorm)]},
+      {"value_residual", spec.valueResidual},
+      {"channel_mix", cmix[static_cast<int>(spec.channelMix)]},
+      {"channel_mix_token_shift", shiftName(spec.channelMixShift)},
+      {"ln0", spec.ln0},
+      {"layer_norm_eps", static_cast<double>(spec.layerNormEps)},
+      {"group_norm_eps", static_cast<double>(spec.groupNormEps)}};
+}
+
 llvm::json::Array shapeJson(ArrayRef<int64_t> shape) {
   llvm::json::Array a;
   for (int64_t d : shape)
@@ -92,8 +150,10 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                                          : "constant"},
                             {"lo", p.init.lo},
                             {"hi", p.init.hi}};
-    llvm::json::Object checkpoint{{"name", p.binding.name},
-                                  {"transpose", p.binding.transpose}};
+    llvm::json::Object checkpoint{
+        {"name", p.binding.name},
+        {"transpose", p.binding.transpose},
+        {"stored_as", storedAsName(p.binding.storedAs)}};
     if (p.binding.index >= 0)
       checkpoint["index"] = p.binding.index;
     params.push_back(
@@ -146,7 +206,8 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                                    {"n_layer", spec.nLayer},
                                    {"n_head", spec.numHeads()},
                                    {"head_size", spec.headSize},
-                                   {"d_ffn", spec.dFfn}}},
+                                   {"d_ffn", spec.dFfn},
+                                   {"components", componentsJson(spec)}}},
       {"parameters", std::move(params)},
       {"states", std::move(states)},
       {"entry_points", std::move(entryJson)}};

@@ -6,7 +6,8 @@
 //   abi_version      bumped on any incompatible change of the layout below
 //   spec             name, path and SHA-256 of the spec the code came from
 //   target           triple, CPU, ISA features the code uses, vector width
-//   model            sizes (vocab, d_model, layers, heads, head size)
+//   model            sizes (vocab, d_model, layers, heads, head size) and
+//                    the spec components (informational)
 //   parameters       every weight: shape in the compiler layout, the
 //                    checkpoint tensor that provides it (name template,
 //                    transpose, stack index) and a synthetic-init hint
