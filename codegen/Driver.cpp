@@ -68,9 +68,11 @@ struct Options {
       cl::desc("Check that emitted diagnostics match expected-* lines in the "
                "spec (for tests)"),
       cl::init(false)};
-  cl::opt<int64_t> tokensPerCall{
-      "tokens-per-call", cl::desc("Tokens per call T (1 = recurrent form)"),
-      cl::init(1), cl::Hidden};
+  cl::opt<std::string> mode{
+      "mode",
+      cl::desc("Entry-point forms to build: recurrent (one token per call, "
+               "decode), parallel (T tokens per call, prefill) or both"),
+      cl::init("both")};
 };
 
 /// Writes `content` to `path`, or stdout when `path` is empty.
@@ -100,7 +102,12 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
     return failure();
 
   ImportOptions importOptions;
-  importOptions.tokensPerCall = opts.tokensPerCall;
+  if (opts.mode != "both" && opts.mode != "recurrent" &&
+      opts.mode != "parallel")
+    return fail("unknown --mode '" + opts.mode +
+                "'; expected both, recurrent or parallel");
+  importOptions.recurrent = opts.mode != "parallel";
+  importOptions.parallel = opts.mode != "recurrent";
   OwningOpRef<ModuleOp> module = importSpec(*spec, &ctx, importOptions);
   if (!module || failed(verify(*module)))
     return failure();
@@ -190,7 +197,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
       return fail(error);
   }
   llvm::json::Object manifest =
-      buildManifest(*spec, *target, entries, "model.so", opts.tokensPerCall);
+      buildManifest(*spec, *target, entries, "model.so");
   return writeOutput(manifestPath, [&](llvm::raw_ostream &os) {
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
        << "\n";

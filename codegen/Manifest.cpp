@@ -30,8 +30,8 @@ EntryArg argInfo(Type type, DictionaryAttr attrs, bool output) {
   EntryArg arg;
   arg.output = output;
   auto tensor = cast<RankedTensorType>(type);
-  for (int64_t d : tensor.getShape())
-    arg.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  for (auto [i, d] : llvm::enumerate(tensor.getShape()))
+    arg.shape.push_back(!ShapedType::isDynamic(d) ? d : i == 0 ? -1 : -2);
   arg.dtype = dtypeName(tensor.getElementType());
   for (auto [attrName, role] :
        {std::pair<StringRef, StringRef>{kParamAttr, "param"},
@@ -121,6 +121,8 @@ std::vector<EntryPoint> mlir::rwkv::collectEntryPoints(ModuleOp module) {
     e.name = fn.getSymName().str();
     e.symbol = "rwkv_" + e.name;
     e.kind = kind.str();
+    if (auto mode = fn->getAttrOfType<StringAttr>(kModeAttr))
+      e.mode = mode.str();
     if (auto layers = fn->getAttrOfType<DenseI64ArrayAttr>(kLayersAttr))
       e.layers.assign(layers.asArrayRef().begin(), layers.asArrayRef().end());
     FunctionType type = fn.getFunctionType();
@@ -137,8 +139,7 @@ std::vector<EntryPoint> mlir::rwkv::collectEntryPoints(ModuleOp module) {
 llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                                              const CpuTarget &target,
                                              ArrayRef<EntryPoint> entries,
-                                             StringRef library,
-                                             int64_t tokensPerCall) {
+                                             StringRef library) {
   llvm::json::Array features;
   for (const std::string &f : target.isaFeatures)
     features.push_back(f);
@@ -184,6 +185,7 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
     entryJson.push_back(llvm::json::Object{{"name", e.name},
                                            {"symbol", e.symbol},
                                            {"kind", e.kind},
+                                           {"mode", e.mode},
                                            {"layers", shapeJson(e.layers)},
                                            {"args", std::move(args)}});
   }
@@ -200,7 +202,6 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                                     {"features", std::move(features)},
                                     {"vector_width", target.vectorWidth}}},
       {"library", library},
-      {"tokens_per_call", tokensPerCall},
       {"model", llvm::json::Object{{"vocab_size", spec.vocabSize},
                                    {"d_model", spec.dModel},
                                    {"n_layer", spec.nLayer},

@@ -13,9 +13,11 @@
 //                    transpose, stack index) and a synthetic-init hint
 //   states           per-layer recurrent state tensors and initial values
 //   entry_points     exported symbols `rwkv_<name>(void **args)`, the block
-//                    layers they serve, and their arguments in ABI order:
-//                    each a memref descriptor pointer with role (param,
-//                    state, activation), name, direction, shape (-1 = batch)
+//                    layers they serve, their form (recurrent: one token
+//                    per call; parallel: T tokens), and their arguments in
+//                    ABI order: each a memref descriptor pointer with role
+//                    (param, state, activation), name, direction, shape
+//                    (-1 = batch, -2 = tokens of the call)
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,13 +34,15 @@ namespace mlir {
 namespace rwkv {
 
 /// Version of the artifact ABI: manifest layout + calling convention.
-constexpr int64_t kAbiVersion = 1;
+constexpr int64_t kAbiVersion = 2;
 
 struct EntryArg {
   std::string role; ///< "param", "state" or "activation"
   std::string name; ///< parameter, state or activation name
   bool output = false;
-  std::vector<int64_t> shape; ///< -1 for the (dynamic) batch dimension
+  /// -1 for the (dynamic) batch dimension, -2 for the token dimension of
+  /// parallel-form activations.
+  std::vector<int64_t> shape;
   std::string dtype;          ///< "f32", "i32", ...
 };
 
@@ -46,6 +50,7 @@ struct EntryPoint {
   std::string name;   ///< function name in the IR ("time_mix_0")
   std::string symbol; ///< exported wrapper ("rwkv_time_mix_0")
   std::string kind;   ///< embed, time_mix, channel_mix, head
+  std::string mode;   ///< recurrent (T = 1) or parallel (T dynamic)
   std::vector<int64_t> layers;
   /// Inputs in order, then outputs (results become trailing out-params).
   std::vector<EntryArg> args;
@@ -58,7 +63,7 @@ std::vector<EntryPoint> collectEntryPoints(ModuleOp module);
 /// Builds the manifest JSON.
 llvm::json::Object buildManifest(const Spec &spec, const CpuTarget &target,
                                  ArrayRef<EntryPoint> entries,
-                                 StringRef library, int64_t tokensPerCall);
+                                 StringRef library);
 
 } // namespace rwkv
 } // namespace mlir

@@ -31,7 +31,7 @@ struct Signature {
 class Importer {
 public:
   Importer(const Spec &spec, MLIRContext *ctx, const ImportOptions &options)
-      : spec(spec), ctx(ctx), builder(ctx), t(options.tokensPerCall),
+      : spec(spec), ctx(ctx), builder(ctx), options(options),
         params(spec.parameters()) {}
 
   OwningOpRef<ModuleOp> run();
@@ -122,6 +122,8 @@ private:
     return LoraOp::create(builder, loc, act(out), x, down, up, b, inner, outer);
   }
 
+  /// tensor.empty with the type and dynamic sizes of `like`.
+  Value emptyLike(Value like, Location loc);
   /// Broadcasts a [C] parameter over [B, T, C] like `like`.
   Value broadcastLike(Value vec, Value like, Location loc);
   /// Repeats each of the H values of `perHead` over its head's N channels.
@@ -140,7 +142,11 @@ private:
   const Spec &spec;
   MLIRContext *ctx;
   OpBuilder builder;
-  int64_t t;
+  ImportOptions options;
+  /// Tokens per call of the form being built: 1, or dynamic.
+  int64_t t = 1;
+  /// "" for the recurrent form, "_parallel" for the parallel one.
+  std::string suffix;
   std::vector<ParamInfo> params;
   ModuleOp module;
   std::map<std::string, Value> values;
@@ -151,7 +157,9 @@ func::FuncOp Importer::beginFunc(StringRef name, StringRef entry,
                                  const Signature &sig, Location loc) {
   builder.setInsertionPointToEnd(module.getBody());
   auto fnType = builder.getFunctionType(sig.argTypes, sig.resultTypes);
-  auto fn = func::FuncOp::create(builder, loc, name, fnType);
+  auto fn = func::FuncOp::create(builder, loc, (name + suffix).str(), fnType);
+  fn->setAttr(kModeAttr,
+              builder.getStringAttr(t == 1 ? "recurrent" : "parallel"));
   fn.setAllArgAttrs(ArrayRef<DictionaryAttr>(sig.argAttrs));
   fn.setAllResultAttrs(ArrayRef<DictionaryAttr>(sig.resultAttrs));
   fn->setAttr(kEntryAttr, builder.getStringAttr(entry));
@@ -165,10 +173,17 @@ func::FuncOp Importer::beginFunc(StringRef name, StringRef entry,
   return fn;
 }
 
-Value Importer::broadcastLike(Value vec, Value like, Location loc) {
+Value Importer::emptyLike(Value like, Location loc) {
   auto type = cast<RankedTensorType>(like.getType());
-  Value batch = tensor::DimOp::create(builder, loc, like, 0);
-  Value init = tensor::EmptyOp::create(builder, loc, type, ValueRange{batch});
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamic.push_back(tensor::DimOp::create(builder, loc, like, d));
+  return tensor::EmptyOp::create(builder, loc, type, dynamic);
+}
+
+Value Importer::broadcastLike(Value vec, Value like, Location loc) {
+  Value init = emptyLike(like, loc);
   return linalg::BroadcastOp::create(builder, loc, vec, init,
                                      ArrayRef<int64_t>{0, 1})
       ->getResult(0);
@@ -205,15 +220,12 @@ Value Importer::headsToChannels(Value perHead, Location loc) {
 }
 
 Value Importer::sigmoidOf(Value x, Location loc) {
-  auto type = cast<RankedTensorType>(x.getType());
-  Value batch = tensor::DimOp::create(builder, loc, x, 0);
   Value one =
       linalg::FillOp::create(
           builder, loc,
           arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(1.0f))
               .getResult(),
-          tensor::EmptyOp::create(builder, loc, type, ValueRange{batch})
-              .getResult())
+          emptyLike(x, loc))
           .getResult(0);
   Value e =
       math::ExpOp::create(builder, loc, arith::NegFOp::create(builder, loc, x));
@@ -507,7 +519,7 @@ void Importer::buildChannelMix(StringRef name, ArrayRef<unsigned> layers) {
 
 void Importer::buildHead() {
   Signature sig;
-  addArg(sig, act(spec.dModel, 1), kActivationAttr, "h");
+  addArg(sig, act(spec.dModel), kActivationAttr, "h");
   for (const ParamInfo &p : params)
     if (!p.perLayer &&
         (p.name == "head" || StringRef(p.name).starts_with("ln_out.")))
@@ -515,12 +527,26 @@ void Importer::buildHead() {
   addResult(sig, act(spec.vocabSize, 1), kActivationAttr, "logits");
   Location loc = at("model.vocab_size", "head");
   beginFunc("head", "head", {}, sig, loc);
+  Value h = values["h"];
+  if (t != 1) {
+    // Only the last token's logits are needed after a prompt.
+    Value tokens = tensor::DimOp::create(builder, loc, h, 1);
+    Value last = arith::SubIOp::create(
+        builder, loc, tokens, arith::ConstantIndexOp::create(builder, loc, 1));
+    OpFoldResult zero = builder.getIndexAttr(0), one = builder.getIndexAttr(1);
+    h = tensor::ExtractSliceOp::create(
+        builder, loc, act(spec.dModel, 1), h,
+        ArrayRef<OpFoldResult>{zero, last, zero},
+        ArrayRef<OpFoldResult>{tensor::getMixedSize(builder, loc, h, 0), one,
+                               builder.getIndexAttr(spec.dModel)},
+        ArrayRef<OpFoldResult>{one, one, one});
+  }
   Value x = LayerNormOp::create(builder, at("norm.layer_norm_eps", "ln_out"),
-                                values["h"].getType(), values["h"],
-                                values["ln_out.weight"], values["ln_out.bias"],
+                                h.getType(), h, values["ln_out.weight"],
+                                values["ln_out.bias"],
                                 builder.getF32FloatAttr(spec.layerNormEps));
-  Value w = values["head"];
-  Value logits = LinearOp::create(builder, loc, act(spec.vocabSize, 1), x, w);
+  Value logits =
+      LinearOp::create(builder, loc, act(spec.vocabSize, 1), x, values["head"]);
   func::ReturnOp::create(builder, loc, logits);
 }
 
@@ -532,7 +558,6 @@ OwningOpRef<ModuleOp> Importer::run() {
       ModuleOp::create(FileLineColLoc::get(ctx, spec.path, 1, 1), spec.name);
   module = *owned;
   module->setAttr("rwkv.spec_sha256", builder.getStringAttr(spec.sha256));
-  module->setAttr("rwkv.tokens_per_call", builder.getI64IntegerAttr(t));
 
   // Blocks with the same parameter set share one function ("block kind").
   std::map<std::vector<std::string>, std::vector<unsigned>> timeKinds,
@@ -550,7 +575,6 @@ OwningOpRef<ModuleOp> Importer::run() {
     channelKinds[cm].push_back(l);
   }
 
-  buildEmbed();
   std::vector<std::vector<unsigned>> timeGroups, channelGroups;
   for (auto &[key, layers] : timeKinds)
     timeGroups.push_back(layers);
@@ -559,11 +583,20 @@ OwningOpRef<ModuleOp> Importer::run() {
   // Number kinds in layer order so names are stable.
   llvm::sort(timeGroups);
   llvm::sort(channelGroups);
-  for (auto [i, layers] : llvm::enumerate(timeGroups))
-    buildTimeMix(("time_mix_" + Twine(i)).str(), layers);
-  for (auto [i, layers] : llvm::enumerate(channelGroups))
-    buildChannelMix(("channel_mix_" + Twine(i)).str(), layers);
-  buildHead();
+  auto buildForm = [&](int64_t tokens, StringRef nameSuffix) {
+    t = tokens;
+    suffix = nameSuffix.str();
+    buildEmbed();
+    for (auto [i, layers] : llvm::enumerate(timeGroups))
+      buildTimeMix(("time_mix_" + Twine(i)).str(), layers);
+    for (auto [i, layers] : llvm::enumerate(channelGroups))
+      buildChannelMix(("channel_mix_" + Twine(i)).str(), layers);
+    buildHead();
+  };
+  if (options.recurrent)
+    buildForm(1, "");
+  if (options.parallel)
+    buildForm(ShapedType::kDynamic, "_parallel");
   return owned;
 }
 

@@ -12,8 +12,11 @@
 //   rwkv.param = "att.key"       a weight (see Spec::parameters())
 //   rwkv.state = "wkv"           a per-layer recurrent state (in and out)
 //   rwkv.activation = "h"        an activation buffer the runtime routes
-// Functions carry rwkv.entry = "embed" | "time_mix" | "channel_mix" | "head"
-// and rwkv.layers = [indices of the blocks they implement].
+// Functions carry rwkv.entry = "embed" | "time_mix" | "channel_mix" | "head",
+// rwkv.mode = "recurrent" | "parallel" and rwkv.layers = [indices of the
+// blocks they implement]. Parallel-form functions are named with a
+// `_parallel` suffix and take [B, T, C] activations with a dynamic T; their
+// head reads the last token only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,9 +31,13 @@
 namespace mlir {
 namespace rwkv {
 
+/// Which forms of the entry points to build. The recurrent form takes one
+/// token per call (T = 1, static); the parallel form takes any number of
+/// tokens per call (T dynamic) for prompts. Both use the same ops; the
+/// lowering chooses loop structures from the shapes.
 struct ImportOptions {
-  /// Tokens per call (T). 1 is the recurrent (decode) form.
-  int64_t tokensPerCall = 1;
+  bool recurrent = true;
+  bool parallel = true;
 };
 
 /// Attribute names of the function ABI described above.
@@ -39,6 +46,7 @@ constexpr llvm::StringLiteral kStateAttr = "rwkv.state";
 constexpr llvm::StringLiteral kActivationAttr = "rwkv.activation";
 constexpr llvm::StringLiteral kEntryAttr = "rwkv.entry";
 constexpr llvm::StringLiteral kLayersAttr = "rwkv.layers";
+constexpr llvm::StringLiteral kModeAttr = "rwkv.mode";
 
 /// Builds the rwkv-dialect module for `spec`. Emits a located error and
 /// returns null when the spec combines components the importer cannot build.

@@ -443,15 +443,18 @@ struct EmbeddingLowering : OpRewritePattern<EmbeddingOp> {
 //===----------------------------------------------------------------------===//
 
 /// Emits y = x · Wᵀ for x [B, T, K] and W [M, K] as a register-blocked
-/// kernel. For each row m of x and each block of `rows` outputs:
+/// kernel. For each row (b, t) of x and each block of `rows` outputs:
 ///
 ///   acc[j] = 0 (vector<V>)                   for j < rows
 ///   for k in 0..K step V:
-///     xv = x[m, k:k+V]
+///     xv = x[b, t, k:k+V]
 ///     acc[j] = fma(W[n+j, k:k+V], xv, acc[j])
-///   y[m, n+j] = reduce_add(acc[j])
+///   y[b, t, n+j] = reduce_add(acc[j])
 ///
-/// W is streamed row-contiguously; each x vector feeds `rows` FMAs.
+/// W is streamed row-contiguously; each x vector feeds `rows` FMAs. (The
+/// batch and token loops are kept separate rather than collapsed: MLIR 22's
+/// expand-strided-metadata crashes on expanding one dynamic dimension into
+/// two.)
 Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
                  int64_t blockRows) {
   OpBuilder &b = e.b;
@@ -464,10 +467,8 @@ Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
   auto accType = VectorType::get({vw}, f32);
   auto wVecType = VectorType::get({vw}, wType.getElementType());
 
-  // Rows of x: [B, T, K] -> [B*T, K].
-  Value x2 = tensor::CollapseShapeOp::create(
-      b, loc, x, SmallVector<ReassociationIndices>{{0, 1}, {2}});
-  SmallVector<OpFoldResult> outSizes{e.sizes(x2)[0], b.getIndexAttr(outWidth)};
+  SmallVector<OpFoldResult> outSizes = e.sizes(x);
+  outSizes[2] = b.getIndexAttr(outWidth);
   Value init = e.empty(outSizes);
   Value c0 = e.index(0), c1 = e.index(1);
   Value zeroAcc = arith::ConstantOp::create(
@@ -477,57 +478,57 @@ Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
       arith::ConstantOp::create(b, loc, wType.getElementType(),
                                 b.getFloatAttr(wType.getElementType(), 0.0));
   SmallVector<bool> inBounds{true};
+  Value batch = e.dim(x, 0), tokens = e.dim(x, 1);
 
-  auto rowLoop = scf::ForOp::create(
-      b, loc, c0, e.dim(x2, 0), c1, ValueRange{init},
-      [&](OpBuilder &b1, Location l1, Value m, ValueRange rowArgs) {
-        auto colLoop = scf::ForOp::create(
-            b1, l1, c0, e.index(outWidth), e.index(nr), rowArgs,
-            [&](OpBuilder &b2, Location l2, Value n, ValueRange colArgs) {
-              SmallVector<Value> accInit(nr, zeroAcc);
-              auto kLoop = scf::ForOp::create(
-                  b2, l2, c0, e.index(inWidth), e.index(vw), accInit,
-                  [&](OpBuilder &b3, Location l3, Value k, ValueRange accs) {
-                    Value xv = vector::TransferReadOp::create(
-                        b3, l3, accType, x2, ValueRange{m, k}, padF32,
-                        inBounds);
-                    SmallVector<Value> next;
-                    for (int64_t j = 0; j < nr; ++j) {
-                      Value row = arith::AddIOp::create(
-                          b3, l3, n, arith::ConstantIndexOp::create(b3, l3, j));
-                      Value wv = vector::TransferReadOp::create(
-                          b3, l3, wVecType, w, ValueRange{row, k}, padW,
-                          inBounds);
-                      next.push_back(vector::FMAOp::create(
-                          b3, l3, toF32(b3, l3, wv), xv, accs[j]));
-                    }
-                    scf::YieldOp::create(b3, l3, next);
+  auto batchLoop = scf::ForOp::create(
+      b, loc, c0, batch, c1, ValueRange{init},
+      [&](OpBuilder &b0, Location l0, Value bi, ValueRange batchArgs) {
+        auto rowLoop = scf::ForOp::create(
+            b0, l0, c0, tokens, c1, batchArgs,
+            [&](OpBuilder &b1, Location l1, Value ti, ValueRange rowArgs) {
+              auto colLoop = scf::ForOp::create(
+                  b1, l1, c0, e.index(outWidth), e.index(nr), rowArgs,
+                  [&](OpBuilder &b2, Location l2, Value n, ValueRange colArgs) {
+                    SmallVector<Value> accInit(nr, zeroAcc);
+                    auto kLoop = scf::ForOp::create(
+                        b2, l2, c0, e.index(inWidth), e.index(vw), accInit,
+                        [&](OpBuilder &b3, Location l3, Value k,
+                            ValueRange accs) {
+                          Value xv = vector::TransferReadOp::create(
+                              b3, l3, accType, x, ValueRange{bi, ti, k}, padF32,
+                              inBounds);
+                          SmallVector<Value> next;
+                          for (int64_t j = 0; j < nr; ++j) {
+                            Value row = arith::AddIOp::create(
+                                b3, l3, n,
+                                arith::ConstantIndexOp::create(b3, l3, j));
+                            Value wv = vector::TransferReadOp::create(
+                                b3, l3, wVecType, w, ValueRange{row, k}, padW,
+                                inBounds);
+                            next.push_back(vector::FMAOp::create(
+                                b3, l3, toF32(b3, l3, wv), xv, accs[j]));
+                          }
+                          scf::YieldOp::create(b3, l3, next);
+                        });
+                    SmallVector<Value> sums;
+                    for (Value acc : kLoop.getResults())
+                      sums.push_back(vector::ReductionOp::create(
+                          b2, l2, vector::CombiningKind::ADD, acc,
+                          arith::FastMathFlags::reassoc));
+                    Value block = vector::FromElementsOp::create(
+                        b2, l2, VectorType::get({nr}, f32), sums);
+                    Value updated =
+                        vector::TransferWriteOp::create(
+                            b2, l2, block, colArgs[0], ValueRange{bi, ti, n},
+                            ArrayRef<bool>(inBounds))
+                            .getResult();
+                    scf::YieldOp::create(b2, l2, updated);
                   });
-              SmallVector<Value> sums;
-              for (Value acc : kLoop.getResults())
-                sums.push_back(vector::ReductionOp::create(
-                    b2, l2, vector::CombiningKind::ADD, acc,
-                    arith::FastMathFlags::reassoc));
-              Value block = vector::FromElementsOp::create(
-                  b2, l2, VectorType::get({nr}, f32), sums);
-              Value updated = vector::TransferWriteOp::create(
-                                  b2, l2, block, colArgs[0], ValueRange{m, n},
-                                  ArrayRef<bool>(inBounds))
-                                  .getResult();
-              scf::YieldOp::create(b2, l2, updated);
+              scf::YieldOp::create(b1, l1, colLoop.getResults());
             });
-        scf::YieldOp::create(b1, l1, colLoop.getResults());
+        scf::YieldOp::create(b0, l0, rowLoop.getResults());
       });
-
-  // [B*T, M] -> [B, T, M].
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto yType = RankedTensorType::get(
-      {xType.getDimSize(0), xType.getDimSize(1), outWidth}, f32);
-  SmallVector<OpFoldResult> ySizes = e.sizes(x);
-  ySizes[2] = b.getIndexAttr(outWidth);
-  return tensor::ExpandShapeOp::create(
-      b, loc, yType, rowLoop.getResult(0),
-      SmallVector<ReassociationIndices>{{0, 1}, {2}}, ySizes);
+  return batchLoop.getResult(0);
 }
 
 /// Shared options of the patterns that emit the linear kernel.

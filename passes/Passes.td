@@ -63,9 +63,11 @@ def RwkvTileAndVectorizePass
     dimension: tiles all outer dimensions by 1 (they become `scf.for` loops),
     tiles a parallel innermost dimension by a multiple of `vector-width` that
     divides it, keeps a reduction innermost dimension whole, and vectorizes
-    the tile with `linalg::vectorize`. Ops whose innermost extent is dynamic
-    or longer than `max-vector-size` without a fitting tile stay scalar and
-    are reported with a remark.
+    the tile with `linalg::vectorize`. Ops with a dynamic parallel innermost
+    dimension (the [B, T] row statistics of the parallel form) are tiled by 1
+    everywhere. Ops that reduce over a dynamic innermost dimension, or whose
+    innermost extent is longer than `max-vector-size` without a fitting tile,
+    stay scalar and are reported with a remark.
   }];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",

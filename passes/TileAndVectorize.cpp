@@ -35,11 +35,22 @@ struct RwkvTileAndVectorizePass
       return failure();
     }
     int64_t last = ranges.back();
-    if (ShapedType::isDynamic(last)) {
-      why = "its innermost loop has a dynamic extent";
-      return failure();
-    }
     SmallVector<int64_t> tiles(ranges.size(), 1);
+    if (ShapedType::isDynamic(last)) {
+      // E.g. [B, T] row statistics in the parallel form: one element per
+      // tile; still vector ops, so later lowerings see one form.
+      if (iters.back() == utils::IteratorType::reduction) {
+        why = "its innermost loop is a reduction of dynamic extent";
+        return failure();
+      }
+      for (auto [i, it] : llvm::enumerate(iters))
+        if (it == utils::IteratorType::reduction) {
+          why = "it reduces over an outer dimension next to a dynamic "
+                "innermost one";
+          return failure();
+        }
+      return tiles;
+    }
     // Outer reductions are not tiled (kept whole inside the tile).
     for (auto [i, it] : llvm::enumerate(iters))
       if (it == utils::IteratorType::reduction && i + 1 != iters.size()) {

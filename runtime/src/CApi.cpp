@@ -109,7 +109,57 @@ rwkv_status rwkv_session_eval(rwkv_session *session, const int32_t *tokens,
                               float *logits) {
   if (!session || !tokens)
     return nullArgument("session and tokens");
-  return guarded([&] { session->impl->eval(tokens, logits); });
+  return guarded([&] { session->impl->eval(tokens, 1, logits); });
+}
+
+rwkv_status rwkv_session_eval_sequence(rwkv_session *session,
+                                       const int32_t *tokens, int64_t n_tokens,
+                                       float *logits) {
+  if (!session || !tokens)
+    return nullArgument("session and tokens");
+  return guarded([&] { session->impl->eval(tokens, n_tokens, logits); });
+}
+
+rwkv_status rwkv_session_set_mode(rwkv_session *session, rwkv_mode mode) {
+  if (!session)
+    return nullArgument("session");
+  if (mode != RWKV_MODE_AUTO && mode != RWKV_MODE_RECURRENT &&
+      mode != RWKV_MODE_PARALLEL) {
+    lastError = "unknown mode " + std::to_string(static_cast<int>(mode));
+    return RWKV_ERROR_ARGUMENT;
+  }
+  return guarded([&] {
+    session->impl->setMode(mode == RWKV_MODE_AUTO ? rwkvrt::Session::Mode::Auto
+                           : mode == RWKV_MODE_RECURRENT
+                               ? rwkvrt::Session::Mode::Recurrent
+                               : rwkvrt::Session::Mode::Parallel);
+  });
+}
+
+rwkv_status rwkv_session_set_chunk_size(rwkv_session *session, int64_t tokens) {
+  if (!session)
+    return nullArgument("session");
+  return guarded([&] { session->impl->setChunkSize(tokens); });
+}
+
+int rwkv_model_has_parallel(const rwkv_model *model) {
+  return model && model->impl->hasParallel() ? 1 : 0;
+}
+
+int64_t rwkv_session_state_size(const rwkv_session *session) {
+  return session ? session->impl->stateSize() : 0;
+}
+
+rwkv_status rwkv_session_get_state(const rwkv_session *session, float *state) {
+  if (!session || !state)
+    return nullArgument("session and state");
+  return guarded([&] { session->impl->getState(state); });
+}
+
+rwkv_status rwkv_session_set_state(rwkv_session *session, const float *state) {
+  if (!session || !state)
+    return nullArgument("session and state");
+  return guarded([&] { session->impl->setState(state); });
 }
 
 } // extern "C"

@@ -63,9 +63,10 @@ public:
                              const char *key) const {
     std::vector<int64_t> out;
     for (const json &d : array(obj, path, key)) {
-      if (!d.is_number_integer() || d.get<int64_t>() < -1 ||
+      if (!d.is_number_integer() || d.get<int64_t>() < -2 ||
           d.get<int64_t>() == 0)
-        bad(path + "." + key, "must hold positive sizes (or -1 for batch)");
+        bad(path + "." + key,
+            "must hold positive sizes (-1 for batch, -2 for tokens)");
       out.push_back(d.get<int64_t>());
     }
     return out;
@@ -129,7 +130,6 @@ Manifest readManifest(const std::string &dir) {
     m.cpuFeatures.push_back(f.get<std::string>());
   }
   m.library = r.str(root, "", "library");
-  m.tokensPerCall = r.integer(root, "", "tokens_per_call");
   const json &model = r.field(root, "", "model");
   m.vocabSize = r.integer(model, ".model", "vocab_size");
   m.dModel = r.integer(model, ".model", "d_model");
@@ -175,6 +175,9 @@ Manifest readManifest(const std::string &dir) {
     es.name = r.str(e, path, "name");
     es.symbol = r.str(e, path, "symbol");
     es.kind = r.str(e, path, "kind");
+    es.mode = r.str(e, path, "mode");
+    if (es.mode != "recurrent" && es.mode != "parallel")
+      r.bad(path + ".mode", "must be recurrent or parallel");
     es.layers = r.ints(e, path, "layers");
     const json &args = r.array(e, path, "args");
     for (size_t j = 0; j < args.size(); ++j) {

@@ -43,12 +43,13 @@ struct ArgSpec {
   std::string role; ///< param | state | activation
   std::string name;
   bool output = false;
-  std::vector<int64_t> shape; ///< -1 = batch
+  std::vector<int64_t> shape; ///< -1 = batch, -2 = tokens of the call
   std::string dtype;
 };
 
 struct EntrySpec {
   std::string name, symbol, kind;
+  std::string mode; ///< recurrent | parallel
   std::vector<int64_t> layers;
   std::vector<ArgSpec> args;
 };
@@ -60,7 +61,6 @@ struct Manifest {
   std::string targetCpu;
   std::vector<std::string> cpuFeatures;
   std::string library;
-  int64_t tokensPerCall = 1;
   int64_t vocabSize = 0, dModel = 0, nLayer = 0, nHead = 0, headSize = 0,
           dFfn = 0;
   std::vector<ParamSpec> params;

@@ -80,22 +80,34 @@ Model::~Model() {
     dlclose(library_);
 }
 
+bool Model::Program::complete() const {
+  if (!embed.fn || !head.fn)
+    return false;
+  for (size_t l = 0; l < timeMix.size(); ++l)
+    if (!timeMix[l].fn || !channelMix[l].fn)
+      return false;
+  return true;
+}
+
 void Model::bindEntries() {
   const int64_t layers = manifest_.nLayer;
-  timeMix_.resize(layers);
-  channelMix_.resize(layers);
+  for (Program &p : programs_) {
+    p.timeMix.resize(layers);
+    p.channelMix.resize(layers);
+  }
   for (const EntrySpec &e : manifest_.entries) {
     void *sym = dlsym(library_, e.symbol.c_str());
     if (!sym)
       fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.symbol +
                                   "' is not exported by " + manifest_.library);
     BoundEntry bound{&e, reinterpret_cast<EntryFn>(sym)};
+    Program &p = programs_[e.mode == "parallel"];
     if (e.kind == "embed") {
-      embed_ = bound;
+      p.embed = bound;
     } else if (e.kind == "head") {
-      head_ = bound;
+      p.head = bound;
     } else if (e.kind == "time_mix" || e.kind == "channel_mix") {
-      auto &table = e.kind == "time_mix" ? timeMix_ : channelMix_;
+      auto &table = e.kind == "time_mix" ? p.timeMix : p.channelMix;
       for (int64_t l : e.layers) {
         if (l < 0 || l >= layers)
           fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.name +
@@ -109,15 +121,11 @@ void Model::bindEntries() {
                                   "' has unknown kind '" + e.kind + "'");
     }
   }
-  if (!embed_.fn || !head_.fn)
+  if (!programs_[0].complete())
     fail(RWKV_ERROR_FORMAT,
-         manifest_.path + ": the artifact lacks an embed or head entry point");
-  for (int64_t l = 0; l < layers; ++l)
-    if (!timeMix_[l].fn || !channelMix_[l].fn)
-      fail(RWKV_ERROR_FORMAT, manifest_.path +
-                                  ": no time-mix/channel-mix entry point "
-                                  "serves layer " +
-                                  std::to_string(l));
+         manifest_.path + ": the artifact lacks a complete recurrent form "
+                          "(embed, head and a time-mix and channel-mix entry "
+                          "point for every layer); compile with --mode=both");
 }
 
 void Model::bindWeights(const Checkpoint &ck) {
@@ -276,11 +284,18 @@ void Session::reset() {
       std::fill(b.data.begin(), b.data.end(), s.init);
 }
 
+std::vector<int64_t> Session::concreteShape(const ArgSpec &arg) const {
+  std::vector<int64_t> shape;
+  for (int64_t d : arg.shape)
+    shape.push_back(d == -1 ? batch_ : d == -2 ? tokens_ : d);
+  return shape;
+}
+
 Buffer &Session::activation(const std::string &name, const ArgSpec &arg) {
   Buffer &b = activations_[name];
-  if (b.shape.empty()) {
-    for (int64_t d : arg.shape)
-      b.shape.push_back(d < 0 ? batch_ : d);
+  std::vector<int64_t> shape = concreteShape(arg);
+  if (b.shape != shape) {
+    b.shape = shape;
     b.data.assign(static_cast<size_t>(b.elements()), 0.0f);
   }
   return b;
@@ -299,6 +314,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
   std::vector<std::pair<Buffer *, Buffer *>> swaps;
   for (const ArgSpec &a : spec.args) {
     std::string key = a.role + ":" + a.name;
+    std::vector<int64_t> expected = concreteShape(a);
     Buffer *buf = nullptr;
     if (a.role == "param") {
       buf = const_cast<Buffer *>(&model_.weight(a.name, layer));
@@ -316,9 +332,6 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
       }
     }
     // Shapes were fixed by the compiler; check them against the buffer.
-    std::vector<int64_t> expected;
-    for (int64_t d : a.shape)
-      expected.push_back(d < 0 ? batch_ : d);
     if (expected != buf->shape)
       fail(RWKV_ERROR_FORMAT, model_.manifest().path + ": entry point '" +
                                   spec.name + "' argument '" + a.name +
@@ -345,31 +358,119 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     home->data.swap(fresh->data);
 }
 
-void Session::eval(const int32_t *tokens, float *logits) {
+void Session::step(const Model::Program &program, const int32_t *tokens,
+                   int64_t stride, int64_t count, float *logits) {
   const Manifest &m = model_.manifest();
-  const EntrySpec &embed = *model_.embed().spec;
-  for (const ArgSpec &a : embed.args)
+  tokens_ = count;
+  for (const ArgSpec &a : program.embed.spec->args)
     if (a.role == "activation" && a.name == "tokens" && !a.output) {
-      Buffer &t = activation("tokens", a);
-      for (int64_t b = 0; b < batch_; ++b) {
-        if (tokens[b] < 0 || tokens[b] >= m.vocabSize)
-          fail(RWKV_ERROR_ARGUMENT, "token " + std::to_string(tokens[b]) +
-                                        " (sequence " + std::to_string(b) +
-                                        ") is outside the vocabulary [0, " +
-                                        std::to_string(m.vocabSize) + ")");
-        std::memcpy(&t.data[b], &tokens[b], 4);
-      }
+      Buffer &buf = activation("tokens", a);
+      for (int64_t b = 0; b < batch_; ++b)
+        for (int64_t t = 0; t < count; ++t)
+          std::memcpy(&buf.data[b * count + t], &tokens[b * stride + t], 4);
     }
-  call(model_.embed(), 0);
+  call(program.embed, 0);
   for (int64_t l = 0; l < m.nLayer; ++l) {
-    call(model_.timeMix(l), l);
-    call(model_.channelMix(l), l);
+    call(program.timeMix[l], l);
+    call(program.channelMix[l], l);
   }
-  call(model_.head(), 0);
+  call(program.head, 0);
   if (logits) {
     const Buffer &out = activations_.at("logits");
     std::memcpy(logits, out.data.data(), out.data.size() * sizeof(float));
   }
+}
+
+void Session::eval(const int32_t *tokens, int64_t n, float *logits) {
+  const Manifest &m = model_.manifest();
+  if (n < 1)
+    fail(RWKV_ERROR_ARGUMENT,
+         "n_tokens must be >= 1, got " + std::to_string(n));
+  for (int64_t b = 0; b < batch_; ++b)
+    for (int64_t t = 0; t < n; ++t) {
+      int32_t tok = tokens[b * n + t];
+      if (tok < 0 || tok >= m.vocabSize)
+        fail(RWKV_ERROR_ARGUMENT, "token " + std::to_string(tok) +
+                                      " (sequence " + std::to_string(b) +
+                                      ", position " + std::to_string(t) +
+                                      ") is outside the vocabulary [0, " +
+                                      std::to_string(m.vocabSize) + ")");
+    }
+  bool parallel = mode_ == Mode::Parallel ||
+                  (mode_ == Mode::Auto && n > 1 && model_.hasParallel());
+  if (parallel && !model_.hasParallel())
+    fail(RWKV_ERROR_ARGUMENT, "parallel mode requested, but " + m.specName +
+                                  " was compiled without the parallel form");
+  if (!parallel) {
+    for (int64_t t = 0; t < n; ++t)
+      step(model_.program(false), tokens + t, n, 1,
+           t + 1 == n ? logits : nullptr);
+    return;
+  }
+  for (int64_t start = 0; start < n; start += chunk_) {
+    int64_t count = std::min(chunk_, n - start);
+    step(model_.program(true), tokens + start, n, count,
+         start + count == n ? logits : nullptr);
+  }
+}
+
+void Session::setMode(Mode mode) {
+  if (mode == Mode::Parallel && !model_.hasParallel())
+    fail(RWKV_ERROR_ARGUMENT, model_.manifest().specName +
+                                  " was compiled without the parallel form "
+                                  "(rwkvc --mode=both)");
+  mode_ = mode;
+}
+
+void Session::setChunkSize(int64_t tokens) {
+  if (tokens < 1)
+    fail(RWKV_ERROR_ARGUMENT,
+         "chunk size must be >= 1, got " + std::to_string(tokens));
+  chunk_ = tokens;
+}
+
+int64_t Session::stateSize() const {
+  int64_t n = 0;
+  for (const StateSpec &s : model_.manifest().states)
+    for (const Buffer &b : states_.at(s.name))
+      n += b.elements();
+  return n;
+}
+
+/// Visits the state floats of every sequence, layer and state in the public
+/// layout (sequence-major, then layer, then manifest order).
+template <typename Fn>
+static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t l = 0; l < m.nLayer; ++l)
+      for (const StateSpec &s : m.states) {
+        int64_t per = 1;
+        for (int64_t d : s.shape)
+          per *= d;
+        fn(s.name, l, b * per, per);
+      }
+}
+
+void Session::getState(float *out) const {
+  forEachStateRow(
+      model_.manifest(), batch_,
+      [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {
+        const Buffer &buf = states_.at(name)[l];
+        std::memcpy(out, buf.data.data() + offset,
+                    static_cast<size_t>(count) * sizeof(float));
+        out += count;
+      });
+}
+
+void Session::setState(const float *in) {
+  forEachStateRow(
+      model_.manifest(), batch_,
+      [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {
+        Buffer &buf = states_.at(name)[l];
+        std::memcpy(buf.data.data() + offset, in,
+                    static_cast<size_t>(count) * sizeof(float));
+        in += count;
+      });
 }
 
 } // namespace rwkvrt

@@ -57,12 +57,14 @@ public:
   const Buffer &weight(const std::string &name, int64_t layer) const;
   int64_t weightBytes() const { return weightBytes_; }
 
-  const BoundEntry &embed() const { return embed_; }
-  const BoundEntry &head() const { return head_; }
-  const BoundEntry &timeMix(int64_t layer) const { return timeMix_[layer]; }
-  const BoundEntry &channelMix(int64_t layer) const {
-    return channelMix_[layer];
-  }
+  /// Entry points of one form: 0 = recurrent, 1 = parallel.
+  struct Program {
+    BoundEntry embed, head;
+    std::vector<BoundEntry> timeMix, channelMix; ///< per layer
+    bool complete() const;
+  };
+  const Program &program(bool parallel) const { return programs_[parallel]; }
+  bool hasParallel() const { return programs_[1].complete(); }
 
 private:
   void bindWeights(const Checkpoint &ck);
@@ -74,23 +76,37 @@ private:
   /// name -> per-layer buffers (index 0 for global parameters).
   std::map<std::string, std::vector<Buffer>> weights_;
   int64_t weightBytes_ = 0;
-  BoundEntry embed_, head_;
-  std::vector<BoundEntry> timeMix_, channelMix_;
+  Program programs_[2];
 };
 
 class Session {
 public:
+  enum class Mode { Auto, Recurrent, Parallel };
+
   Session(const Model &model, int64_t batch);
   void reset();
-  /// One token per sequence; logits may be null.
-  void eval(const int32_t *tokens, float *logits);
+  /// `n` tokens per sequence (tokens[b * n + t]); logits may be null.
+  void eval(const int32_t *tokens, int64_t n, float *logits);
+  void setMode(Mode mode);
+  void setChunkSize(int64_t tokens);
+
+  int64_t stateSize() const;
+  void getState(float *out) const;
+  void setState(const float *in);
 
 private:
+  /// Runs one call of the program for `tokens` tokens per sequence.
+  void step(const Model::Program &program, const int32_t *tokens,
+            int64_t stride, int64_t count, float *logits);
   Buffer &activation(const std::string &name, const ArgSpec &arg);
   void call(const BoundEntry &entry, int64_t layer);
+  std::vector<int64_t> concreteShape(const ArgSpec &arg) const;
 
   const Model &model_;
   int64_t batch_;
+  int64_t tokens_ = 1; ///< tokens per sequence of the current call
+  Mode mode_ = Mode::Auto;
+  int64_t chunk_ = 256;
   /// states_[name][layer]
   std::map<std::string, std::vector<Buffer>> states_;
   std::map<std::string, Buffer> activations_;

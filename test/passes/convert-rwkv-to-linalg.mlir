@@ -4,16 +4,17 @@
 // each x vector, 8 lanes per vector, one horizontal reduction per row.
 
 // CHECK-LABEL: func.func @linear
-// CHECK: %[[X:.+]] = tensor.collapse_shape %{{.+}} {{\[}}[0, 1], [2]] : tensor<?x1x64xf32> into tensor<?x64xf32>
-// CHECK: scf.for %[[M:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
-// CHECK:   scf.for %[[N:.+]] = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
-// CHECK:     %[[ACC:.+]]:4 = scf.for %[[K:.+]] = {{.+}} iter_args({{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK:       %[[XV:.+]] = vector.transfer_read %[[X]][%[[M]], %[[K]]]
-// CHECK:       vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
+// CHECK-SAME: (%[[X:.+]]: tensor<?x1x64xf32>, %[[W:.+]]: tensor<48x64xf32>)
+// CHECK: scf.for %[[B:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:   scf.for %[[T:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:     scf.for %[[N:.+]] = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
+// CHECK:       %[[ACC:.+]]:4 = scf.for %[[K:.+]] = {{.+}} iter_args({{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:         %[[XV:.+]] = vector.transfer_read %[[X]][%[[B]], %[[T]], %[[K]]]
+// CHECK:         vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
 // CHECK-COUNT-3: vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
-// CHECK:     vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc>
-// CHECK:     vector.from_elements {{.+}} : vector<4xf32>
-// CHECK:   tensor.expand_shape
+// CHECK:       vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc>
+// CHECK:       %[[BLOCK:.+]] = vector.from_elements {{.+}} : vector<4xf32>
+// CHECK:       vector.transfer_write %[[BLOCK]], %{{.+}}[%[[B]], %[[T]], %[[N]]]
 func.func @linear(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x48xf32> {
   %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<48x64xf32> -> tensor<?x1x48xf32>
   return %y : tensor<?x1x48xf32>

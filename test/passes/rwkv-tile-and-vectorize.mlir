@@ -47,15 +47,16 @@ func.func @row_sum(%x: tensor<?x1x96xf32>, %init: tensor<?x1xf32>) -> tensor<?x1
 
 // -----
 
-// Tests that an op with a dynamic innermost extent is not vectorized and
-// says why in a remark (must-not-fire case).
+// Tests that an elementwise op with a dynamic innermost extent (the [B, T]
+// statistics of the parallel form) is tiled by 1 and still vectorized.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func.func @dynamic_inner
-// CHECK: linalg.generic
-// CHECK-NOT: vector.transfer_read
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     vector.transfer_read {{.+}} : tensor<1x1xf32>, vector<1x1xf32>
+// CHECK-NOT: linalg.generic
 func.func @dynamic_inner(%x: tensor<4x?xf32>) -> tensor<4x?xf32> {
-  // expected-remark @+1 {{not vectorized: its innermost loop has a dynamic extent}}
   %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x : tensor<4x?xf32>) outs(%x : tensor<4x?xf32>) {
   ^bb0(%a: f32, %o: f32):
@@ -63,4 +64,25 @@ func.func @dynamic_inner(%x: tensor<4x?xf32>) -> tensor<4x?xf32> {
     linalg.yield %n : f32
   } -> tensor<4x?xf32>
   return %y : tensor<4x?xf32>
+}
+
+// -----
+
+// Tests that a reduction over a dynamic innermost extent is not vectorized
+// and says why in a remark (must-not-fire case).
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @dynamic_reduction
+// CHECK: linalg.generic
+// CHECK-NOT: vector.transfer_read
+func.func @dynamic_reduction(%x: tensor<4x?xf32>, %init: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-remark @+1 {{not vectorized: its innermost loop is a reduction of dynamic extent}}
+  %y = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x?xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
 }

@@ -414,8 +414,8 @@ TEST_F(Tiny7, InvalidArgumentsAreRejected) {
   int32_t bad = 256;
   EXPECT_EQ(rwkv_session_eval(s, &bad, nullptr), RWKV_ERROR_ARGUMENT);
   EXPECT_NE(std::string(rwkv_last_error())
-                .find("token 256 (sequence 0) is outside the vocabulary "
-                      "[0, 256)"),
+                .find("token 256 (sequence 0, position 0) is outside the "
+                      "vocabulary [0, 256)"),
             std::string::npos);
   EXPECT_EQ(rwkv_session_eval(nullptr, &bad, nullptr), RWKV_ERROR_ARGUMENT);
   rwkv_session_free(s);
@@ -489,3 +489,117 @@ TEST_F(Tiny7, ManifestProblemsAreReported) {
   EXPECT_EQ(rwkv_model_load_synthetic("/nonexistent-artifact", 0, &model),
             RWKV_ERROR_IO);
 }
+
+//===----------------------------------------------------------------------===//
+// Parallel (prompt) form vs recurrent form
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// max |a - b| / max |b|: relative to the magnitude of the reference.
+double relativeDiff(const std::vector<float> &a, const std::vector<float> &b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+struct RunResult {
+  std::vector<float> logits, state;
+};
+
+/// Feeds `prompt` to a fresh session in pieces of the given sizes (cycled),
+/// in `mode`, with parallel chunks of `chunk` tokens.
+RunResult feed(rwkv_model *model, const std::vector<int32_t> &prompt,
+               rwkv_mode mode, int64_t chunk, std::vector<int64_t> pieces) {
+  rwkv_session *s = nullptr;
+  EXPECT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  EXPECT_EQ(rwkv_session_set_mode(s, mode), RWKV_OK) << rwkv_last_error();
+  EXPECT_EQ(rwkv_session_set_chunk_size(s, chunk), RWKV_OK);
+  RunResult r;
+  r.logits.resize(static_cast<size_t>(rwkv_model_vocab_size(model)));
+  size_t at = 0, k = 0;
+  while (at < prompt.size()) {
+    int64_t n = std::min<int64_t>(pieces[k++ % pieces.size()],
+                                  static_cast<int64_t>(prompt.size() - at));
+    EXPECT_EQ(
+        rwkv_session_eval_sequence(s, prompt.data() + at, n, r.logits.data()),
+        RWKV_OK)
+        << rwkv_last_error();
+    at += static_cast<size_t>(n);
+  }
+  r.state.resize(static_cast<size_t>(rwkv_session_state_size(s)));
+  EXPECT_EQ(rwkv_session_get_state(s, r.state.data()), RWKV_OK);
+  rwkv_session_free(s);
+  return r;
+}
+
+class ParallelForm : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(ParallelForm, AgreesWithRecurrentForm) {
+  std::string dir = scratchDir(std::string("parallel-") + GetParam());
+  ASSERT_TRUE(
+      compileSpec(RWKV_SPECS "/" + std::string(GetParam()) + ".toml", dir));
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 11, &model), RWKV_OK)
+      << rwkv_last_error();
+  ASSERT_TRUE(rwkv_model_has_parallel(model));
+  const int64_t vocab = rwkv_model_vocab_size(model);
+  // Lengths around and beyond the chunk size (64), up to 1000 tokens.
+  for (int64_t length : {1, 2, 7, 63, 64, 65, 300, 1000}) {
+    std::vector<int32_t> prompt(static_cast<size_t>(length));
+    for (int64_t i = 0; i < length; ++i)
+      prompt[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
+    RunResult recurrent = feed(model, prompt, RWKV_MODE_RECURRENT, 64, {1});
+    RunResult parallel = feed(model, prompt, RWKV_MODE_PARALLEL, 64, {length});
+    EXPECT_LT(relativeDiff(parallel.logits, recurrent.logits), 1e-5)
+        << "logits, " << length << " tokens";
+    EXPECT_LT(relativeDiff(parallel.state, recurrent.state), 1e-5)
+        << "state, " << length << " tokens";
+    // The same prompt fed in pieces of 1, 2, 8 and 10 tokens (auto mode:
+    // recurrent for single tokens, parallel otherwise) ends in the same
+    // state as one piece.
+    RunResult pieces = feed(model, prompt, RWKV_MODE_AUTO, 64, {1, 2, 8, 10});
+    EXPECT_LT(relativeDiff(pieces.state, parallel.state), 1e-6)
+        << "state after pieces, " << length << " tokens";
+  }
+  rwkv_model_free(model);
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    TinySpecs, ParallelForm,
+    ::testing::Values("rwkvcpp-tiny-4v0", "rwkvcpp-tiny-5v1",
+                      "rwkvcpp-tiny-5v2", "rwkvcpp-tiny-6v0-1m",
+                      "rwkvcpp-tiny-6v0-3m", "rwkvcpp-tiny-7v0"),
+    [](const ::testing::TestParamInfo<const char *> &info) {
+      std::string name = info.param + std::string("rwkvcpp-tiny-").size();
+      for (char &ch : name)
+        if (ch == '-')
+          ch = '_';
+      return name;
+    });
+
+/// With the recorded logits: the parallel form alone reproduces them.
+TEST_P(TinyModels, ParallelFormReproducesRecordedLogits) {
+  const TinyModel &m = GetParam();
+  std::string weights = kData + "/" + m.weights;
+  if (!fs::exists(weights))
+    GTEST_SKIP() << weights << " not found; skipping the trained-model check";
+  std::string dir = scratchDir(std::string("par-") + m.spec);
+  ASSERT_TRUE(compileSpec(RWKV_SPECS "/" + std::string(m.spec) + ".toml", dir));
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load(dir.c_str(), weights.c_str(), &model), RWKV_OK)
+      << rwkv_last_error();
+  RunResult r = feed(model, kPrompt, RWKV_MODE_PARALLEL, 256, {3});
+  std::vector<char> raw = readFile(kData + "/" + m.expected);
+  std::vector<float> expected(256);
+  std::memcpy(expected.data(), raw.data(), raw.size());
+  EXPECT_LT(maxAbsDiff(r.logits, expected), m.bound);
+  rwkv_model_free(model);
+  fs::remove_all(dir);
+}
+
+} // namespace

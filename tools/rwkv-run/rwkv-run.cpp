@@ -46,6 +46,18 @@ static cl::opt<unsigned> benchTokens(
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the synthetic weights"),
                               cl::init(0));
 
+static cl::opt<std::string>
+    mode("mode",
+         cl::desc("Prompt evaluation: auto (parallel form for "
+                  "prompts), recurrent or parallel"),
+         cl::init("auto"));
+static cl::opt<unsigned> chunk("chunk", cl::desc("Tokens per parallel call"),
+                               cl::init(256));
+static cl::opt<unsigned> prefillTokens(
+    "prefill",
+    cl::desc("Benchmark: time a synthetic prompt of this many tokens first"),
+    cl::init(0));
+
 static int die(const std::string &what) {
   llvm::errs() << "rwkv-run: error: " << what << "\n";
   return 1;
@@ -97,10 +109,43 @@ int main(int argc, char **argv) {
   rwkv_session *session = nullptr;
   if (rwkv_session_create(model, 1, &session) != RWKV_OK)
     return die(rwkv_last_error());
+  rwkv_mode m = mode == "recurrent"  ? RWKV_MODE_RECURRENT
+                : mode == "parallel" ? RWKV_MODE_PARALLEL
+                : mode == "auto"     ? RWKV_MODE_AUTO
+                                     : static_cast<rwkv_mode>(-1);
+  if (static_cast<int>(m) < 0)
+    return die("--mode must be auto, recurrent or parallel, got '" + mode +
+               "'");
+  if (rwkv_session_set_mode(session, m) != RWKV_OK ||
+      rwkv_session_set_chunk_size(session, chunk) != RWKV_OK)
+    return die(rwkv_last_error());
   std::vector<float> logits(static_cast<size_t>(vocab));
-  for (int32_t t : tokens)
-    if (rwkv_session_eval(session, &t, logits.data()) != RWKV_OK)
+
+  if (prefillTokens > 0) {
+    // Deterministic pseudo-random prompt, then back to a fresh state.
+    std::vector<int32_t> prompt(prefillTokens);
+    for (unsigned i = 0; i < prefillTokens; ++i)
+      prompt[i] = static_cast<int32_t>((i * 2654435761u) %
+                                       static_cast<uint64_t>(vocab));
+    auto start = std::chrono::steady_clock::now();
+    if (rwkv_session_eval_sequence(session, prompt.data(), prefillTokens,
+                                   logits.data()) != RWKV_OK)
       return die(rwkv_last_error());
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::outs() << llvm::format(
+        "prefill  %u tokens in %.3f s: %.1f tok/s (batch 1, %s)\n",
+        static_cast<unsigned>(prefillTokens), seconds, prefillTokens / seconds,
+        mode.c_str());
+    if (rwkv_session_reset(session) != RWKV_OK)
+      return die(rwkv_last_error());
+  }
+
+  if (rwkv_session_eval_sequence(session, tokens.data(),
+                                 static_cast<int64_t>(tokens.size()),
+                                 logits.data()) != RWKV_OK)
+    return die(rwkv_last_error());
 
   llvm::outs() << "prompt   " << tokens.size() << " tokens:";
   for (int32_t t : tokens)

@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 /* Version of the artifact ABI this runtime accepts (manifest abi_version). */
-#define RWKV_RUNTIME_ABI_VERSION 1
+#define RWKV_RUNTIME_ABI_VERSION 2
 
 typedef enum rwkv_status {
   RWKV_OK = 0,
@@ -88,11 +88,48 @@ RWKV_API void rwkv_session_free(rwkv_session *session);
 /* Returns every sequence of the session to the fresh state. */
 RWKV_API rwkv_status rwkv_session_reset(rwkv_session *session);
 
+/* How a session evaluates several tokens per sequence. */
+typedef enum rwkv_mode {
+  RWKV_MODE_AUTO = 0,      /* parallel form for n_tokens > 1, else recurrent */
+  RWKV_MODE_RECURRENT = 1, /* one token per call of the generated code */
+  RWKV_MODE_PARALLEL = 2   /* T tokens per call (error if not compiled in) */
+} rwkv_mode;
+
 /* Evaluates one token per sequence (tokens[batch]) and advances the state.
  * If `logits` is not NULL, writes batch x vocab_size float32 logits of the
  * next token. Tokens must lie in [0, vocab_size). */
 RWKV_API rwkv_status rwkv_session_eval(rwkv_session *session,
                                        const int32_t *tokens, float *logits);
+
+/* Evaluates n_tokens tokens per sequence (tokens[batch][n_tokens], row
+ * major) and advances the state; `logits` (if not NULL) receives
+ * batch x vocab_size logits after the last token. The session's mode picks
+ * the form; the parallel form runs at most the session's chunk size of
+ * tokens per call. Both forms end in the same state up to f32 rounding. */
+RWKV_API rwkv_status rwkv_session_eval_sequence(rwkv_session *session,
+                                                const int32_t *tokens,
+                                                int64_t n_tokens,
+                                                float *logits);
+
+RWKV_API rwkv_status rwkv_session_set_mode(rwkv_session *session,
+                                           rwkv_mode mode);
+
+/* Tokens per parallel call (default 256; >= 1). Long prompts are fed in
+ * chunks of this many tokens, bounding activation memory. */
+RWKV_API rwkv_status rwkv_session_set_chunk_size(rwkv_session *session,
+                                                 int64_t tokens);
+
+/* Whether the artifact was compiled with the parallel form. */
+RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
+
+/* Number of floats of recurrent state of the whole session (all sequences).
+ * Layout: sequence-major; per sequence, per layer, the manifest's states in
+ * order (rwkv.cpp's: ffn shift, att shift, WKV state), row-major. */
+RWKV_API int64_t rwkv_session_state_size(const rwkv_session *session);
+RWKV_API rwkv_status rwkv_session_get_state(const rwkv_session *session,
+                                            float *state);
+RWKV_API rwkv_status rwkv_session_set_state(rwkv_session *session,
+                                            const float *state);
 
 #ifdef __cplusplus
 } /* extern "C" */
