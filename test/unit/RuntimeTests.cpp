@@ -466,13 +466,13 @@ TEST_F(Tiny7, ArtifactForAMissingCpuFeatureIsRefused) {
 }
 
 TEST_F(Tiny7, ManifestProblemsAreReported) {
-  std::string dir = editedArtifact(*artifact, "abi", "\"abi_version\": 1",
+  std::string dir = editedArtifact(*artifact, "abi", "\"abi_version\": 2",
                                    "\"abi_version\": 99");
   rwkv_model *model = nullptr;
   EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
             RWKV_ERROR_FORMAT);
   EXPECT_NE(std::string(rwkv_last_error())
-                .find("artifact ABI version 99, this runtime supports 1"),
+                .find("artifact ABI version 99, this runtime supports 2"),
             std::string::npos)
       << rwkv_last_error();
   fs::remove_all(dir);
