@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -51,6 +52,24 @@ std::string scratchDir(const std::string &name) {
   if (std::system(cmd.c_str()) != 0)
     return ::testing::AssertionFailure() << "rwkvc failed: " << cmd;
   return ::testing::AssertionSuccess();
+}
+
+/// The artifact of `spec` (compiled once per test process, x86-64-v3).
+const std::string &artifactFor(const std::string &spec) {
+  // Removes the artifacts when the test process exits.
+  struct Cache : std::map<std::string, std::string> {
+    ~Cache() {
+      for (auto &kv : *this)
+        fs::remove_all(kv.second);
+    }
+  };
+  static Cache cache;
+  auto it = cache.find(spec);
+  if (it != cache.end())
+    return it->second;
+  std::string dir = scratchDir("artifact-" + fs::path(spec).stem().string());
+  EXPECT_TRUE(compileSpec(spec, dir));
+  return cache.emplace(spec, dir).first->second;
 }
 
 std::vector<char> readFile(const std::string &path) {
@@ -203,8 +222,8 @@ TEST_P(TinyModels, ReproduceRecordedLogits) {
   std::string weights = kData + "/" + m.weights;
   if (!fs::exists(weights))
     GTEST_SKIP() << weights << " not found; skipping the trained-model check";
-  std::string dir = scratchDir(m.spec);
-  ASSERT_TRUE(compileSpec(RWKV_SPECS "/" + std::string(m.spec) + ".toml", dir));
+  const std::string &dir =
+      artifactFor(RWKV_SPECS "/" + std::string(m.spec) + ".toml");
   rwkv_model *model = nullptr;
   ASSERT_EQ(rwkv_model_load(dir.c_str(), weights.c_str(), &model), RWKV_OK)
       << rwkv_last_error();
@@ -218,7 +237,6 @@ TEST_P(TinyModels, ReproduceRecordedLogits) {
   EXPECT_LT(diff, m.bound);
   EXPECT_EQ(argmax(logits), argmax(expected));
   rwkv_model_free(model);
-  fs::remove_all(dir);
 }
 
 // FP32 files: an independent float64 implementation reaches 1.5e-6..3.7e-7,
@@ -566,7 +584,6 @@ TEST_P(ParallelForm, AgreesWithRecurrentForm) {
         << "state after pieces, " << length << " tokens";
   }
   rwkv_model_free(model);
-  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -588,8 +605,8 @@ TEST_P(TinyModels, ParallelFormReproducesRecordedLogits) {
   std::string weights = kData + "/" + m.weights;
   if (!fs::exists(weights))
     GTEST_SKIP() << weights << " not found; skipping the trained-model check";
-  std::string dir = scratchDir(std::string("par-") + m.spec);
-  ASSERT_TRUE(compileSpec(RWKV_SPECS "/" + std::string(m.spec) + ".toml", dir));
+  const std::string &dir =
+      artifactFor(RWKV_SPECS "/" + std::string(m.spec) + ".toml");
   rwkv_model *model = nullptr;
   ASSERT_EQ(rwkv_model_load(dir.c_str(), weights.c_str(), &model), RWKV_OK)
       << rwkv_last_error();
@@ -599,7 +616,6 @@ TEST_P(TinyModels, ParallelFormReproducesRecordedLogits) {
   std::memcpy(expected.data(), raw.data(), raw.size());
   EXPECT_LT(maxAbsDiff(r.logits, expected), m.bound);
   rwkv_model_free(model);
-  fs::remove_all(dir);
 }
 
 } // namespace
