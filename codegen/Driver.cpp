@@ -63,6 +63,17 @@ struct Options {
                  clEnumValN(Stage::So, "so",
                             "shared library + manifest in the -o directory")),
       cl::init(Stage::So)};
+  // Kernel tiling (see convert-rwkv-to-linalg); defaults are tuned for
+  // Zen 4 class cores.
+  cl::opt<int64_t> linearRows{"linear-rows",
+                              cl::desc("Rows of W per linear register block"),
+                              cl::init(4), cl::Hidden};
+  cl::opt<int64_t> linearTokens{"linear-tokens",
+                                cl::desc("Tokens per linear register block"),
+                                cl::init(4), cl::Hidden};
+  cl::opt<int64_t> linearChunk{"linear-chunk",
+                               cl::desc("Tokens per linear cache block"),
+                               cl::init(64), cl::Hidden};
   cl::opt<bool> verifyDiagnostics{
       "verify-diagnostics",
       cl::desc("Check that emitted diagnostics match expected-* lines in the "
@@ -132,6 +143,9 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   pm.enableTiming(timing);
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.vectorWidth = target->vectorWidth;
+  pipelineOptions.linearRows = opts.linearRows.getValue();
+  pipelineOptions.linearTokens = opts.linearTokens.getValue();
+  pipelineOptions.linearChunk = opts.linearChunk.getValue();
   buildCpuTensorPipeline(pm, pipelineOptions);
   if (opts.emit != Stage::Linalg)
     buildCpuLLVMPipeline(pm, pipelineOptions);

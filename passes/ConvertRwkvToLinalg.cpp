@@ -442,27 +442,39 @@ struct EmbeddingLowering : OpRewritePattern<EmbeddingOp> {
 // Projections
 //===----------------------------------------------------------------------===//
 
-/// Emits y = x · Wᵀ for x [B, T, K] and W [M, K] as a register-blocked
-/// kernel. For each row (b, t) of x and each block of `rows` outputs:
+/// Tiling of the linear kernel (pass options of convert-rwkv-to-linalg).
+struct LinearTiling {
+  int64_t vectorWidth; ///< f32 lanes per accumulator
+  int64_t outRows;     ///< NR: rows of W (outputs) per register block
+  int64_t tokenRows;   ///< MR: rows of x (tokens) per register block
+  int64_t tokenChunk;  ///< MC: tokens per cache block (W streamed once each)
+};
+
+/// Emits y = x · Wᵀ for x [B, T, K] and W [M, K] as a register- and
+/// cache-blocked kernel:
 ///
-///   acc[j] = 0 (vector<V>)                   for j < rows
-///   for k in 0..K step V:
-///     xv = x[b, t, k:k+V]
-///     acc[j] = fma(W[n+j, k:k+V], xv, acc[j])
-///   y[b, t, n+j] = reduce_add(acc[j])
+///   for b, for t0 in 0..T step MC:            (x chunk stays in cache)
+///     for n in 0..M step NR:                   (W rows n..n+NR streamed once)
+///       for t in t0.. step MR:                 (then a 1-row remainder loop)
+///         acc[i][j] = 0 (vector<V>)            i < MR, j < NR
+///         for k in 0..K step V:
+///           acc[i][j] = fma(W[n+j, k:k+V], x[b, t+i, k:k+V], acc[i][j])
+///         y[b, t+i, n+j] = reduce_add(acc[i][j])
 ///
-/// W is streamed row-contiguously; each x vector feeds `rows` FMAs. (The
-/// batch and token loops are kept separate rather than collapsed: MLIR 22's
-/// expand-strided-metadata crashes on expanding one dynamic dimension into
-/// two.)
-Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
-                 int64_t blockRows) {
+/// Each loaded vector feeds MR or NR FMAs; the horizontal reductions are
+/// amortised over K/V steps. With T = 1 (decode) only the remainder loop
+/// runs and W is streamed once, row-contiguously. (The batch and token loops
+/// are kept separate rather than collapsed: MLIR 22's expand-strided-metadata
+/// crashes on expanding one dynamic dimension into two.)
+Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t outWidth = wType.getDimSize(0), inWidth = wType.getDimSize(1);
-  int64_t vw = fittingWidth(inWidth, vectorWidth);
-  int64_t nr = fittingWidth(outWidth, blockRows);
+  int64_t vw = fittingWidth(inWidth, tiling.vectorWidth);
+  int64_t nr = fittingWidth(outWidth, tiling.outRows);
+  int64_t mr = std::max<int64_t>(1, tiling.tokenRows);
+  int64_t mc = std::max<int64_t>(mr, tiling.tokenChunk / mr * mr);
   Type f32 = b.getF32Type();
   auto accType = VectorType::get({vw}, f32);
   auto wVecType = VectorType::get({vw}, wType.getElementType());
@@ -480,53 +492,100 @@ Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
   SmallVector<bool> inBounds{true};
   Value batch = e.dim(x, 0), tokens = e.dim(x, 1);
 
+  // One register block: `rows` tokens from t, NR outputs from n.
+  auto block = [&](OpBuilder &bb, Location l, Value bi, Value t, Value n,
+                   Value acc, int64_t rows) -> Value {
+    SmallVector<Value> accInit(rows * nr, zeroAcc);
+    SmallVector<Value> tIdx, nIdx;
+    for (int64_t i = 0; i < rows; ++i)
+      tIdx.push_back(
+          i == 0 ? t
+                 : arith::AddIOp::create(
+                       bb, l, t, arith::ConstantIndexOp::create(bb, l, i))
+                       .getResult());
+    for (int64_t j = 0; j < nr; ++j)
+      nIdx.push_back(
+          j == 0 ? n
+                 : arith::AddIOp::create(
+                       bb, l, n, arith::ConstantIndexOp::create(bb, l, j))
+                       .getResult());
+    auto kLoop = scf::ForOp::create(
+        bb, l, c0, e.index(inWidth), e.index(vw), accInit,
+        [&](OpBuilder &bk, Location lk, Value k, ValueRange accs) {
+          SmallVector<Value> xv, wv, next;
+          for (int64_t i = 0; i < rows; ++i)
+            xv.push_back(vector::TransferReadOp::create(
+                bk, lk, accType, x, ValueRange{bi, tIdx[i], k}, padF32,
+                inBounds));
+          for (int64_t j = 0; j < nr; ++j)
+            wv.push_back(toF32(bk, lk,
+                               vector::TransferReadOp::create(
+                                   bk, lk, wVecType, w, ValueRange{nIdx[j], k},
+                                   padW, inBounds)));
+          for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < nr; ++j)
+              next.push_back(vector::FMAOp::create(bk, lk, wv[j], xv[i],
+                                                   accs[i * nr + j]));
+          scf::YieldOp::create(bk, lk, next);
+        });
+    for (int64_t i = 0; i < rows; ++i) {
+      SmallVector<Value> sums;
+      for (int64_t j = 0; j < nr; ++j)
+        sums.push_back(vector::ReductionOp::create(
+            bb, l, vector::CombiningKind::ADD, kLoop.getResult(i * nr + j),
+            arith::FastMathFlags::reassoc));
+      Value vec = vector::FromElementsOp::create(
+          bb, l, VectorType::get({nr}, f32), sums);
+      acc = vector::TransferWriteOp::create(bb, l, vec, acc,
+                                            ValueRange{bi, tIdx[i], n},
+                                            ArrayRef<bool>(inBounds))
+                .getResult();
+    }
+    return acc;
+  };
+
   auto batchLoop = scf::ForOp::create(
       b, loc, c0, batch, c1, ValueRange{init},
-      [&](OpBuilder &b0, Location l0, Value bi, ValueRange batchArgs) {
-        auto rowLoop = scf::ForOp::create(
-            b0, l0, c0, tokens, c1, batchArgs,
-            [&](OpBuilder &b1, Location l1, Value ti, ValueRange rowArgs) {
+      [&](OpBuilder &b0, Location l0, Value bi, ValueRange a0) {
+        auto chunkLoop = scf::ForOp::create(
+            b0, l0, c0, tokens, e.index(mc), a0,
+            [&](OpBuilder &b1, Location l1, Value t0, ValueRange a1) {
+              Value tEnd = arith::MinSIOp::create(
+                  b1, l1, tokens,
+                  arith::AddIOp::create(b1, l1, t0, e.index(mc)));
+              // Tokens covered by whole MR blocks.
+              Value span = arith::SubIOp::create(b1, l1, tEnd, t0);
+              Value full = arith::AddIOp::create(
+                  b1, l1, t0,
+                  arith::MulIOp::create(
+                      b1, l1, arith::DivUIOp::create(b1, l1, span, e.index(mr)),
+                      e.index(mr)));
               auto colLoop = scf::ForOp::create(
-                  b1, l1, c0, e.index(outWidth), e.index(nr), rowArgs,
-                  [&](OpBuilder &b2, Location l2, Value n, ValueRange colArgs) {
-                    SmallVector<Value> accInit(nr, zeroAcc);
-                    auto kLoop = scf::ForOp::create(
-                        b2, l2, c0, e.index(inWidth), e.index(vw), accInit,
-                        [&](OpBuilder &b3, Location l3, Value k,
-                            ValueRange accs) {
-                          Value xv = vector::TransferReadOp::create(
-                              b3, l3, accType, x, ValueRange{bi, ti, k}, padF32,
-                              inBounds);
-                          SmallVector<Value> next;
-                          for (int64_t j = 0; j < nr; ++j) {
-                            Value row = arith::AddIOp::create(
-                                b3, l3, n,
-                                arith::ConstantIndexOp::create(b3, l3, j));
-                            Value wv = vector::TransferReadOp::create(
-                                b3, l3, wVecType, w, ValueRange{row, k}, padW,
-                                inBounds);
-                            next.push_back(vector::FMAOp::create(
-                                b3, l3, toF32(b3, l3, wv), xv, accs[j]));
-                          }
-                          scf::YieldOp::create(b3, l3, next);
+                  b1, l1, c0, e.index(outWidth), e.index(nr), a1,
+                  [&](OpBuilder &b2, Location l2, Value n, ValueRange a2) {
+                    Value acc = a2[0];
+                    if (mr > 1) {
+                      auto blocks = scf::ForOp::create(
+                          b2, l2, t0, full, e.index(mr), ValueRange{acc},
+                          [&](OpBuilder &b3, Location l3, Value t,
+                              ValueRange a3) {
+                            scf::YieldOp::create(
+                                b3, l3, block(b3, l3, bi, t, n, a3[0], mr));
+                          });
+                      acc = blocks.getResult(0);
+                    }
+                    auto rest = scf::ForOp::create(
+                        b2, l2, mr > 1 ? full : t0, tEnd, c1, ValueRange{acc},
+                        [&](OpBuilder &b3, Location l3, Value t,
+                            ValueRange a3) {
+                          scf::YieldOp::create(
+                              b3, l3, block(b3, l3, bi, t, n, a3[0], 1));
                         });
-                    SmallVector<Value> sums;
-                    for (Value acc : kLoop.getResults())
-                      sums.push_back(vector::ReductionOp::create(
-                          b2, l2, vector::CombiningKind::ADD, acc,
-                          arith::FastMathFlags::reassoc));
-                    Value block = vector::FromElementsOp::create(
-                        b2, l2, VectorType::get({nr}, f32), sums);
-                    Value updated =
-                        vector::TransferWriteOp::create(
-                            b2, l2, block, colArgs[0], ValueRange{bi, ti, n},
-                            ArrayRef<bool>(inBounds))
-                            .getResult();
-                    scf::YieldOp::create(b2, l2, updated);
+                    scf::YieldOp::create(b2, l2, rest.getResults());
                   });
               scf::YieldOp::create(b1, l1, colLoop.getResults());
             });
-        scf::YieldOp::create(b0, l0, rowLoop.getResults());
+        scf::YieldOp::create(b0, l0, chunkLoop.getResults());
       });
   return batchLoop.getResult(0);
 }
@@ -534,7 +593,7 @@ Value emitLinear(Emitter &e, Value x, Value w, int64_t vectorWidth,
 /// Shared options of the patterns that emit the linear kernel.
 struct KernelOptions {
   int64_t vectorWidth;
-  int64_t linearRows;
+  LinearTiling linear;
 };
 
 struct LinearLowering : OpRewritePattern<LinearOp> {
@@ -545,8 +604,8 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
     if (!staticMatrix(op.getWeight()))
       return rewriter.notifyMatchFailure(op, "dynamic weight shape");
     Emitter e{rewriter, op.getLoc()};
-    rewriter.replaceOp(op, emitLinear(e, op.getInput(), op.getWeight(),
-                                      opts.vectorWidth, opts.linearRows));
+    rewriter.replaceOp(
+        op, emitLinear(e, op.getInput(), op.getWeight(), opts.linear));
     return success();
   }
   KernelOptions opts;
@@ -560,16 +619,14 @@ struct LoraLowering : OpRewritePattern<LoraOp> {
     if (!staticMatrix(op.getDown()) || !staticMatrix(op.getUp()))
       return rewriter.notifyMatchFailure(op, "dynamic weight shape");
     Emitter e{rewriter, op.getLoc()};
-    Value hidden = emitLinear(e, op.getInput(), op.getDown(), opts.vectorWidth,
-                              opts.linearRows);
+    Value hidden = emitLinear(e, op.getInput(), op.getDown(), opts.linear);
     Activation inner = op.getActivation(), outer = op.getOutputActivation();
     if (inner != Activation::None)
       hidden = e.elementwise(hidden, hidden,
                              [&](OpBuilder &b, Location l, ValueRange a) {
                                return activation(b, l, inner, a[0]);
                              });
-    Value y =
-        emitLinear(e, hidden, op.getUp(), opts.vectorWidth, opts.linearRows);
+    Value y = emitLinear(e, hidden, op.getUp(), opts.linear);
     Value bias = op.getBias();
     if (bias || outer != Activation::None) {
       SmallVector<Value> ins{y};
@@ -596,19 +653,16 @@ struct ChannelMixLowering : OpRewritePattern<ChannelMixOp> {
     if (!staticMatrix(op.getKey()) || !staticMatrix(op.getValue()))
       return rewriter.notifyMatchFailure(op, "dynamic weight shape");
     Emitter e{rewriter, op.getLoc()};
-    Value hidden = emitLinear(e, op.getInput(), op.getKey(), opts.vectorWidth,
-                              opts.linearRows);
+    Value hidden = emitLinear(e, op.getInput(), op.getKey(), opts.linear);
     hidden = e.elementwise(
         hidden, hidden, [](OpBuilder &b, Location l, ValueRange a) {
           return activation(b, l, Activation::ReluSquare, a[0]);
         });
-    Value y =
-        emitLinear(e, hidden, op.getValue(), opts.vectorWidth, opts.linearRows);
+    Value y = emitLinear(e, hidden, op.getValue(), opts.linear);
     if (Value wr = op.getReceptance()) {
       if (!staticMatrix(wr))
         return rewriter.notifyMatchFailure(op, "dynamic weight shape");
-      Value r = emitLinear(e, op.getReceptanceInput(), wr, opts.vectorWidth,
-                           opts.linearRows);
+      Value r = emitLinear(e, op.getReceptanceInput(), wr, opts.linear);
       y = e.elementwise(y, ValueRange{y, r},
                         [](OpBuilder &b, Location l, ValueRange a) -> Value {
                           return arith::MulFOp::create(b, l, a[0],
@@ -640,8 +694,7 @@ struct DDLerpLowering : OpRewritePattern<DDLerpOp> {
       return math::FmaOp::create(b, l, d, toF32(b, l, a[2]), a[0]);
     };
     Value xi = e.elementwise(x, ValueRange{x, prev, op.getMuX()}, lerpBody);
-    Value z =
-        emitLinear(e, xi, op.getDown(), opts.vectorWidth, opts.linearRows);
+    Value z = emitLinear(e, xi, op.getDown(), opts.linear);
     z = e.elementwise(z, z, [](OpBuilder &b, Location l, ValueRange a) {
       return activation(b, l, Activation::Tanh, a[0]);
     });
@@ -667,7 +720,7 @@ struct DDLerpLowering : OpRewritePattern<DDLerpOp> {
           ArrayRef<OpFoldResult>{one, rewriter.getIndexAttr(channels),
                                  rewriter.getIndexAttr(rank)},
           ArrayRef<OpFoldResult>{one, one, one});
-      Value m = emitLinear(e, zi, upi, opts.vectorWidth, opts.linearRows);
+      Value m = emitLinear(e, zi, upi, opts.linear);
       results.push_back(e.elementwise(
           x, ValueRange{x, prev, mu, m},
           [](OpBuilder &b, Location l, ValueRange a) -> Value {
@@ -985,14 +1038,16 @@ struct ConvertRwkvToLinalgPass
   using ConvertRwkvToLinalgPassBase::ConvertRwkvToLinalgPassBase;
 
   void runOnOperation() override {
-    if (vectorWidth < 1 || linearRows < 1) {
+    if (vectorWidth < 1 || linearRows < 1 || linearTokens < 1 ||
+        linearChunk < 1) {
       getOperation().emitError()
-          << "convert-rwkv-to-linalg: vector-width and linear-rows must be "
-             "positive";
+          << "convert-rwkv-to-linalg: vector-width, linear-rows, "
+             "linear-tokens and linear-chunk must be positive";
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
-    KernelOptions opts{vectorWidth, linearRows};
+    KernelOptions opts{vectorWidth,
+                       {vectorWidth, linearRows, linearTokens, linearChunk}};
     RewritePatternSet patterns(ctx);
     patterns
         .add<LayerNormLowering, GroupNormLowering, L2NormLowering,

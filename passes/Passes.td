@@ -25,12 +25,14 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
       that later passes fuse, tile and vectorize. Norms use two passes
       (mean, then centred variance) in f32.
     * `token_shift` and `embedding` become `tensor` slicing (copies).
-    * `linear` (and the projections inside `lora` and `channel_mix`) become a
-      register-blocked kernel: for each row of `x`, `linear-rows` output rows
-      of `W` are accumulated together in `vector<Wxf32>` registers (`W` =
-      `vector-width`, reduced until it divides K), then reduced horizontally
-      once. Weights are read once per row of `x` and streamed in order, which
-      is what a memory-bound decode step needs.
+    * `linear` (and the projections inside `lora`, `ddlerp` and
+      `channel_mix`) become a register- and cache-blocked kernel:
+      `linear-tokens` rows of `x` times `linear-rows` rows of `W` are
+      accumulated in `vector<Vxf32>` registers (`V` = `vector-width`, reduced
+      until it divides K) and reduced horizontally once; tokens are processed
+      in chunks of `linear-chunk` so each chunk streams `W` once. With one
+      token per call (decode) `W` is streamed once, row-contiguously, which is
+      what a memory-bound step needs.
     * `wkv7` becomes loops over batch, head and value row with the time loop
       innermost: row `i` of a head's state is independent of the other rows
       (rwkv-math §5.4), so each row stays in registers (`vector<Nxf32>`) for
@@ -47,7 +49,11 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector register (16 for AVX-512, 8 for AVX2)">,
     Option<"linearRows", "linear-rows", "int64_t", /*default=*/"4",
-           "output rows accumulated together by the linear kernel">
+           "output rows (of W) per register block of the linear kernel">,
+    Option<"linearTokens", "linear-tokens", "int64_t", /*default=*/"4",
+           "tokens (rows of x) per register block of the linear kernel">,
+    Option<"linearChunk", "linear-chunk", "int64_t", /*default=*/"64",
+           "tokens per cache block of the linear kernel">
   ];
 }
 

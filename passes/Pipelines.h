@@ -40,8 +40,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(16)};
   Option<int64_t> linearRows{
       *this, "linear-rows",
-      llvm::cl::desc("output rows accumulated together by linear kernels"),
+      llvm::cl::desc("output rows per register block of linear kernels"),
       llvm::cl::init(4)};
+  Option<int64_t> linearTokens{
+      *this, "linear-tokens",
+      llvm::cl::desc("tokens per register block of linear kernels"),
+      llvm::cl::init(4)};
+  Option<int64_t> linearChunk{
+      *this, "linear-chunk",
+      llvm::cl::desc("tokens per cache block of linear kernels"),
+      llvm::cl::init(64)};
 };
 
 /// Stage 1: rwkv dialect -> vectorized linalg/scf/vector on tensors.

@@ -121,11 +121,11 @@ void Model::bindEntries() {
                                   "' has unknown kind '" + e.kind + "'");
     }
   }
-  if (!programs_[0].complete())
+  if (!hasRecurrent() && !hasParallel())
     fail(RWKV_ERROR_FORMAT,
-         manifest_.path + ": the artifact lacks a complete recurrent form "
-                          "(embed, head and a time-mix and channel-mix entry "
-                          "point for every layer); compile with --mode=both");
+         manifest_.path + ": the artifact has no complete form (embed, head "
+                          "and a time-mix and channel-mix entry point for "
+                          "every layer)");
 }
 
 void Model::bindWeights(const Checkpoint &ck) {
@@ -418,6 +418,10 @@ void Session::setMode(Mode mode) {
   if (mode == Mode::Parallel && !model_.hasParallel())
     fail(RWKV_ERROR_ARGUMENT, model_.manifest().specName +
                                   " was compiled without the parallel form "
+                                  "(rwkvc --mode=both)");
+  if (mode == Mode::Recurrent && !model_.hasRecurrent())
+    fail(RWKV_ERROR_ARGUMENT, model_.manifest().specName +
+                                  " was compiled without the recurrent form "
                                   "(rwkvc --mode=both)");
   mode_ = mode;
 }

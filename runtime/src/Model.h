@@ -65,6 +65,7 @@ public:
   };
   const Program &program(bool parallel) const { return programs_[parallel]; }
   bool hasParallel() const { return programs_[1].complete(); }
+  bool hasRecurrent() const { return programs_[0].complete(); }
 
 private:
   void bindWeights(const Checkpoint &ck);
