@@ -740,170 +740,238 @@ struct DDLerpLowering : OpRewritePattern<DDLerpOp> {
 // WKV
 //===----------------------------------------------------------------------===//
 
-/// RWKV-7 WKV. Row i of a head's [value][key] state only depends on row i
-/// (sa_i uses the old row, the update and the read use the new one), so the
-/// loops run batch → head → row → time and keep the row in a vector<N>
-/// register for the whole call.
+/// Emits the per-token scan of a matrix-state WKV (wkv5, wkv7) with the
+/// state of each head transposed to [key j][value i] for the whole call, so
+/// that every per-token product is a vertical FMA over `lanes` value rows
+/// instead of a horizontal reduction over keys (rows of a head's state are
+/// independent: rwkv-math §5.4). `body` gets, for one token t and one block
+/// of value rows [i0, i0 + lanes): the transposed state and the batch, token
+/// and channel indices, and returns the updated state and the vector of
+/// outputs y[b, t, base + i0 ...]. The transposes cost 2·N² moves per head
+/// and call. Both forms (T = 1 and T > 1) use this scan, so they round
+/// identically and agree bit for bit on the WKV.
+using ScanBody = function_ref<std::pair<Value, Value>(
+    OpBuilder &, Location, Value st, Value bi, Value ti, Value base, Value i0)>;
+
+std::pair<Value, Value> emitTransposedScan(Emitter &e, Value like, Value state,
+                                           int64_t lanes, ScanBody body) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto stateType = cast<RankedTensorType>(state.getType());
+  int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
+  auto square = RankedTensorType::get({n, n}, b.getF32Type());
+  auto laneType = VectorType::get({lanes}, b.getF32Type());
+  SmallVector<bool> inBounds{true};
+  Value c0 = e.index(0), c1 = e.index(1), cN = e.index(n);
+  Value batch = e.dim(like, 0), tokens = e.dim(like, 1);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
+               nn = b.getIndexAttr(n);
+
+  auto bLoop = scf::ForOp::create(
+      b, loc, c0, batch, c1, ValueRange{e.empty(e.sizes(like)), state},
+      [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
+        auto hLoop = scf::ForOp::create(
+            b1, l1, c0, e.index(heads), c1, a1,
+            [&](OpBuilder &b2, Location l2, Value hi, ValueRange a2) {
+              Value base = arith::MulIOp::create(b2, l2, hi, cN);
+              SmallVector<OpFoldResult> offs{bi, hi, zero, zero},
+                  sizes{one, one, nn, nn}, strides{one, one, one, one};
+              Value s = tensor::ExtractSliceOp::create(b2, l2, square, a2[1],
+                                                       offs, sizes, strides);
+              Value st = linalg::TransposeOp::create(
+                             b2, l2, s,
+                             tensor::EmptyOp::create(b2, l2, square.getShape(),
+                                                     b2.getF32Type()),
+                             ArrayRef<int64_t>{1, 0})
+                             ->getResult(0);
+              auto tLoop = scf::ForOp::create(
+                  b2, l2, c0, tokens, c1, ValueRange{st, a2[0]},
+                  [&](OpBuilder &b3, Location l3, Value ti, ValueRange a3) {
+                    auto iLoop = scf::ForOp::create(
+                        b3, l3, c0, cN, e.index(lanes), a3,
+                        [&](OpBuilder &b4, Location l4, Value i0,
+                            ValueRange a4) {
+                          auto [nextSt, y] =
+                              body(b4, l4, a4[0], bi, ti, base, i0);
+                          Value ci = arith::AddIOp::create(b4, l4, base, i0);
+                          Value out =
+                              vector::TransferWriteOp::create(
+                                  b4, l4, y, a4[1], ValueRange{bi, ti, ci},
+                                  ArrayRef<bool>(inBounds))
+                                  .getResult();
+                          scf::YieldOp::create(b4, l4, ValueRange{nextSt, out});
+                        });
+                    scf::YieldOp::create(b3, l3, iLoop.getResults());
+                  });
+              Value back = linalg::TransposeOp::create(
+                               b2, l2, tLoop.getResult(0),
+                               tensor::EmptyOp::create(
+                                   b2, l2, square.getShape(), b2.getF32Type()),
+                               ArrayRef<int64_t>{1, 0})
+                               ->getResult(0);
+              Value newState = tensor::InsertSliceOp::create(
+                  b2, l2, back, a2[1], offs, sizes, strides);
+              scf::YieldOp::create(b2, l2,
+                                   ValueRange{tLoop.getResult(1), newState});
+            });
+        scf::YieldOp::create(b1, l1, hLoop.getResults());
+      });
+  (void)laneType;
+  return {bLoop.getResult(0), bLoop.getResult(1)};
+}
+
+/// RWKV-7 WKV (rwkv-math §5.4) on the transposed-state scan.
 struct Wkv7Lowering : OpRewritePattern<Wkv7Op> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(Wkv7Op op,
-                                PatternRewriter &rewriter) const override {
+  Wkv7Lowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  KernelOptions opts;
+
+  /// Per token and block of value
+  /// rows, sa = Σ_j a_j S_j· (old state), then S_j· ← S_j· w_j + b_j sa +
+  /// k_j v and y = Σ_j r_j S_j· (new state).
+  LogicalResult rewriteScan(Wkv7Op op, PatternRewriter &rewriter) const {
     Emitter e{rewriter, op.getLoc()};
-    Location loc = op.getLoc();
-    auto stateType = cast<RankedTensorType>(op.getState().getType());
-    int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
-    Type f32 = rewriter.getF32Type();
-    auto rowType = VectorType::get({n}, f32);
-    Value pad = e.f32(0.0);
+    int64_t n = cast<RankedTensorType>(op.getState().getType()).getDimSize(2);
+    int64_t lanes = fittingWidth(n, opts.vectorWidth);
+    auto laneType = VectorType::get({lanes}, rewriter.getF32Type());
+    Value pad = e.f32(0.0),
+          zeros = arith::ConstantOp::create(
+              rewriter, op.getLoc(), laneType,
+              DenseElementsAttr::get(laneType, rewriter.getF32FloatAttr(0)));
     SmallVector<bool> inBounds{true};
     Value c0 = e.index(0), c1 = e.index(1), cN = e.index(n);
-    Value yInit = e.empty(e.sizes(op.getR()));
-    Value batch = e.dim(op.getR(), 0), tokens = e.dim(op.getR(), 1);
-    auto fm = arith::FastMathFlags::reassoc;
-
-    auto bLoop = scf::ForOp::create(
-        rewriter, loc, c0, batch, c1, ValueRange{yInit, op.getState()},
-        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
-          auto hLoop = scf::ForOp::create(
-              b1, l1, c0, e.index(heads), c1, a1,
-              [&](OpBuilder &b2, Location l2, Value hi, ValueRange a2) {
-                Value base = arith::MulIOp::create(b2, l2, hi, cN);
-                auto iLoop = scf::ForOp::create(
-                    b2, l2, c0, cN, c1, a2,
-                    [&](OpBuilder &b3, Location l3, Value ii, ValueRange a3) {
-                      Value row0 = vector::TransferReadOp::create(
-                          b3, l3, rowType, a3[1], ValueRange{bi, hi, ii, c0},
-                          pad, inBounds);
-                      Value ci = arith::AddIOp::create(b3, l3, base, ii);
-                      auto tLoop = scf::ForOp::create(
-                          b3, l3, c0, tokens, c1, ValueRange{row0, a3[0]},
-                          [&](OpBuilder &b4, Location l4, Value ti,
-                              ValueRange a4) {
-                            auto read = [&](Value src) -> Value {
-                              return vector::TransferReadOp::create(
-                                  b4, l4, rowType, src,
-                                  ValueRange{bi, ti, base}, pad, inBounds);
-                            };
-                            Value row = a4[0];
-                            Value r = read(op.getR()), w = read(op.getW()),
-                                  k = read(op.getK()), a = read(op.getA()),
-                                  bb = read(op.getB());
-                            Value vi = tensor::ExtractOp::create(
-                                b4, l4, op.getV(), ValueRange{bi, ti, ci});
-                            Value sa = vector::ReductionOp::create(
-                                b4, l4, vector::CombiningKind::ADD,
-                                arith::MulFOp::create(b4, l4, a, row), fm);
-                            Value saVec = vector::BroadcastOp::create(
-                                b4, l4, rowType, sa);
-                            Value viVec = vector::BroadcastOp::create(
-                                b4, l4, rowType, vi);
-                            Value upd = arith::MulFOp::create(b4, l4, viVec, k);
-                            upd = vector::FMAOp::create(b4, l4, saVec, bb, upd);
-                            Value next =
-                                vector::FMAOp::create(b4, l4, row, w, upd);
-                            Value yi = vector::ReductionOp::create(
-                                b4, l4, vector::CombiningKind::ADD,
-                                arith::MulFOp::create(b4, l4, next, r), fm);
-                            Value y = tensor::InsertOp::create(
-                                b4, l4, yi, a4[1], ValueRange{bi, ti, ci});
-                            scf::YieldOp::create(b4, l4, ValueRange{next, y});
-                          });
-                      Value state = vector::TransferWriteOp::create(
-                                        b3, l3, tLoop.getResult(0), a3[1],
-                                        ValueRange{bi, hi, ii, c0},
-                                        ArrayRef<bool>(inBounds))
-                                        .getResult();
-                      scf::YieldOp::create(
-                          b3, l3, ValueRange{tLoop.getResult(1), state});
-                    });
-                scf::YieldOp::create(b2, l2, iLoop.getResults());
+    auto [y, state] = emitTransposedScan(
+        e, op.getR(), op.getState(), lanes,
+        [&](OpBuilder &b, Location l, Value st, Value bi, Value ti, Value base,
+            Value i0) -> std::pair<Value, Value> {
+          Value ci = arith::AddIOp::create(b, l, base, i0);
+          Value vv = vector::TransferReadOp::create(
+              b, l, laneType, op.getV(), ValueRange{bi, ti, ci}, pad, inBounds);
+          auto scalarAt = [&](OpBuilder &bj, Location lj, Value src,
+                              Value cj) -> Value {
+            return vector::BroadcastOp::create(
+                bj, lj, laneType,
+                tensor::ExtractOp::create(bj, lj, src, ValueRange{bi, ti, cj}));
+          };
+          auto saLoop = scf::ForOp::create(
+              b, l, c0, cN, c1, ValueRange{zeros},
+              [&](OpBuilder &bj, Location lj, Value j, ValueRange a) {
+                Value cj = arith::AddIOp::create(bj, lj, base, j);
+                Value row = vector::TransferReadOp::create(
+                    bj, lj, laneType, st, ValueRange{j, i0}, pad, inBounds);
+                scf::YieldOp::create(
+                    bj, lj,
+                    vector::FMAOp::create(
+                        bj, lj, scalarAt(bj, lj, op.getA(), cj), row, a[0])
+                        .getResult());
               });
-          scf::YieldOp::create(b1, l1, hLoop.getResults());
+          Value sa = saLoop.getResult(0);
+          auto jLoop = scf::ForOp::create(
+              b, l, c0, cN, c1, ValueRange{st, zeros},
+              [&](OpBuilder &bj, Location lj, Value j, ValueRange a) {
+                Value cj = arith::AddIOp::create(bj, lj, base, j);
+                Value row = vector::TransferReadOp::create(
+                    bj, lj, laneType, a[0], ValueRange{j, i0}, pad, inBounds);
+                Value upd = arith::MulFOp::create(
+                    bj, lj, scalarAt(bj, lj, op.getK(), cj), vv);
+                upd = vector::FMAOp::create(
+                    bj, lj, scalarAt(bj, lj, op.getB(), cj), sa, upd);
+                Value next = vector::FMAOp::create(
+                    bj, lj, row, scalarAt(bj, lj, op.getW(), cj), upd);
+                Value acc = vector::FMAOp::create(
+                    bj, lj, scalarAt(bj, lj, op.getR(), cj), next, a[1]);
+                Value written = vector::TransferWriteOp::create(
+                                    bj, lj, next, a[0], ValueRange{j, i0},
+                                    ArrayRef<bool>(inBounds))
+                                    .getResult();
+                scf::YieldOp::create(bj, lj, ValueRange{written, acc});
+              });
+          return {jLoop.getResult(0), jLoop.getResult(1)};
         });
-    rewriter.replaceOp(op, bLoop.getResults());
+    rewriter.replaceOp(op, {y, state});
     return success();
+  }
+
+  LogicalResult matchAndRewrite(Wkv7Op op,
+                                PatternRewriter &rewriter) const override {
+    return rewriteScan(op, rewriter);
   }
 };
 
-/// RWKV-5/6 WKV: like wkv7, row i of a head's [value][key] state only
-/// depends on row i, so the loops run batch → head → row → time with the row
-/// in a vector<N> register. y_i = Σ_j r_j (u_j k_j v_i + S_ij) reads the old
-/// row; S_ij ← w_j S_ij + k_j v_i.
+/// RWKV-5/6 WKV (rwkv-math §3.1, §4.2) on the transposed-state scan.
 struct Wkv5Lowering : OpRewritePattern<Wkv5Op> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(Wkv5Op op,
-                                PatternRewriter &rewriter) const override {
+  Wkv5Lowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  KernelOptions opts;
+
+  /// y_i = Σ_j r_j S_ji + v_i Σ_j r_j u_j k_j on the
+  /// transposed state, then S_ji ← w_j S_ji + k_j v_i.
+  LogicalResult rewriteScan(Wkv5Op op, PatternRewriter &rewriter) const {
     Emitter e{rewriter, op.getLoc()};
-    Location loc = op.getLoc();
-    auto stateType = cast<RankedTensorType>(op.getState().getType());
-    int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
-    auto rowType = VectorType::get({n}, rewriter.getF32Type());
-    Value pad = e.f32(0.0);
+    int64_t n = cast<RankedTensorType>(op.getState().getType()).getDimSize(2);
+    int64_t lanes = fittingWidth(n, opts.vectorWidth);
+    auto laneType = VectorType::get({lanes}, rewriter.getF32Type());
+    auto headType = VectorType::get({n}, rewriter.getF32Type());
+    Value pad = e.f32(0.0),
+          zeros = arith::ConstantOp::create(
+              rewriter, op.getLoc(), laneType,
+              DenseElementsAttr::get(laneType, rewriter.getF32FloatAttr(0)));
     SmallVector<bool> inBounds{true};
     Value c0 = e.index(0), c1 = e.index(1), cN = e.index(n);
-    Value yInit = e.empty(e.sizes(op.getR()));
-    Value batch = e.dim(op.getR(), 0), tokens = e.dim(op.getR(), 1);
-    auto fm = arith::FastMathFlags::reassoc;
-
-    auto bLoop = scf::ForOp::create(
-        rewriter, loc, c0, batch, c1, ValueRange{yInit, op.getState()},
-        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
-          auto hLoop = scf::ForOp::create(
-              b1, l1, c0, e.index(heads), c1, a1,
-              [&](OpBuilder &b2, Location l2, Value hi, ValueRange a2) {
-                Value base = arith::MulIOp::create(b2, l2, hi, cN);
-                Value u = vector::TransferReadOp::create(
-                    b2, l2, rowType, op.getU(), ValueRange{base}, pad,
-                    inBounds);
-                auto iLoop = scf::ForOp::create(
-                    b2, l2, c0, cN, c1, a2,
-                    [&](OpBuilder &b3, Location l3, Value ii, ValueRange a3) {
-                      Value row0 = vector::TransferReadOp::create(
-                          b3, l3, rowType, a3[1], ValueRange{bi, hi, ii, c0},
-                          pad, inBounds);
-                      Value ci = arith::AddIOp::create(b3, l3, base, ii);
-                      auto tLoop = scf::ForOp::create(
-                          b3, l3, c0, tokens, c1, ValueRange{row0, a3[0]},
-                          [&](OpBuilder &b4, Location l4, Value ti,
-                              ValueRange a4) {
-                            auto read = [&](Value src) -> Value {
-                              return vector::TransferReadOp::create(
-                                  b4, l4, rowType, src,
-                                  ValueRange{bi, ti, base}, pad, inBounds);
-                            };
-                            Value row = a4[0];
-                            Value r = read(op.getR()), w = read(op.getW()),
-                                  k = read(op.getK());
-                            Value vi = tensor::ExtractOp::create(
-                                b4, l4, op.getV(), ValueRange{bi, ti, ci});
-                            Value viVec = vector::BroadcastOp::create(
-                                b4, l4, rowType, vi);
-                            Value kv = arith::MulFOp::create(b4, l4, k, viVec);
-                            Value ukv = arith::MulFOp::create(b4, l4, u, kv);
-                            Value att = arith::AddFOp::create(b4, l4, ukv, row);
-                            Value yi = vector::ReductionOp::create(
-                                b4, l4, vector::CombiningKind::ADD,
-                                arith::MulFOp::create(b4, l4, r, att), fm);
-                            Value next =
-                                vector::FMAOp::create(b4, l4, w, row, kv);
-                            Value y = tensor::InsertOp::create(
-                                b4, l4, yi, a4[1], ValueRange{bi, ti, ci});
-                            scf::YieldOp::create(b4, l4, ValueRange{next, y});
-                          });
-                      Value state = vector::TransferWriteOp::create(
-                                        b3, l3, tLoop.getResult(0), a3[1],
-                                        ValueRange{bi, hi, ii, c0},
-                                        ArrayRef<bool>(inBounds))
-                                        .getResult();
-                      scf::YieldOp::create(
-                          b3, l3, ValueRange{tLoop.getResult(1), state});
-                    });
-                scf::YieldOp::create(b2, l2, iLoop.getResults());
+    auto [y, state] = emitTransposedScan(
+        e, op.getR(), op.getState(), lanes,
+        [&](OpBuilder &b, Location l, Value st, Value bi, Value ti, Value base,
+            Value i0) -> std::pair<Value, Value> {
+          auto readHead = [&](Value src) -> Value {
+            return vector::TransferReadOp::create(
+                b, l, headType, src, ValueRange{bi, ti, base}, pad, inBounds);
+          };
+          // Σ_j r_j u_j k_j for this head and token (the bonus weight).
+          Value u = vector::TransferReadOp::create(
+              b, l, headType, op.getU(), ValueRange{base}, pad, inBounds);
+          Value ruk = arith::MulFOp::create(
+              b, l, arith::MulFOp::create(b, l, readHead(op.getR()), u),
+              readHead(op.getK()));
+          Value c =
+              vector::ReductionOp::create(b, l, vector::CombiningKind::ADD, ruk,
+                                          arith::FastMathFlags::reassoc);
+          Value ci = arith::AddIOp::create(b, l, base, i0);
+          Value vv = vector::TransferReadOp::create(
+              b, l, laneType, op.getV(), ValueRange{bi, ti, ci}, pad, inBounds);
+          auto jLoop = scf::ForOp::create(
+              b, l, c0, cN, c1, ValueRange{st, zeros},
+              [&](OpBuilder &bj, Location lj, Value j, ValueRange a) {
+                Value cj = arith::AddIOp::create(bj, lj, base, j);
+                auto scalar = [&](Value src) -> Value {
+                  return vector::BroadcastOp::create(
+                      bj, lj, laneType,
+                      tensor::ExtractOp::create(bj, lj, src,
+                                                ValueRange{bi, ti, cj}));
+                };
+                Value row = vector::TransferReadOp::create(
+                    bj, lj, laneType, a[0], ValueRange{j, i0}, pad, inBounds);
+                Value acc =
+                    vector::FMAOp::create(bj, lj, scalar(op.getR()), row, a[1]);
+                Value kv = arith::MulFOp::create(bj, lj, scalar(op.getK()), vv);
+                Value next =
+                    vector::FMAOp::create(bj, lj, scalar(op.getW()), row, kv);
+                Value written = vector::TransferWriteOp::create(
+                                    bj, lj, next, a[0], ValueRange{j, i0},
+                                    ArrayRef<bool>(inBounds))
+                                    .getResult();
+                scf::YieldOp::create(bj, lj, ValueRange{written, acc});
               });
-          scf::YieldOp::create(b1, l1, hLoop.getResults());
+          Value cv = vector::BroadcastOp::create(b, l, laneType, c);
+          Value yi = vector::FMAOp::create(b, l, vv, cv, jLoop.getResult(1));
+          return {jLoop.getResult(0), yi};
         });
-    rewriter.replaceOp(op, bLoop.getResults());
+    rewriter.replaceOp(op, {y, state});
     return success();
+  }
+
+  LogicalResult matchAndRewrite(Wkv5Op op,
+                                PatternRewriter &rewriter) const override {
+    return rewriteScan(op, rewriter);
   }
 };
 
@@ -1049,12 +1117,12 @@ struct ConvertRwkvToLinalgPass
     KernelOptions opts{vectorWidth,
                        {vectorWidth, linearRows, linearTokens, linearChunk}};
     RewritePatternSet patterns(ctx);
-    patterns
-        .add<LayerNormLowering, GroupNormLowering, L2NormLowering,
-             TokenShiftLowering, LerpLowering, DecayLowering, EmbeddingLowering,
-             Wkv5Lowering, Wkv7Lowering, Wkv7BonusLowering>(ctx);
+    patterns.add<LayerNormLowering, GroupNormLowering, L2NormLowering,
+                 TokenShiftLowering, LerpLowering, DecayLowering,
+                 EmbeddingLowering, Wkv7BonusLowering>(ctx);
     patterns.add<LinearLowering, LoraLowering, ChannelMixLowering,
-                 DDLerpLowering, Wkv4Lowering>(ctx, opts);
+                 DDLerpLowering, Wkv4Lowering, Wkv5Lowering, Wkv7Lowering>(
+        ctx, opts);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left could not be lowered (e.g. dynamic channel counts).

@@ -33,10 +33,12 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
       in chunks of `linear-chunk` so each chunk streams `W` once. With one
       token per call (decode) `W` is streamed once, row-contiguously, which is
       what a memory-bound step needs.
-    * `wkv7` becomes loops over batch, head and value row with the time loop
-      innermost: row `i` of a head's state is independent of the other rows
-      (rwkv-math §5.4), so each row stays in registers (`vector<Nxf32>`) for
-      the whole call.
+    * `wkv5`/`wkv7` become a per-head scan over tokens on the head's state
+      transposed to [key][value] for the call: value rows are independent
+      (rwkv-math §5.4), so blocks of `vector-width` rows are updated with
+      vertical FMAs and no horizontal reduction. Both forms use the same scan
+      and round identically. `wkv4` becomes batch → channel-chunk → time
+      loops with (a, b, p) in registers.
 
     The output still uses tensors; bufferization comes later in the pipeline.
   }];

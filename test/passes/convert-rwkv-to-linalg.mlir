@@ -5,16 +5,22 @@
 
 // CHECK-LABEL: func.func @linear
 // CHECK-SAME: (%[[X:.+]]: tensor<?x1x64xf32>, %[[W:.+]]: tensor<48x64xf32>)
-// CHECK: scf.for %[[B:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
-// CHECK:   scf.for %[[T:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
-// CHECK:     scf.for %[[N:.+]] = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
-// CHECK:       %[[ACC:.+]]:4 = scf.for %[[K:.+]] = {{.+}} iter_args({{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK:         %[[XV:.+]] = vector.transfer_read %[[X]][%[[B]], %[[T]], %[[K]]]
-// CHECK:         vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
-// CHECK-COUNT-3: vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
-// CHECK:       vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc>
-// CHECK:       %[[BLOCK:.+]] = vector.from_elements {{.+}} : vector<4xf32>
-// CHECK:       vector.transfer_write %[[BLOCK]], %{{.+}}[%[[B]], %[[T]], %[[N]]]
+// CHECK: scf.for %[[B:[^ ]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:   scf.for %[[T0:[^ ]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:     scf.for %[[N:[^ ]+]] = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
+// Register blocks of 4 tokens x 4 outputs: 16 accumulators.
+// CHECK:       scf.for
+// CHECK:         %[[ACC:.+]]:16 = scf.for %[[K:[^ ]+]] = {{.+}} -> (vector<8xf32>,
+// CHECK-COUNT-16: vector.fma
+// CHECK:         vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc>
+// CHECK:         vector.from_elements {{.+}} : vector<4xf32>
+// The one-token remainder (the only loop that runs when decoding).
+// CHECK:       scf.for %[[T:[^ ]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:         %[[ACC1:.+]]:4 = scf.for %[[K1:[^ ]+]] = {{.+}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           %[[XV:.+]] = vector.transfer_read %[[X]][%[[B]], %[[T]], %[[K1]]]
+// CHECK-COUNT-4:   vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
+// CHECK:         %[[BLOCK:.+]] = vector.from_elements {{.+}} : vector<4xf32>
+// CHECK:         vector.transfer_write %[[BLOCK]], %{{.+}}[%[[B]], %[[T]], %[[N]]]
 func.func @linear(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x48xf32> {
   %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<48x64xf32> -> tensor<?x1x48xf32>
   return %y : tensor<?x1x48xf32>
@@ -22,21 +28,25 @@ func.func @linear(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x4
 
 // -----
 
-// Tests that wkv7 loops batch -> head -> value row -> time, keeping the
-// state row in a vector for the whole time loop.
+// Tests that wkv7 scans tokens on each head's state transposed to
+// [key][value]: blocks of 8 value rows, a first pass for sa (old state), a
+// second that updates the state and accumulates y, all vertical FMAs.
 
 // CHECK-LABEL: func.func @wkv7
-// CHECK: scf.for %[[B:.+]] = {{.+}} iter_args
-// CHECK:   scf.for %[[H:.+]] = {{.+}} iter_args
-// CHECK:     scf.for %[[I:.+]] = {{.+}} iter_args({{.+}}, %[[S:.+]] = %{{.+}})
-// CHECK:       %[[ROW:.+]] = vector.transfer_read %[[S]][%[[B]], %[[H]], %[[I]], %{{.+}}]{{.*}} : tensor<?x2x16x16xf32>, vector<16xf32>
-// CHECK:       %[[T:.+]]:2 = scf.for %{{.+}} iter_args(%{{.+}} = %[[ROW]], {{.+}}) -> (vector<16xf32>, tensor<?x1x32xf32>)
-// CHECK:         vector.reduction <add>
-// CHECK:         vector.fma
-// CHECK:         vector.fma
-// CHECK:         vector.reduction <add>
-// CHECK:         tensor.insert
-// CHECK:       vector.transfer_write %[[T]]#0, %[[S]][%[[B]], %[[H]], %[[I]], %{{.+}}]
+// CHECK: scf.for %[[B:[^ ]+]] = {{.+}} iter_args
+// CHECK:   scf.for %[[H:[^ ]+]] = {{.+}} iter_args
+// CHECK:     %[[S:.+]] = tensor.extract_slice %{{.+}}[%[[B]], %[[H]], 0, 0] [1, 1, 16, 16] [1, 1, 1, 1] : tensor<?x2x16x16xf32> to tensor<16x16xf32>
+// CHECK:     %[[ST:.+]] = linalg.transpose ins(%[[S]] : tensor<16x16xf32>) {{.+}} permutation = [1, 0]
+// CHECK:     %[[T:.+]]:2 = scf.for %{{.+}} iter_args(%{{.+}} = %[[ST]], %{{.+}})
+// CHECK:       scf.for %{{.+}} step %[[C8:.+]] iter_args
+// CHECK:         %[[SA:.+]] = scf.for {{.+}} -> (vector<8xf32>)
+// CHECK:           vector.fma
+// CHECK-NOT:       vector.reduction
+// CHECK:         scf.for {{.+}} -> (tensor<16x16xf32>, vector<8xf32>)
+// CHECK:           vector.fma %{{.+}}, %[[SA]], %{{.+}} : vector<8xf32>
+// CHECK:           vector.transfer_write
+// CHECK:     %[[BACK:.+]] = linalg.transpose ins(%[[T]]#0 : tensor<16x16xf32>)
+// CHECK:     tensor.insert_slice %[[BACK]] into %{{.+}}[%[[B]], %[[H]], 0, 0]
 func.func @wkv7(%r: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>) -> (tensor<?x1x32xf32>, tensor<?x2x16x16xf32>) {
   %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
   return %y, %s1 : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
@@ -182,16 +192,20 @@ func.func @wkv4(%k: tensor<?x2x24xf32>, %w: tensor<24xf32>, %s: tensor<?x24xf32>
 
 // -----
 
-// Tests that wkv5 reads the old state row (plus the bonus) before updating it.
+// Tests that wkv5 reads the old state (y_i = Σ_j r_j S_ji + v_i Σ_j r_j u_j k_j)
+// before updating it, on the transposed state.
 
 // CHECK-LABEL: func.func @wkv5
+// CHECK: linalg.transpose
 // CHECK: %[[U:.+]] = vector.transfer_read %{{.+}} : tensor<32xf32>, vector<8xf32>
-// CHECK: scf.for {{.+}} -> (vector<8xf32>, tensor<?x1x32xf32>)
+// CHECK: %[[C:.+]] = vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<8xf32> into f32
+// CHECK: %[[J:.+]]:2 = scf.for {{.+}} -> (tensor<8x8xf32>, vector<8xf32>)
+// CHECK:   %[[ROW:.+]] = vector.transfer_read
+// CHECK:   vector.fma %{{.+}}, %[[ROW]], %{{.+}} : vector<8xf32>
 // CHECK:   %[[KV:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<8xf32>
-// CHECK:   %[[UKV:.+]] = arith.mulf %[[U]], %[[KV]]
-// CHECK:   %[[ATT:.+]] = arith.addf %[[UKV]], %[[ROW:[^ ]+]]
-// CHECK:   vector.reduction <add>
-// CHECK:   vector.fma %{{.+}}, %[[ROW]], %[[KV]]
+// CHECK:   vector.fma %{{.+}}, %[[ROW]], %[[KV]] : vector<8xf32>
+// CHECK: %[[CV:.+]] = vector.broadcast %[[C]]
+// CHECK: vector.fma %{{.+}}, %[[CV]], %[[J]]#1
 func.func @wkv5(%r: tensor<?x1x32xf32>, %u: tensor<32xf32>, %s: tensor<?x4x8x8xf32>) -> (tensor<?x1x32xf32>, tensor<?x4x8x8xf32>) {
   %y, %s1 = rwkv.wkv5 %r, %r, %r, %r, %u, %s : tensor<?x1x32xf32>, tensor<32xf32>, tensor<?x4x8x8xf32>
   return %y, %s1 : tensor<?x1x32xf32>, tensor<?x4x8x8xf32>

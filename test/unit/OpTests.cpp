@@ -476,3 +476,65 @@ TEST(Ops, GatedChannelMix) {
     want[i] *= rwkvref::sigmoid(gate[i]);
   expectClose(y, want);
 }
+
+/// The recurrent form (T = 1) lowers wkv5/wkv7 to the row-in-register
+/// kernel, the parallel form to the transposed-state scan: check both.
+TEST(Ops, Wkv7SingleToken) {
+  auto fn = compile(R"(
+    func.func @f(%r: tensor<2x1x32xf32>, %w: tensor<2x1x32xf32>, %k: tensor<2x1x32xf32>, %v: tensor<2x1x32xf32>,
+                 %a: tensor<2x1x32xf32>, %b: tensor<2x1x32xf32>, %s: tensor<2x2x16x16xf32>)
+        -> (tensor<2x1x32xf32>, tensor<2x2x16x16xf32>) {
+      %y, %s1 = rwkv.wkv7 %r, %w, %k, %v, %a, %b, %s : tensor<2x1x32xf32>, tensor<2x2x16x16xf32>
+      return %y, %s1 : tensor<2x1x32xf32>, tensor<2x2x16x16xf32>
+    })");
+  ASSERT_TRUE(fn);
+  Tensor r = random({2, 1, 32}, -1, 1, 61), w = random({2, 1, 32}, 0.55, 1, 62),
+         k = random({2, 1, 32}, -1, 1, 63), v = random({2, 1, 32}, -1, 1, 64),
+         a = random({2, 1, 32}, -0.3, 0.3, 65),
+         b = random({2, 1, 32}, -0.3, 0.3, 66),
+         s = random({2, 2, 16, 16}, -0.5, 0.5, 67);
+  Tensor y = Tensor::zeros({2, 1, 32}), s1 = Tensor::zeros({2, 2, 16, 16});
+  fn->call({&r, &w, &k, &v, &a, &b, &s, &y, &s1});
+  Vec wy, ws;
+  for (int bi = 0; bi < 2; ++bi) {
+    auto slice = [&](const Tensor &t, int64_t n) {
+      return Vec(t.data.begin() + bi * n, t.data.begin() + (bi + 1) * n);
+    };
+    Vec state = slice(s, 512);
+    Vec yb =
+        rwkvref::wkv7(slice(r, 32), slice(w, 32), slice(k, 32), slice(v, 32),
+                      slice(a, 32), slice(b, 32), state, 1, 2, 16);
+    wy.insert(wy.end(), yb.begin(), yb.end());
+    ws.insert(ws.end(), state.begin(), state.end());
+  }
+  expectClose(y, wy);
+  expectClose(s1, ws);
+}
+
+TEST(Ops, Wkv5SingleToken) {
+  auto fn = compile(R"(
+    func.func @f(%r: tensor<2x1x32xf32>, %w: tensor<2x1x32xf32>, %k: tensor<2x1x32xf32>, %v: tensor<2x1x32xf32>,
+                 %u: tensor<32xf32>, %s: tensor<2x4x8x8xf32>) -> (tensor<2x1x32xf32>, tensor<2x4x8x8xf32>) {
+      %y, %s1 = rwkv.wkv5 %r, %w, %k, %v, %u, %s : tensor<2x1x32xf32>, tensor<32xf32>, tensor<2x4x8x8xf32>
+      return %y, %s1 : tensor<2x1x32xf32>, tensor<2x4x8x8xf32>
+    })");
+  ASSERT_TRUE(fn);
+  Tensor r = random({2, 1, 32}, -1, 1, 68), w = random({2, 1, 32}, 0.01, 1, 69),
+         k = random({2, 1, 32}, -1, 1, 70), v = random({2, 1, 32}, -1, 1, 71),
+         u = random({32}, -1, 1, 72), s = random({2, 4, 8, 8}, -1, 1, 73);
+  Tensor y = Tensor::zeros({2, 1, 32}), s1 = Tensor::zeros({2, 4, 8, 8});
+  fn->call({&r, &w, &k, &v, &u, &s, &y, &s1});
+  Vec wy, ws;
+  for (int bi = 0; bi < 2; ++bi) {
+    auto slice = [&](const Tensor &t, int64_t n) {
+      return Vec(t.data.begin() + bi * n, t.data.begin() + (bi + 1) * n);
+    };
+    Vec state = slice(s, 256);
+    Vec yb = rwkvref::wkv5(slice(r, 32), slice(w, 32), slice(k, 32),
+                           slice(v, 32), toDouble(u), state, 1, 4, 8);
+    wy.insert(wy.end(), yb.begin(), yb.end());
+    ws.insert(ws.end(), state.begin(), state.end());
+  }
+  expectClose(y, wy);
+  expectClose(s1, ws);
+}
