@@ -474,6 +474,11 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling) {
   int64_t vw = fittingWidth(inWidth, tiling.vectorWidth);
   int64_t nr = fittingWidth(outWidth, tiling.outRows);
   int64_t mr = std::max<int64_t>(1, tiling.tokenRows);
+  // With a static token count below one register block (the recurrent form:
+  // T = 1) only the one-token loop would run; do not emit the others.
+  int64_t staticTokens = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  if (!ShapedType::isDynamic(staticTokens) && staticTokens < mr)
+    mr = 1;
   int64_t mc = std::max<int64_t>(mr, tiling.tokenChunk / mr * mr);
   Type f32 = b.getF32Type();
   auto accType = VectorType::get({vw}, f32);

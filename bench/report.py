@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Turns rwkv-bench's JSON output into the generated part of
+docs/PERFORMANCE.md: machine description, measured limits, results, the
+roofline for the RWKV-7 0.1B model and the targets of the performance issue.
+
+Usage: report.py BENCH.json SPEC.toml PERFORMANCE.md
+Only the text between the BEGIN/END GENERATED markers is replaced.
+"""
+import datetime
+import json
+import platform
+import re
+import subprocess
+import sys
+import tomllib
+
+BEGIN = "<!-- BEGIN GENERATED (scripts/bench.sh) -->"
+END = "<!-- END GENERATED -->"
+
+
+def machine():
+    model, cores = platform.processor() or "unknown", "?"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model name":
+                model = value.strip()
+            if key.strip() == "CPU(s)":
+                cores = value.strip()
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
+            mem = f"{kb / 2**20:.0f} GiB"
+    except (OSError, AttributeError):
+        pass
+    return f"{model}, {cores} logical CPUs, {mem} RAM"
+
+
+def main():
+    bench_json, spec_path, doc_path = sys.argv[1:4]
+    with open(bench_json) as f:
+        runs = {b["name"]: b for b in json.load(f)["benchmarks"]}
+    with open(spec_path, "rb") as f:
+        spec = tomllib.load(f)["model"]
+
+    def find(prefix):
+        for name, b in runs.items():
+            if name.startswith(prefix):
+                return b
+        raise KeyError(prefix)
+
+    bw1 = find("Machine/ReadBandwidth/threads:1")["bytes_per_second"]
+    bw2 = find("Machine/ReadBandwidth/threads:2")["bytes_per_second"]
+    peak = find("Machine/PeakFma")["FLOP"]
+    isa = find("Machine/PeakFma").get("label", "")
+    wkv = find("Kernel/Wkv7")["tok"]
+    decode = find("Model/rwkv7-0.1b/Decode")
+    prefill = find("Model/rwkv7-0.1b/Prefill")["tok"]
+    compile_s = find("Compile/rwkv7-0.1b")["real_time"]
+    linear = [(n, b["FLOP"]) for n, b in runs.items() if n.startswith("Kernel/Linear")]
+
+    v, c = spec["vocab_size"], spec["d_model"]
+    total_bytes = decode["weight_bytes_per_tok"]
+    # A token reads one embedding row, not the table.
+    bytes_tok = total_bytes - (v - 1) * c * 4
+    params = total_bytes / 4
+    nonemb = params - 2 * v * c  # without emb and head
+    flops_decode = 2 * (nonemb + v * c)  # every matrix once, head included
+    flops_prefill = 2 * nonemb  # head only for the last token
+    bw_limit = bw1 / bytes_tok
+    bw2_limit = bw2 / bytes_tok
+    decode_tok = decode["tok"]
+
+    def row(what, value, target, ok):
+        return f"| {what} | {value} | {target} | {'met' if ok else '**missed**'} |"
+
+    lines = [
+        BEGIN,
+        "",
+        f"Measured {datetime.date.today().isoformat()} by `scripts/bench.sh` "
+        f"(bench/RwkvBench.cpp) on: {machine()}.",
+        "",
+        "### Machine limits (same run)",
+        "",
+        "| quantity | value |",
+        "|---|---|",
+        f"| streaming read bandwidth, 1 thread | {bw1 / 1e9:.1f} GB/s |",
+        f"| streaming read bandwidth, 2 threads | {bw2 / 1e9:.1f} GB/s |",
+        f"| peak f32 FMA rate, 1 core ({isa}) | {peak / 1e9:.0f} GFLOP/s |",
+        "",
+        "### RWKV-7 0.1B (L12 D768, f32 weights, batch 1, 1 thread)",
+        "",
+        "| quantity | value |",
+        "|---|---|",
+        f"| weight bytes read per decoded token | {bytes_tok / 1e6:.0f} MB "
+        f"(all weights but the embedding table) |",
+        f"| FLOPs per decoded token / per prefill token | "
+        f"{flops_decode / 1e6:.0f} M / {flops_prefill / 1e6:.0f} M |",
+        f"| decode bandwidth limit, 1 thread / 2 threads | {bw_limit:.1f} / "
+        f"{bw2_limit:.1f} tok/s |",
+        f"| prefill compute limit (1 core at peak FMA) | "
+        f"{peak / flops_prefill:.0f} tok/s |",
+        f"| **decode** | **{decode_tok:.1f} tok/s** = {decode_tok / bw_limit * 100:.0f}% "
+        f"of the 1-thread bandwidth limit ({decode_tok * bytes_tok / 1e9:.1f} GB/s) |",
+        f"| **prefill, 512 tokens** | **{prefill:.0f} tok/s** = "
+        f"{prefill * flops_prefill / 1e9:.0f} GFLOP/s, "
+        f"{prefill * flops_prefill / peak * 100:.0f}% of peak FMA |",
+        f"| WKV7 kernel alone (H=12, N=64, T=512) | {wkv / 1e3:.0f}k tok/s |",
+    ]
+    for name, flop in linear:
+        shape = name.split("/", 2)[2]
+        lines.append(f"| linear kernel {shape} | {flop / 1e9:.0f} GFLOP/s "
+                     f"({flop / peak * 100:.0f}% of peak) |")
+    lines += [
+        f"| rwkvc on specs/rwkv7-goose-0.1b.toml (both forms) | {compile_s:.1f} s |",
+        "",
+        "### Targets",
+        "",
+        "| target | measured | required | status |",
+        "|---|---|---|---|",
+        row("decode, 1 thread, f32", f"{decode_tok / bw_limit * 100:.0f}% of "
+            f"bandwidth limit", ">= 90%", decode_tok >= 0.9 * bw_limit),
+        row("prefill 512 tokens, 1 thread, f32", f"{prefill:.0f} tok/s",
+            ">= 480 tok/s", prefill >= 480),
+        row("prefill, 2 threads vs 1", "not implemented (1 thread only)",
+            ">= 1.6x", False),
+        row("WKV7 kernel alone", f"{wkv / 1e3:.0f}k tok/s", ">= 220k tok/s",
+            wkv >= 220e3),
+        row("compile the 0.1B spec", f"{compile_s:.1f} s", "< 30 s",
+            compile_s < 30),
+        "",
+        END,
+    ]
+    generated = "\n".join(lines)
+    try:
+        with open(doc_path) as f:
+            doc = f.read()
+    except FileNotFoundError:
+        doc = f"# Performance\n\n{BEGIN}\n{END}\n"
+    if BEGIN in doc and END in doc:
+        head, rest = doc.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        doc = head + generated + tail
+    else:
+        doc = doc.rstrip() + "\n\n" + generated + "\n"
+    with open(doc_path, "w") as f:
+        f.write(doc)
+
+
+if __name__ == "__main__":
+    main()
