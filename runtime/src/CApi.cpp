@@ -120,6 +120,37 @@ rwkv_status rwkv_session_eval_sequence(rwkv_session *session,
   return guarded([&] { session->impl->eval(tokens, n_tokens, logits); });
 }
 
+rwkv_status rwkv_session_eval_ragged(rwkv_session *session,
+                                     const int32_t *tokens,
+                                     const int64_t *lengths, float *logits) {
+  if (!session || !tokens || !lengths)
+    return nullArgument("session, tokens and lengths");
+  return guarded([&] { session->impl->evalRagged(tokens, lengths, logits); });
+}
+
+rwkv_status rwkv_session_save_state(const rwkv_session *session,
+                                    const char *path) {
+  if (!session || !path)
+    return nullArgument("session and path");
+  return guarded([&] { session->impl->saveState(path); });
+}
+
+rwkv_status rwkv_session_load_state(rwkv_session *session, const char *path) {
+  if (!session || !path)
+    return nullArgument("session and path");
+  return guarded([&] { session->impl->loadState(path); });
+}
+
+rwkv_status rwkv_session_load_state_tuning(rwkv_session *session,
+                                           const char *path) {
+  if (!session || !path)
+    return nullArgument("session and path");
+  return guarded([&] {
+    auto ck = rwkvrt::Checkpoint::open(path);
+    session->impl->loadStateTuning(*ck);
+  });
+}
+
 rwkv_status rwkv_session_set_mode(rwkv_session *session, rwkv_mode mode) {
   if (!session)
     return nullArgument("session");

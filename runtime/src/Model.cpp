@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <dlfcn.h>
+#include <fstream>
 
 namespace rwkvrt {
 
@@ -265,7 +266,7 @@ const Buffer &Model::weight(const std::string &name, int64_t layer) const {
 //===----------------------------------------------------------------------===//
 
 Session::Session(const Model &model, int64_t batch)
-    : model_(model), batch_(batch) {
+    : model_(model), batch_(batch), batchN_(batch) {
   if (batch < 1)
     fail(RWKV_ERROR_ARGUMENT,
          "session batch size must be >= 1, got " + std::to_string(batch));
@@ -279,15 +280,170 @@ Session::Session(const Model &model, int64_t batch)
 }
 
 void Session::reset() {
-  for (const StateSpec &s : model_.manifest().states)
-    for (Buffer &b : states_[s.name])
-      std::fill(b.data.begin(), b.data.end(), s.init);
+  for (const StateSpec &s : model_.manifest().states) {
+    std::vector<Buffer> &layers = states_[s.name];
+    auto tuned = initial_.find(s.name);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      Buffer &b = layers[l];
+      if (tuned == initial_.end()) {
+        std::fill(b.data.begin(), b.data.end(), s.init);
+        continue;
+      }
+      // A learned initial state (state tuning), the same for every sequence.
+      const std::vector<float> &row = tuned->second[l];
+      for (int64_t seq = 0; seq < batch_; ++seq)
+        std::copy(row.begin(), row.end(), b.data.begin() + seq * row.size());
+    }
+  }
+}
+
+void Session::loadStateTuning(const Checkpoint &ck) {
+  const Manifest &m = model_.manifest();
+  const StateSpec *wkv = nullptr;
+  for (const StateSpec &s : m.states)
+    if (s.name == "wkv")
+      wkv = &s;
+  if (!wkv)
+    fail(RWKV_ERROR_MISMATCH, "spec '" + m.specName +
+                                  "' has no matrix WKV state to tune (state "
+                                  "tuning applies to RWKV-5/6/7)");
+  int64_t per = 1;
+  for (int64_t d : wkv->shape)
+    per *= d;
+  std::vector<std::vector<float>> layers;
+  for (int64_t l = 0; l < m.nLayer; ++l) {
+    std::string name = "blocks." + std::to_string(l) + ".att.time_state";
+    const TensorInfo *t = ck.find(name);
+    if (!t)
+      fail(RWKV_ERROR_MISMATCH, ck.path() + ": no tensor '" + name +
+                                    "' (a state-tuning file holds one "
+                                    "time_state per layer)");
+    if (t->elements() != per)
+      fail(RWKV_ERROR_MISMATCH, ck.path() + ": tensor '" + name + "' " +
+                                    shapeString(t->shape) + " has " +
+                                    std::to_string(t->elements()) +
+                                    " elements; the WKV state of a layer is " +
+                                    shapeString(wkv->shape));
+    // time_state is stored [H][value][key], the layout of the rwkv
+    // dialect's state (rwkv-math §4.2, §9.8): no transpose.
+    layers.push_back(ck.readF32(*t));
+  }
+  initial_["wkv"] = std::move(layers);
+  reset();
+}
+
+namespace {
+constexpr char kStateMagic[8] = {'R', 'W', 'K', 'V', 'S', 'T', 'A', 'T'};
+constexpr uint32_t kStateVersion = 1;
+} // namespace
+
+// State file: magic "RWKVSTAT", u32 version, u32 0, 64 bytes spec SHA-256
+// (hex), u64 batch, u64 layers, u64 number of state kinds, then per kind:
+// u32 name length, name, u32 rank, u64 dims; then u64 float count and the
+// floats in the layout of rwkv_session_get_state.
+void Session::saveState(const std::string &path) const {
+  const Manifest &m = model_.manifest();
+  std::ofstream out(path, std::ios::binary);
+  if (!out)
+    fail(RWKV_ERROR_IO, path + ": cannot open for writing");
+  auto u32 = [&](uint32_t v) { out.write(reinterpret_cast<char *>(&v), 4); };
+  auto u64 = [&](uint64_t v) { out.write(reinterpret_cast<char *>(&v), 8); };
+  out.write(kStateMagic, 8);
+  u32(kStateVersion);
+  u32(0);
+  std::string sha = m.specSha256;
+  sha.resize(64, ' ');
+  out.write(sha.data(), 64);
+  u64(static_cast<uint64_t>(batch_));
+  u64(static_cast<uint64_t>(m.nLayer));
+  u64(m.states.size());
+  for (const StateSpec &s : m.states) {
+    u32(static_cast<uint32_t>(s.name.size()));
+    out.write(s.name.data(), static_cast<std::streamsize>(s.name.size()));
+    u32(static_cast<uint32_t>(s.shape.size()));
+    for (int64_t d : s.shape)
+      u64(static_cast<uint64_t>(d));
+  }
+  std::vector<float> data(static_cast<size_t>(stateSize()));
+  getState(data.data());
+  u64(data.size());
+  out.write(reinterpret_cast<const char *>(data.data()),
+            static_cast<std::streamsize>(data.size() * sizeof(float)));
+  if (!out)
+    fail(RWKV_ERROR_IO, path + ": write failed");
+}
+
+void Session::loadState(const std::string &path) {
+  const Manifest &m = model_.manifest();
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    fail(RWKV_ERROR_IO, path + ": cannot open");
+  auto bad = [&](const std::string &what) {
+    fail(RWKV_ERROR_FORMAT, path + ": " + what);
+  };
+  char magic[8];
+  uint32_t version = 0, zero = 0;
+  if (!in.read(magic, 8) || std::memcmp(magic, kStateMagic, 8) != 0)
+    bad("not an rwkv-mlir state file (magic \"RWKVSTAT\" expected)");
+  in.read(reinterpret_cast<char *>(&version), 4);
+  in.read(reinterpret_cast<char *>(&zero), 4);
+  if (!in || version != kStateVersion)
+    bad("state file version " + std::to_string(version) +
+        ", this runtime reads version " + std::to_string(kStateVersion));
+  std::string sha(64, ' ');
+  in.read(sha.data(), 64);
+  std::string want = m.specSha256;
+  want.resize(64, ' ');
+  if (sha != want)
+    fail(RWKV_ERROR_MISMATCH,
+         path + ": saved from a model compiled from another spec (SHA-256 " +
+             sha.substr(0, 12) + "..., this model's spec '" + m.specName +
+             "' is " + want.substr(0, 12) + "...)");
+  uint64_t batch = 0, layers = 0, kinds = 0;
+  in.read(reinterpret_cast<char *>(&batch), 8);
+  in.read(reinterpret_cast<char *>(&layers), 8);
+  in.read(reinterpret_cast<char *>(&kinds), 8);
+  if (!in)
+    bad("truncated header");
+  if (static_cast<int64_t>(batch) != batch_)
+    fail(RWKV_ERROR_MISMATCH, path + ": holds " + std::to_string(batch) +
+                                  " sequences, the session has " +
+                                  std::to_string(batch_));
+  if (static_cast<int64_t>(layers) != m.nLayer || kinds != m.states.size())
+    bad("layer or state count does not match the model");
+  for (const StateSpec &s : m.states) {
+    uint32_t len = 0, rank = 0;
+    in.read(reinterpret_cast<char *>(&len), 4);
+    std::string name(len < 256 ? len : 0, ' ');
+    in.read(name.data(), static_cast<std::streamsize>(name.size()));
+    in.read(reinterpret_cast<char *>(&rank), 4);
+    std::vector<int64_t> dims(rank < 8 ? rank : 0);
+    for (int64_t &d : dims) {
+      uint64_t v = 0;
+      in.read(reinterpret_cast<char *>(&v), 8);
+      d = static_cast<int64_t>(v);
+    }
+    if (!in || name != s.name || dims != s.shape)
+      bad("state '" + name + "' " + shapeString(dims) +
+          " does not match the model's '" + s.name + "' " +
+          shapeString(s.shape));
+  }
+  uint64_t count = 0;
+  in.read(reinterpret_cast<char *>(&count), 8);
+  if (!in || static_cast<int64_t>(count) != stateSize())
+    bad("holds " + std::to_string(count) + " state values, expected " +
+        std::to_string(stateSize()));
+  std::vector<float> data(count);
+  if (!in.read(reinterpret_cast<char *>(data.data()),
+               static_cast<std::streamsize>(count * sizeof(float))))
+    bad("truncated: fewer than " + std::to_string(count) + " state values");
+  setState(data.data());
 }
 
 std::vector<int64_t> Session::concreteShape(const ArgSpec &arg) const {
   std::vector<int64_t> shape;
   for (int64_t d : arg.shape)
-    shape.push_back(d == -1 ? batch_ : d == -2 ? tokens_ : d);
+    shape.push_back(d == -1 ? batchN_ : d == -2 ? tokens_ : d);
   return shape;
 }
 
@@ -301,61 +457,94 @@ Buffer &Session::activation(const std::string &name, const ArgSpec &arg) {
   return b;
 }
 
+namespace {
+
+/// A memref descriptor for an identity-layout memref: allocated and aligned
+/// pointer, offset 0, sizes, row-major strides.
+std::vector<int64_t> descriptor(const float *base,
+                                const std::vector<int64_t> &shape) {
+  std::vector<int64_t> d(3 + 2 * shape.size());
+  d[0] = d[1] = static_cast<int64_t>(reinterpret_cast<intptr_t>(base));
+  d[2] = 0;
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    d[3 + i] = shape[i];
+    d[3 + shape.size() + i] = stride;
+    stride *= shape[i];
+  }
+  return d;
+}
+
+} // namespace
+
 void Session::call(const BoundEntry &entry, int64_t layer) {
   const EntrySpec &spec = *entry.spec;
-  std::vector<std::string> inputs;
+  std::vector<std::string> activationInputs;
   for (const ArgSpec &a : spec.args)
-    if (!a.output && a.role != "param")
-      inputs.push_back(a.role + ":" + a.name);
+    if (!a.output && a.role == "activation")
+      activationInputs.push_back(a.name);
 
   std::vector<std::vector<int64_t>> descriptors;
   descriptors.reserve(spec.args.size());
   std::vector<void *> argv;
   std::vector<std::pair<Buffer *, Buffer *>> swaps;
+  // State outputs: (home buffer, scratch holding the sub-batch).
+  std::vector<std::pair<Buffer *, Buffer *>> stateCopies;
   for (const ArgSpec &a : spec.args) {
-    std::string key = a.role + ":" + a.name;
     std::vector<int64_t> expected = concreteShape(a);
-    Buffer *buf = nullptr;
-    if (a.role == "param") {
-      buf = const_cast<Buffer *>(&model_.weight(a.name, layer));
-    } else {
-      Buffer *home = a.role == "state" ? &states_.at(a.name).at(layer)
-                                       : &activation(a.name, a);
-      buf = home;
-      if (a.output &&
-          std::find(inputs.begin(), inputs.end(), key) != inputs.end()) {
-        Buffer &s = scratch_[key];
-        s.shape = home->shape;
-        s.data.resize(home->data.size());
-        buf = &s;
-        swaps.emplace_back(home, &s);
+    if (a.role == "state") {
+      // States live in [batch, ...] buffers; a call covers the sequences
+      // [batchLo_, batchLo_ + batchN_). The compiled code assumes identity
+      // layouts (offset 0), so the base pointer is advanced instead.
+      Buffer &home = states_.at(a.name).at(layer);
+      int64_t per = home.elements() / batch_;
+      if (!a.output) {
+        descriptors.push_back(
+            descriptor(home.data.data() + batchLo_ * per, expected));
+      } else {
+        Buffer &s = scratch_["state:" + a.name];
+        s.shape = expected;
+        s.data.resize(static_cast<size_t>(per * batchN_));
+        stateCopies.emplace_back(&home, &s);
+        descriptors.push_back(descriptor(s.data.data(), expected));
       }
+    } else {
+      Buffer *buf;
+      if (a.role == "param") {
+        buf = const_cast<Buffer *>(&model_.weight(a.name, layer));
+      } else {
+        Buffer *home = &activation(a.name, a);
+        buf = home;
+        // The generated code assumes outputs do not alias inputs.
+        if (a.output &&
+            std::find(activationInputs.begin(), activationInputs.end(),
+                      a.name) != activationInputs.end()) {
+          Buffer &s = scratch_["activation:" + a.name];
+          s.shape = home->shape;
+          s.data.resize(home->data.size());
+          buf = &s;
+          swaps.emplace_back(home, &s);
+        }
+      }
+      // Shapes were fixed by the compiler; check them against the buffer.
+      if (expected != buf->shape)
+        fail(RWKV_ERROR_FORMAT, model_.manifest().path + ": entry point '" +
+                                    spec.name + "' argument '" + a.name +
+                                    "' has shape " + shapeString(expected) +
+                                    ", but the buffer is " +
+                                    shapeString(buf->shape));
+      descriptors.push_back(descriptor(buf->data.data(), expected));
     }
-    // Shapes were fixed by the compiler; check them against the buffer.
-    if (expected != buf->shape)
-      fail(RWKV_ERROR_FORMAT, model_.manifest().path + ": entry point '" +
-                                  spec.name + "' argument '" + a.name +
-                                  "' has shape " + shapeString(expected) +
-                                  ", but the buffer is " +
-                                  shapeString(buf->shape));
-    // A memref descriptor: allocated, aligned, offset, sizes, strides.
-    std::vector<int64_t> d(3 + 2 * expected.size());
-    int64_t ptr =
-        static_cast<int64_t>(reinterpret_cast<intptr_t>(buf->data.data()));
-    d[0] = d[1] = ptr;
-    d[2] = 0;
-    int64_t stride = 1;
-    for (size_t i = expected.size(); i-- > 0;) {
-      d[3 + i] = expected[i];
-      d[3 + expected.size() + i] = stride;
-      stride *= expected[i];
-    }
-    descriptors.push_back(std::move(d));
     argv.push_back(descriptors.back().data());
   }
   entry.fn(argv.data());
   for (auto &[home, fresh] : swaps)
     home->data.swap(fresh->data);
+  for (auto &[home, fresh] : stateCopies) {
+    int64_t per = home->elements() / batch_;
+    std::memcpy(home->data.data() + batchLo_ * per, fresh->data.data(),
+                fresh->data.size() * sizeof(float));
+  }
 }
 
 void Session::step(const Model::Program &program, const int32_t *tokens,
@@ -365,7 +554,7 @@ void Session::step(const Model::Program &program, const int32_t *tokens,
   for (const ArgSpec &a : program.embed.spec->args)
     if (a.role == "activation" && a.name == "tokens" && !a.output) {
       Buffer &buf = activation("tokens", a);
-      for (int64_t b = 0; b < batch_; ++b)
+      for (int64_t b = 0; b < batchN_; ++b)
         for (int64_t t = 0; t < count; ++t)
           std::memcpy(&buf.data[b * count + t], &tokens[b * stride + t], 4);
     }
@@ -381,36 +570,75 @@ void Session::step(const Model::Program &program, const int32_t *tokens,
   }
 }
 
-void Session::eval(const int32_t *tokens, int64_t n, float *logits) {
+void Session::checkTokens(const int32_t *tokens, int64_t count,
+                          int64_t sequence, int64_t first) const {
   const Manifest &m = model_.manifest();
-  if (n < 1)
-    fail(RWKV_ERROR_ARGUMENT,
-         "n_tokens must be >= 1, got " + std::to_string(n));
-  for (int64_t b = 0; b < batch_; ++b)
-    for (int64_t t = 0; t < n; ++t) {
-      int32_t tok = tokens[b * n + t];
-      if (tok < 0 || tok >= m.vocabSize)
-        fail(RWKV_ERROR_ARGUMENT, "token " + std::to_string(tok) +
-                                      " (sequence " + std::to_string(b) +
-                                      ", position " + std::to_string(t) +
-                                      ") is outside the vocabulary [0, " +
-                                      std::to_string(m.vocabSize) + ")");
-    }
-  bool parallel = mode_ == Mode::Parallel ||
+  for (int64_t t = 0; t < count; ++t)
+    if (tokens[t] < 0 || tokens[t] >= m.vocabSize)
+      fail(RWKV_ERROR_ARGUMENT, "token " + std::to_string(tokens[t]) +
+                                    " (sequence " + std::to_string(sequence) +
+                                    ", position " + std::to_string(first + t) +
+                                    ") is outside the vocabulary [0, " +
+                                    std::to_string(m.vocabSize) + ")");
+}
+
+void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
+                        int64_t n, float *logits) {
+  const Manifest &m = model_.manifest();
+  bool parallel = mode_ == Mode::Parallel || !model_.hasRecurrent() ||
                   (mode_ == Mode::Auto && n > 1 && model_.hasParallel());
   if (parallel && !model_.hasParallel())
     fail(RWKV_ERROR_ARGUMENT, "parallel mode requested, but " + m.specName +
                                   " was compiled without the parallel form");
+  batchLo_ = lo;
+  batchN_ = count;
   if (!parallel) {
     for (int64_t t = 0; t < n; ++t)
       step(model_.program(false), tokens + t, n, 1,
            t + 1 == n ? logits : nullptr);
-    return;
+  } else {
+    for (int64_t start = 0; start < n; start += chunk_) {
+      int64_t len = std::min(chunk_, n - start);
+      step(model_.program(true), tokens + start, n, len,
+           start + len == n ? logits : nullptr);
+    }
   }
-  for (int64_t start = 0; start < n; start += chunk_) {
-    int64_t count = std::min(chunk_, n - start);
-    step(model_.program(true), tokens + start, n, count,
-         start + count == n ? logits : nullptr);
+  batchLo_ = 0;
+  batchN_ = batch_;
+}
+
+void Session::eval(const int32_t *tokens, int64_t n, float *logits) {
+  if (n < 1)
+    fail(RWKV_ERROR_ARGUMENT,
+         "n_tokens must be >= 1, got " + std::to_string(n));
+  for (int64_t b = 0; b < batch_; ++b)
+    checkTokens(tokens + b * n, n, b, 0);
+  evalRange(0, batch_, tokens, n, logits);
+}
+
+void Session::evalRagged(const int32_t *tokens, const int64_t *lengths,
+                         float *logits) {
+  const int64_t vocab = model_.manifest().vocabSize;
+  std::vector<int64_t> offsets(static_cast<size_t>(batch_) + 1, 0);
+  for (int64_t b = 0; b < batch_; ++b) {
+    if (lengths[b] < 0)
+      fail(RWKV_ERROR_ARGUMENT, "length of sequence " + std::to_string(b) +
+                                    " is negative (" +
+                                    std::to_string(lengths[b]) + ")");
+    offsets[b + 1] = offsets[b] + lengths[b];
+    checkTokens(tokens + offsets[b], lengths[b], b, 0);
+  }
+  // Runs of consecutive sequences with the same length share calls; the
+  // other sequences' state is not touched (descriptor base pointers select
+  // the run).
+  for (int64_t b = 0; b < batch_;) {
+    int64_t e = b + 1;
+    while (e < batch_ && lengths[e] == lengths[b])
+      ++e;
+    if (lengths[b] > 0)
+      evalRange(b, e - b, tokens + offsets[b], lengths[b],
+                logits ? logits + b * vocab : nullptr);
+    b = e;
   }
 }
 

@@ -88,6 +88,8 @@ public:
   void reset();
   /// `n` tokens per sequence (tokens[b * n + t]); logits may be null.
   void eval(const int32_t *tokens, int64_t n, float *logits);
+  /// lengths[b] tokens for sequence b, back to back in `tokens`.
+  void evalRagged(const int32_t *tokens, const int64_t *lengths, float *logits);
   void setMode(Mode mode);
   void setChunkSize(int64_t tokens);
 
@@ -95,7 +97,19 @@ public:
   void getState(float *out) const;
   void setState(const float *in);
 
+  /// Loads a learned initial WKV state (blocks.N.att.time_state) and makes
+  /// it the state every sequence starts from (now and after reset()).
+  void loadStateTuning(const Checkpoint &ck);
+  /// Versioned state files (format in runtime.h).
+  void saveState(const std::string &path) const;
+  void loadState(const std::string &path);
+
 private:
+  /// Evaluates `n` tokens for sequences [lo, lo + count).
+  void evalRange(int64_t lo, int64_t count, const int32_t *tokens, int64_t n,
+                 float *logits);
+  void checkTokens(const int32_t *tokens, int64_t count, int64_t sequence,
+                   int64_t first) const;
   /// Runs one call of the program for `tokens` tokens per sequence.
   void step(const Model::Program &program, const int32_t *tokens,
             int64_t stride, int64_t count, float *logits);
@@ -105,13 +119,17 @@ private:
 
   const Model &model_;
   int64_t batch_;
-  int64_t tokens_ = 1; ///< tokens per sequence of the current call
+  int64_t batchLo_ = 0; ///< first sequence of the current call
+  int64_t batchN_;      ///< sequences in the current call
+  int64_t tokens_ = 1;  ///< tokens per sequence of the current call
   Mode mode_ = Mode::Auto;
   int64_t chunk_ = 256;
   /// states_[name][layer]
   std::map<std::string, std::vector<Buffer>> states_;
   std::map<std::string, Buffer> activations_;
   std::map<std::string, Buffer> scratch_;
+  /// state name -> per-layer initial values of one sequence (state tuning).
+  std::map<std::string, std::vector<std::vector<float>>> initial_;
 };
 
 /// Checks every ISA feature of the manifest against the host CPU.

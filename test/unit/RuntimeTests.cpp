@@ -23,6 +23,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -616,6 +617,190 @@ TEST_P(TinyModels, ParallelFormReproducesRecordedLogits) {
   std::memcpy(expected.data(), raw.data(), raw.size());
   EXPECT_LT(maxAbsDiff(r.logits, expected), m.bound);
   rwkv_model_free(model);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Sessions: state files, threads, ragged batches, state tuning
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::vector<int32_t> someTokens(int64_t n, int64_t seed) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    t[i] = static_cast<int32_t>((i * 131 + seed * 977 + 7) % 256);
+  return t;
+}
+
+class Sessions : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const std::string &dir = artifactFor(RWKV_SPECS "/rwkvcpp-tiny-7v0.toml");
+    ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 5, &model), RWKV_OK)
+        << rwkv_last_error();
+  }
+  void TearDown() override { rwkv_model_free(model); }
+  rwkv_model *model = nullptr;
+};
+
+TEST_F(Sessions, SaveLoadContinueIsBitIdentical) {
+  std::vector<int32_t> prefix = someTokens(20, 1), suffix = someTokens(9, 2);
+  std::vector<int32_t> all = prefix;
+  all.insert(all.end(), suffix.begin(), suffix.end());
+  // Uninterrupted: prompt in two evaluations, no save.
+  std::vector<float> direct(256), resumed(256);
+  rwkv_session *a = nullptr, *b = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &a), RWKV_OK);
+  ASSERT_EQ(rwkv_session_eval_sequence(a, prefix.data(), 20, nullptr), RWKV_OK);
+  ASSERT_EQ(rwkv_session_eval_sequence(a, suffix.data(), 9, direct.data()),
+            RWKV_OK);
+  // Interrupted: save after the prefix, load into a fresh session.
+  std::string file = scratchDir("state") + "/session.state";
+  rwkv_session *saver = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &saver), RWKV_OK);
+  ASSERT_EQ(rwkv_session_eval_sequence(saver, prefix.data(), 20, nullptr),
+            RWKV_OK);
+  ASSERT_EQ(rwkv_session_save_state(saver, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session_free(saver);
+  ASSERT_EQ(rwkv_session_create(model, 1, &b), RWKV_OK);
+  ASSERT_EQ(rwkv_session_load_state(b, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  ASSERT_EQ(rwkv_session_eval_sequence(b, suffix.data(), 9, resumed.data()),
+            RWKV_OK);
+  EXPECT_EQ(std::memcmp(direct.data(), resumed.data(), 256 * sizeof(float)), 0);
+  rwkv_session_free(a);
+  rwkv_session_free(b);
+
+  // A state file for another batch size or a damaged one is refused.
+  rwkv_session *two = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 2, &two), RWKV_OK);
+  EXPECT_EQ(rwkv_session_load_state(two, file.c_str()), RWKV_ERROR_MISMATCH);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("holds 1 sequences, the session has 2"),
+            std::string::npos)
+      << rwkv_last_error();
+  std::vector<char> bytes = readFile(file);
+  bytes.resize(bytes.size() - 100);
+  writeFile(file, bytes);
+  rwkv_session *c = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &c), RWKV_OK);
+  EXPECT_EQ(rwkv_session_load_state(c, file.c_str()), RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error()).find("truncated"), std::string::npos)
+      << rwkv_last_error();
+  rwkv_session_free(c);
+  rwkv_session_free(two);
+}
+
+TEST_F(Sessions, ThreadsOnOneModelMatchSequentialRuns) {
+  std::vector<std::vector<int32_t>> prompts{someTokens(40, 3),
+                                            someTokens(33, 4)};
+  std::vector<std::vector<float>> sequential, threaded(2);
+  for (auto &p : prompts)
+    sequential.push_back(run(model, p));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i)
+    threads.emplace_back([&, i] {
+      // Two rounds each so the runs overlap.
+      for (int round = 0; round < 2; ++round)
+        threaded[i] = run(model, prompts[i]);
+    });
+  for (auto &t : threads)
+    t.join();
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(threaded[i], sequential[i]) << "session " << i;
+}
+
+TEST_F(Sessions, RaggedBatchMatchesSeparateRuns) {
+  const int64_t lengths[4] = {5, 12, 12, 1};
+  std::vector<int32_t> flat;
+  std::vector<std::vector<int32_t>> prompts;
+  for (int b = 0; b < 4; ++b) {
+    prompts.push_back(someTokens(lengths[b], 10 + b));
+    flat.insert(flat.end(), prompts.back().begin(), prompts.back().end());
+  }
+  rwkv_session *batch = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 4, &batch), RWKV_OK);
+  std::vector<float> logits(4 * 256);
+  ASSERT_EQ(
+      rwkv_session_eval_ragged(batch, flat.data(), lengths, logits.data()),
+      RWKV_OK)
+      << rwkv_last_error();
+  // Then one more decode step for all four at once.
+  int32_t next[4] = {1, 2, 3, 4};
+  ASSERT_EQ(rwkv_session_eval(batch, next, logits.data()), RWKV_OK);
+  for (int b = 0; b < 4; ++b) {
+    std::vector<int32_t> p = prompts[b];
+    rwkv_session *single = nullptr;
+    ASSERT_EQ(rwkv_session_create(model, 1, &single), RWKV_OK);
+    std::vector<float> want(256);
+    ASSERT_EQ(rwkv_session_eval_sequence(
+                  single, p.data(), static_cast<int64_t>(p.size()), nullptr),
+              RWKV_OK);
+    ASSERT_EQ(rwkv_session_eval(single, &next[b], want.data()), RWKV_OK);
+    std::vector<float> got(logits.begin() + b * 256,
+                           logits.begin() + (b + 1) * 256);
+    EXPECT_EQ(got, want) << "sequence " << b;
+    rwkv_session_free(single);
+  }
+  rwkv_session_free(batch);
+}
+
+TEST_F(Sessions, StateTuningSetsTheInitialState) {
+  // A state-tuning file: one time_state [H, N, N] per layer (12 x 1x64x64).
+  std::string dir = scratchDir("tuning");
+  std::string path = dir + "/tuned.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    auto put = [&](int32_t v) { out.write(reinterpret_cast<char *>(&v), 4); };
+    for (int32_t v : {0x67676d66, 101, 256, 64, 12, 0})
+      put(v);
+    for (int l = 0; l < 12; ++l) {
+      std::string name = "blocks." + std::to_string(l) + ".att.time_state";
+      put(3);
+      put(static_cast<int32_t>(name.size()));
+      put(0);
+      for (int32_t d : {64, 64, 1})
+        put(d);
+      out.write(name.data(), static_cast<std::streamsize>(name.size()));
+      for (int i = 0; i < 64 * 64; ++i) {
+        float v = 0.01f * static_cast<float>((i * 7 + l) % 19) - 0.09f;
+        out.write(reinterpret_cast<char *>(&v), 4);
+      }
+    }
+  }
+  rwkv_session *tuned = nullptr, *manual = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 2, &tuned), RWKV_OK);
+  ASSERT_EQ(rwkv_session_load_state_tuning(tuned, path.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  // The same state set by hand: per sequence, per layer ffn, att, wkv.
+  std::vector<float> state(static_cast<size_t>(rwkv_session_state_size(tuned)));
+  ASSERT_EQ(rwkv_session_get_state(tuned, state.data()), RWKV_OK);
+  size_t per = state.size() / 2 / 12;
+  ASSERT_EQ(per, 64u + 64u + 64u * 64u);
+  for (int b = 0; b < 2; ++b)
+    for (int l = 0; l < 12; ++l)
+      for (int i = 0; i < 64 * 64; ++i) {
+        float v = 0.01f * static_cast<float>((i * 7 + l) % 19) - 0.09f;
+        ASSERT_EQ(state[(b * 12 + l) * per + 128 + i], v);
+      }
+  ASSERT_EQ(rwkv_session_create(model, 2, &manual), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_state(manual, state.data()), RWKV_OK);
+  int32_t toks[2] = {65, 66};
+  std::vector<float> a(512), b(512);
+  ASSERT_EQ(rwkv_session_eval(tuned, toks, a.data()), RWKV_OK);
+  ASSERT_EQ(rwkv_session_eval(manual, toks, b.data()), RWKV_OK);
+  EXPECT_EQ(a, b);
+  // reset() returns to the tuned state, not to zeros.
+  ASSERT_EQ(rwkv_session_reset(tuned), RWKV_OK);
+  std::vector<float> again(state.size());
+  ASSERT_EQ(rwkv_session_get_state(tuned, again.data()), RWKV_OK);
+  EXPECT_EQ(again, state);
+  rwkv_session_free(tuned);
+  rwkv_session_free(manual);
+  fs::remove_all(dir);
 }
 
 } // namespace

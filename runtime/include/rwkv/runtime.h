@@ -111,6 +111,15 @@ RWKV_API rwkv_status rwkv_session_eval_sequence(rwkv_session *session,
                                                 int64_t n_tokens,
                                                 float *logits);
 
+/* Ragged batch: sequence b gets lengths[b] tokens (0 to skip it); the
+ * tokens of all sequences are back to back in `tokens`. logits, if not NULL,
+ * is batch x vocab_size; the rows of sequences with length 0 are not
+ * written. Consecutive sequences of equal length share calls. */
+RWKV_API rwkv_status rwkv_session_eval_ragged(rwkv_session *session,
+                                              const int32_t *tokens,
+                                              const int64_t *lengths,
+                                              float *logits);
+
 RWKV_API rwkv_status rwkv_session_set_mode(rwkv_session *session,
                                            rwkv_mode mode);
 
@@ -130,6 +139,22 @@ RWKV_API rwkv_status rwkv_session_get_state(const rwkv_session *session,
                                             float *state);
 RWKV_API rwkv_status rwkv_session_set_state(rwkv_session *session,
                                             const float *state);
+
+/* Saves the whole session state to a versioned file ("RWKVSTAT", version 1,
+ * the spec's SHA-256, batch, layers, state shapes, then the values in the
+ * rwkv_session_get_state layout). Loading checks every field and fails with
+ * RWKV_ERROR_MISMATCH for another spec or batch size. */
+RWKV_API rwkv_status rwkv_session_save_state(const rwkv_session *session,
+                                             const char *path);
+RWKV_API rwkv_status rwkv_session_load_state(rwkv_session *session,
+                                             const char *path);
+
+/* Loads a state-tuning file: a checkpoint holding a learned initial WKV state
+ * per layer (blocks.N.att.time_state, [H][value][key] as BlinkDL's trainer
+ * writes it, which is the runtime's layout). Every sequence starts from it,
+ * now and after rwkv_session_reset; token-shift states start at zero. */
+RWKV_API rwkv_status rwkv_session_load_state_tuning(rwkv_session *session,
+                                                    const char *path);
 
 #ifdef __cplusplus
 } /* extern "C" */
