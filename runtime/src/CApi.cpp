@@ -3,6 +3,8 @@
 #include "rwkv/runtime.h"
 
 #include "Model.h"
+#include "Sampler.h"
+#include "Tokenizer.h"
 
 #include <new>
 
@@ -11,6 +13,17 @@ struct rwkv_model {
 };
 struct rwkv_session {
   std::unique_ptr<rwkvrt::Session> impl;
+};
+struct rwkv_tokenizer {
+  std::unique_ptr<rwkvrt::Tokenizer> impl;
+};
+struct rwkv_decoder {
+  const rwkvrt::Tokenizer *tokenizer;
+  rwkvrt::Utf8Stream stream;
+  std::string text;
+};
+struct rwkv_sampler {
+  std::unique_ptr<rwkvrt::Sampler> impl;
 };
 
 namespace {
@@ -50,9 +63,10 @@ rwkv_status rwkv_model_load(const char *artifact_dir, const char *weights_path,
   if (!artifact_dir || !weights_path || !out)
     return nullArgument("artifact_dir, weights_path and out");
   return guarded([&] {
-    auto ck = rwkvrt::Checkpoint::open(weights_path);
+    std::shared_ptr<const rwkvrt::Checkpoint> ck =
+        rwkvrt::Checkpoint::open(weights_path);
     auto model = std::make_unique<rwkv_model>();
-    model->impl = std::make_unique<rwkvrt::Model>(artifact_dir, ck.get(), 0);
+    model->impl = std::make_unique<rwkvrt::Model>(artifact_dir, ck, 0);
     *out = model.release();
   });
 }
@@ -81,6 +95,10 @@ int64_t rwkv_model_d_model(const rwkv_model *model) {
 }
 int64_t rwkv_model_weight_bytes(const rwkv_model *model) {
   return model ? model->impl->weightBytes() : 0;
+}
+
+int64_t rwkv_model_mapped_weight_bytes(const rwkv_model *model) {
+  return model ? model->impl->mappedWeightBytes() : 0;
 }
 const char *rwkv_model_name(const rwkv_model *model) {
   return model ? model->impl->manifest().specName.c_str() : "";
@@ -191,6 +209,149 @@ rwkv_status rwkv_session_set_state(rwkv_session *session, const float *state) {
   if (!session || !state)
     return nullArgument("session and state");
   return guarded([&] { session->impl->setState(state); });
+}
+
+//===----------------------------------------------------------------------===//
+// Tokenizers
+//===----------------------------------------------------------------------===//
+
+rwkv_status rwkv_tokenizer_load_world(const char *vocab_path,
+                                      rwkv_tokenizer **out) {
+  if (!vocab_path || !out)
+    return nullArgument("vocab_path and out");
+  return guarded([&] {
+    auto tok = std::make_unique<rwkv_tokenizer>();
+    tok->impl = rwkvrt::Tokenizer::loadWorld(vocab_path);
+    *out = tok.release();
+  });
+}
+
+rwkv_status rwkv_tokenizer_create_bytes(int32_t offset, rwkv_tokenizer **out) {
+  if (!out)
+    return nullArgument("out");
+  return guarded([&] {
+    auto tok = std::make_unique<rwkv_tokenizer>();
+    tok->impl = rwkvrt::Tokenizer::bytes(offset);
+    *out = tok.release();
+  });
+}
+
+void rwkv_tokenizer_free(rwkv_tokenizer *tokenizer) { delete tokenizer; }
+
+int64_t rwkv_tokenizer_vocab_size(const rwkv_tokenizer *tokenizer) {
+  return tokenizer ? tokenizer->impl->vocabSize() : 0;
+}
+
+rwkv_status rwkv_tokenizer_encode(const rwkv_tokenizer *tokenizer,
+                                  const char *text, size_t n_bytes,
+                                  int32_t *ids, size_t capacity,
+                                  size_t *n_ids) {
+  if (!tokenizer || (!text && n_bytes) || (!ids && capacity) || !n_ids)
+    return nullArgument("tokenizer, text, ids and n_ids");
+  rwkv_status status = guarded([&] {
+    std::vector<int32_t> out =
+        tokenizer->impl->encode(std::string_view(text, n_bytes));
+    *n_ids = out.size();
+    std::copy(out.begin(), out.begin() + std::min(capacity, out.size()), ids);
+  });
+  if (status == RWKV_OK && *n_ids > capacity) {
+    lastError = "the text encodes to " + std::to_string(*n_ids) +
+                " tokens, more than the capacity of " +
+                std::to_string(capacity);
+    return RWKV_ERROR_ARGUMENT;
+  }
+  return status;
+}
+
+rwkv_status rwkv_tokenizer_token_bytes(const rwkv_tokenizer *tokenizer,
+                                       int32_t id, const char **bytes,
+                                       size_t *n_bytes) {
+  if (!tokenizer || !bytes || !n_bytes)
+    return nullArgument("tokenizer, bytes and n_bytes");
+  return guarded([&] {
+    std::string_view b = tokenizer->impl->tokenBytes(id);
+    *bytes = b.data();
+    *n_bytes = b.size();
+  });
+}
+
+rwkv_status rwkv_decoder_create(const rwkv_tokenizer *tokenizer,
+                                rwkv_decoder **out) {
+  if (!tokenizer || !out)
+    return nullArgument("tokenizer and out");
+  return guarded([&] {
+    *out = new rwkv_decoder{tokenizer->impl.get(), {}, {}};
+  });
+}
+
+void rwkv_decoder_free(rwkv_decoder *decoder) { delete decoder; }
+
+rwkv_status rwkv_decoder_push(rwkv_decoder *decoder, int32_t token,
+                              const char **text, size_t *n_bytes) {
+  if (!decoder || !text || !n_bytes)
+    return nullArgument("decoder, text and n_bytes");
+  return guarded([&] {
+    decoder->text = decoder->stream.push(decoder->tokenizer->tokenBytes(token));
+    *text = decoder->text.c_str();
+    *n_bytes = decoder->text.size();
+  });
+}
+
+rwkv_status rwkv_decoder_finish(rwkv_decoder *decoder, const char **text,
+                                size_t *n_bytes) {
+  if (!decoder || !text || !n_bytes)
+    return nullArgument("decoder, text and n_bytes");
+  return guarded([&] {
+    decoder->text = decoder->stream.finish();
+    *text = decoder->text.c_str();
+    *n_bytes = decoder->text.size();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Sampling
+//===----------------------------------------------------------------------===//
+
+rwkv_sampler_params rwkv_sampler_default_params(void) {
+  rwkvrt::SamplerParams d;
+  return rwkv_sampler_params{
+      d.temperature,      d.topP,         d.topK, d.presencePenalty,
+      d.frequencyPenalty, d.penaltyDecay, d.seed};
+}
+
+rwkv_status rwkv_sampler_create(const rwkv_sampler_params *params,
+                                int64_t vocab_size, rwkv_sampler **out) {
+  if (!params || !out)
+    return nullArgument("params and out");
+  return guarded([&] {
+    rwkvrt::SamplerParams p;
+    p.temperature = params->temperature;
+    p.topP = params->top_p;
+    p.topK = params->top_k;
+    p.presencePenalty = params->presence_penalty;
+    p.frequencyPenalty = params->frequency_penalty;
+    p.penaltyDecay = params->penalty_decay;
+    p.seed = params->seed;
+    auto s = std::make_unique<rwkv_sampler>();
+    s->impl = std::make_unique<rwkvrt::Sampler>(p, vocab_size);
+    *out = s.release();
+  });
+}
+
+void rwkv_sampler_free(rwkv_sampler *sampler) { delete sampler; }
+
+rwkv_status rwkv_sampler_sample(rwkv_sampler *sampler, const float *logits,
+                                int32_t *token) {
+  if (!sampler || !logits || !token)
+    return nullArgument("sampler, logits and token");
+  return guarded([&] { *token = sampler->impl->sample(logits); });
+}
+
+rwkv_status rwkv_sampler_accept(rwkv_sampler *sampler, int32_t token,
+                                float weight) {
+  if (!sampler)
+    return nullArgument("sampler");
+  return guarded([&] { sampler->impl->accept(token, weight); });
 }
 
 } // extern "C"

@@ -26,19 +26,13 @@ struct GgmlType {
 const GgmlType kGgmlTypes[] = {{0, "f32", 0, 4},   {1, "f16", 0, 2},
                                {2, "q4_0", 18, 0}, {3, "q4_1", 20, 0},
                                {7, "q5_0", 22, 0}, {8, "q5_1", 24, 0},
-                               {9, "q8_0", 34, 0}};
+                               {9, "q8_0", 34, 0}, {30, "bf16", 0, 2}};
 
 const GgmlType *ggmlType(int code) {
   for (const GgmlType &t : kGgmlTypes)
     if (t.code == code)
       return &t;
   return nullptr;
-}
-
-uint16_t load16(const uint8_t *p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
 }
 
 /// Dequantizes one ggml block of kQK elements into `out`.
@@ -96,14 +90,20 @@ void dequantizeBlock(int type, const uint8_t *b, float *out) {
   }
 }
 
+} // namespace
+
+uint16_t load16(const uint8_t *p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
-
-} // namespace
 
 float halfToFloat(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
@@ -125,6 +125,13 @@ float halfToFloat(uint16_t h) {
   } else {
     bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
   }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float bfloat16ToFloat(uint16_t b) {
+  uint32_t bits = static_cast<uint32_t>(b) << 16;
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
@@ -166,14 +173,19 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path) {
     ck->indexRwkvCpp();
     return ck;
   }
-  if (ck->size_ >= 4 && std::memcmp(ck->data_, "PK\x03\x04", 4) == 0)
-    fail(RWKV_ERROR_FORMAT,
-         path + ": looks like a PyTorch .pth (zip) checkpoint, which this "
-                "runtime cannot read yet; convert it with rwkv.cpp's "
-                "convert_pytorch_to_ggml.py");
+  if (ck->size_ >= 4 && std::memcmp(ck->data_, "PK\x03\x04", 4) == 0) {
+    ck->indexTorchZip();
+    return ck;
+  }
+  // safetensors: u64 header length, then a JSON object.
+  if (ck->size_ >= 9 && ck->data_[8] == '{') {
+    ck->indexSafetensors();
+    return ck;
+  }
   fail(RWKV_ERROR_FORMAT,
        path + ": unknown checkpoint format (expected an rwkv.cpp .bin with "
-              "magic 0x67676d66 at offset 0)");
+              "magic 0x67676d66, a PyTorch zip archive (.pth) or "
+              "safetensors)");
 }
 
 Checkpoint::~Checkpoint() {
@@ -239,14 +251,14 @@ void Checkpoint::indexRwkvCpp() {
     off += keyLen;
     // ggml stores dimensions innermost first.
     t.shape.assign(ggmlShape.rbegin(), ggmlShape.rend());
-    t.type = type;
     const GgmlType *gt = ggmlType(type);
-    if (!gt)
+    if (!gt || type == static_cast<int>(DType::BF16))
       fail(RWKV_ERROR_FORMAT, path_ + ": tensor '" + t.name +
                                   "' has unknown data type " +
                                   std::to_string(type) +
                                   " (supported: 0 f32, 1 f16, 2 q4_0, 3 "
                                   "q4_1, 7 q5_0, 8 q5_1, 9 q8_0)");
+    t.type = static_cast<DType>(type);
     t.typeName = gt->name;
     int64_t n = t.elements();
     if (gt->blockBytes) {
@@ -259,13 +271,7 @@ void Checkpoint::indexRwkvCpp() {
       t.bytes = static_cast<uint64_t>(n) * gt->elementBytes;
     }
     t.offset = off;
-    if (off + t.bytes > size_)
-      fail(RWKV_ERROR_FORMAT, path_ + ": truncated: tensor '" + t.name + "' " +
-                                  shapeString(t.shape) + " " + t.typeName +
-                                  " needs " + std::to_string(t.bytes) +
-                                  " bytes at byte " + std::to_string(off) +
-                                  ", the file ends at " +
-                                  std::to_string(size_));
+    checkExtent(t);
     off += t.bytes;
     if (!tensors_.emplace(t.name, t).second)
       fail(RWKV_ERROR_FORMAT, path_ + ": tensor '" + t.name +
@@ -279,21 +285,71 @@ const TensorInfo *Checkpoint::find(const std::string &name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+void Checkpoint::checkExtent(const TensorInfo &t) const {
+  if (t.offset > size_ || t.bytes > size_ - t.offset)
+    fail(RWKV_ERROR_FORMAT, path_ + ": truncated: tensor '" + t.name + "' " +
+                                shapeString(t.shape) + " " + t.typeName +
+                                " needs " + std::to_string(t.bytes) +
+                                " bytes at byte " + std::to_string(t.offset) +
+                                ", the file ends at " + std::to_string(size_));
+}
+
 std::vector<float> Checkpoint::readF32(const TensorInfo &t) const {
   int64_t n = t.elements();
   std::vector<float> out(static_cast<size_t>(n));
   const uint8_t *p = data_ + t.offset;
-  const GgmlType *gt = ggmlType(t.type);
-  if (t.type == 0) {
-    std::memcpy(out.data(), p, static_cast<size_t>(n) * 4);
-  } else if (t.type == 1) {
+  // Element index -> storage index, for strided (torch view) tensors.
+  std::vector<int64_t> index;
+  if (!t.strides.empty()) {
+    index.resize(static_cast<size_t>(n));
+    int64_t rank = static_cast<int64_t>(t.shape.size());
+    std::vector<int64_t> pos(static_cast<size_t>(rank), 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t at = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        at += pos[d] * t.strides[d];
+      index[i] = at;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++pos[d] < t.shape[d])
+          break;
+        pos[d] = 0;
+      }
+    }
+  }
+  auto at = [&](int64_t i) { return index.empty() ? i : index[i]; };
+  switch (t.type) {
+  case DType::F32:
+    if (index.empty()) {
+      std::memcpy(out.data(), p, static_cast<size_t>(n) * 4);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        std::memcpy(&out[i], p + 4 * at(i), 4);
+    }
+    break;
+  case DType::F16:
     for (int64_t i = 0; i < n; ++i)
-      out[i] = halfToFloat(load16(p + 2 * i));
-  } else {
+      out[i] = halfToFloat(load16(p + 2 * at(i)));
+    break;
+  case DType::BF16:
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = bfloat16ToFloat(load16(p + 2 * at(i)));
+    break;
+  default: {
+    const GgmlType *gt = ggmlType(static_cast<int>(t.type));
     for (int64_t blk = 0; blk < n / kQK; ++blk)
-      dequantizeBlock(t.type, p + blk * gt->blockBytes, &out[blk * kQK]);
+      dequantizeBlock(static_cast<int>(t.type), p + blk * gt->blockBytes,
+                      &out[blk * kQK]);
+  }
   }
   return out;
+}
+
+const float *Checkpoint::f32Data(const TensorInfo &t) const {
+  const uint8_t *p = data_ + t.offset;
+  if (t.type != DType::F32 || !t.strides.empty() ||
+      reinterpret_cast<uintptr_t>(p) % alignof(float) != 0)
+    return nullptr;
+  return reinterpret_cast<const float *>(p);
 }
 
 } // namespace rwkvrt

@@ -2,14 +2,20 @@
 //
 // A checkpoint is a set of named tensors in the layout the training code
 // wrote (torch dimension order). Files are memory-mapped; tensors are decoded
-// to f32 on request. Supported formats are detected from the file contents:
+// to f32 on request, or used in place (f32Data) when they already are
+// contiguous, aligned f32. Formats are detected from the file contents:
 //
 //   rwkv.cpp "ggmf" (.bin, versions 100/101): FP32, FP16 and the ggml block
 //   formats Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (dequantized at load).
+//   safetensors: F32, F16, BF16; the JSON header is parsed with
+//   nlohmann-json (Safetensors.cpp).
+//   PyTorch zip archives (torch.save, BlinkDL .pth): a restricted unpickler
+//   that accepts a flat state_dict of f32/f16/bf16 tensors and rejects every
+//   other pickle opcode and global by name (TorchZip.cpp).
 //
 // Every structural problem (bad magic, unknown data type, a tensor running
-// past the end of the file) is a FormatError naming the file, the tensor and
-// the byte offset.
+// past the end of the file) is an Error naming the file, the tensor and the
+// byte offset.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,13 +32,28 @@
 
 namespace rwkvrt {
 
+/// Element types, numbered as ggml numbers them.
+enum class DType : int {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 7,
+  Q5_1 = 8,
+  Q8_0 = 9,
+  BF16 = 30,
+};
+
 struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape; ///< torch order (outermost first)
-  int type = 0;               ///< format-specific data type code
-  std::string typeName;       ///< "f32", "f16", "q5_1", ...
-  uint64_t offset = 0;        ///< byte offset of the data in the file
-  uint64_t bytes = 0;
+  /// Element strides; empty for a dense row-major tensor. Only torch
+  /// archives record other layouts (views saved as they were).
+  std::vector<int64_t> strides;
+  DType type = DType::F32;
+  std::string typeName; ///< "f32", "f16", "bf16", "q5_1", ...
+  uint64_t offset = 0;  ///< byte offset of the first element in the file
+  uint64_t bytes = 0;   ///< bytes the tensor spans from `offset`
   int64_t elements() const;
 };
 
@@ -53,12 +74,19 @@ public:
 
   const TensorInfo *find(const std::string &name) const;
   const std::map<std::string, TensorInfo> &tensors() const { return tensors_; }
-  /// Decodes a tensor to f32, in its stored (torch) order.
+  /// Decodes a tensor to dense row-major f32, in its stored (torch) order.
   std::vector<float> readF32(const TensorInfo &t) const;
+  /// The tensor's data in the mapped file when it is dense f32 with 4-byte
+  /// alignment (usable in place), else null.
+  const float *f32Data(const TensorInfo &t) const;
 
 private:
   Checkpoint() = default;
   void indexRwkvCpp();
+  void indexSafetensors();
+  void indexTorchZip();
+  /// Checks that [offset, offset + bytes) lies in the file.
+  void checkExtent(const TensorInfo &t) const;
 
   std::string path_, format_;
   const uint8_t *data_ = nullptr;
@@ -68,6 +96,12 @@ private:
 
 /// IEEE half -> float (exact; no F16C needed).
 float halfToFloat(uint16_t h);
+/// bfloat16 -> float (exact).
+float bfloat16ToFloat(uint16_t b);
+/// "[2, 3]".
+std::string shapeString(const std::vector<int64_t> &shape);
+/// A little-endian 16-bit load from unaligned memory.
+uint16_t load16(const uint8_t *p);
 
 } // namespace rwkvrt
 

@@ -11,13 +11,6 @@ namespace rwkvrt {
 
 namespace {
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::vector<int64_t> withoutUnitDims(const std::vector<int64_t> &shape) {
   std::vector<int64_t> out;
   for (int64_t d : shape)
@@ -58,9 +51,9 @@ int64_t Buffer::elements() const {
   return n;
 }
 
-Model::Model(const std::string &dir, const Checkpoint *checkpoint,
-             uint64_t seed)
-    : manifest_(readManifest(dir)) {
+Model::Model(const std::string &dir,
+             std::shared_ptr<const Checkpoint> checkpoint, uint64_t seed)
+    : manifest_(readManifest(dir)), checkpoint_(std::move(checkpoint)) {
   checkHostCpu(manifest_);
   std::string libPath = dir + "/" + manifest_.library;
   library_ = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -70,8 +63,8 @@ Model::Model(const std::string &dir, const Checkpoint *checkpoint,
                             (why ? why : "unknown dlopen error"));
   }
   bindEntries();
-  if (checkpoint)
-    bindWeights(*checkpoint);
+  if (checkpoint_)
+    bindWeights(*checkpoint_);
   else
     makeSyntheticWeights(seed);
 }
@@ -166,7 +159,11 @@ void Model::bindWeights(const Checkpoint &ck) {
                  (seen.empty() ? ")"
                                : "); tensors under '" + prefix + "': " + seen));
       }
-      std::vector<float> data = ck.readF32(*t);
+      // Dense f32 rows are used in place unless they must be transposed.
+      const float *mapped = p.checkpoint.transpose ? nullptr : ck.f32Data(*t);
+      std::vector<float> data;
+      if (!mapped)
+        data = ck.readF32(*t);
       std::vector<int64_t> shape = t->shape;
       std::string desc =
           "tensor '" + name + "' " + shapeString(t->shape) + " " + t->typeName;
@@ -177,9 +174,12 @@ void Model::bindWeights(const Checkpoint &ck) {
                    std::to_string(p.checkpoint.index) +
                    " along its first dimension, needed for " + what);
         int64_t inner = t->elements() / shape[0];
-        data =
-            std::vector<float>(data.begin() + p.checkpoint.index * inner,
-                               data.begin() + (p.checkpoint.index + 1) * inner);
+        if (mapped)
+          mapped += p.checkpoint.index * inner;
+        else
+          data = std::vector<float>(data.begin() + p.checkpoint.index * inner,
+                                    data.begin() +
+                                        (p.checkpoint.index + 1) * inner);
         shape.erase(shape.begin());
       }
       std::vector<int64_t> dims = withoutUnitDims(shape);
@@ -206,11 +206,13 @@ void Model::bindWeights(const Checkpoint &ck) {
       // accept a per-head table [H, N] of the same size (rwkv.cpp reshapes
       // time_decay), and per-head tables [H, N] a flat [C] (GGUF's r_k).
       std::vector<int64_t> want = withoutUnitDims(p.shape);
-      int64_t wantElems = 1;
+      int64_t wantElems = 1, haveElems = 1;
       for (int64_t d : p.shape)
         wantElems *= d;
+      for (int64_t d : dims)
+        haveElems *= d;
       bool perHeadTable = p.shape.size() == 2 && p.shape[1] == m.headSize;
-      bool vectorLike = static_cast<int64_t>(data.size()) == wantElems &&
+      bool vectorLike = haveElems == wantElems &&
                         ((p.shape.size() == 1 && dims.size() <= 2) ||
                          (perHeadTable && dims.size() <= 1));
       if (dims != want && !vectorLike)
@@ -219,8 +221,10 @@ void Model::bindWeights(const Checkpoint &ck) {
                  shapeString(p.shape) +
                  (p.checkpoint.transpose ? " after transposing" : "") +
                  " (spec '" + m.specName + "')");
-      slots[l] = Buffer{p.shape, std::move(data)};
-      weightBytes_ += static_cast<int64_t>(slots[l].data.size() * 4);
+      slots[l] = Buffer{p.shape, std::move(data), mapped};
+      weightBytes_ += wantElems * 4;
+      if (mapped)
+        mappedBytes_ += wantElems * 4;
     }
   }
 }
@@ -254,7 +258,7 @@ const Buffer &Model::weight(const std::string &name, int64_t layer) const {
                                 "', which is not in 'parameters'");
   const std::vector<Buffer> &slots = it->second;
   const Buffer &b = slots.size() == 1 ? slots[0] : slots.at(layer);
-  if (b.data.empty())
+  if (!b.view && b.data.empty())
     fail(RWKV_ERROR_FORMAT, manifest_.path + ": parameter '" + name +
                                 "' is used by layer " + std::to_string(layer) +
                                 " before its first_layer");
@@ -533,7 +537,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
                                     "' has shape " + shapeString(expected) +
                                     ", but the buffer is " +
                                     shapeString(buf->shape));
-      descriptors.push_back(descriptor(buf->data.data(), expected));
+      descriptors.push_back(descriptor(buf->ptr(), expected));
     }
     argv.push_back(descriptors.back().data());
   }

@@ -29,11 +29,14 @@
 
 namespace rwkvrt {
 
-/// A dense row-major f32 (or i32) buffer with its shape.
+/// A dense row-major f32 (or i32) buffer with its shape. Weights used in
+/// place point into the mapped checkpoint (`view`) and leave `data` empty.
 struct Buffer {
   std::vector<int64_t> shape;
   std::vector<float> data; ///< i32 buffers reuse the storage bit-for-bit
+  const float *view = nullptr;
   int64_t elements() const;
+  const float *ptr() const { return view ? view : data.data(); }
 };
 
 using EntryFn = void (*)(void **);
@@ -46,8 +49,10 @@ struct BoundEntry {
 class Model {
 public:
   /// Loads `dir`: manifest, CPU check, library. Weights come from
-  /// `checkpoint`, or synthetic ones from `seed` when it is null.
-  Model(const std::string &dir, const Checkpoint *checkpoint, uint64_t seed);
+  /// `checkpoint`, or synthetic ones from `seed` when it is null. Dense f32
+  /// tensors are used in place, so the model keeps the checkpoint mapped.
+  Model(const std::string &dir, std::shared_ptr<const Checkpoint> checkpoint,
+        uint64_t seed);
   ~Model();
   Model(const Model &) = delete;
   Model &operator=(const Model &) = delete;
@@ -56,6 +61,9 @@ public:
   /// The weight of parameter `name` for `layer` (ignored for globals).
   const Buffer &weight(const std::string &name, int64_t layer) const;
   int64_t weightBytes() const { return weightBytes_; }
+  /// Bytes of weights read in place from the mapped checkpoint (the rest was
+  /// converted to f32 at load).
+  int64_t mappedWeightBytes() const { return mappedBytes_; }
 
   /// Entry points of one form: 0 = recurrent, 1 = parallel.
   struct Program {
@@ -76,8 +84,9 @@ private:
   void *library_ = nullptr;
   /// name -> per-layer buffers (index 0 for global parameters).
   std::map<std::string, std::vector<Buffer>> weights_;
-  int64_t weightBytes_ = 0;
+  int64_t weightBytes_ = 0, mappedBytes_ = 0;
   Program programs_[2];
+  std::shared_ptr<const Checkpoint> checkpoint_;
 };
 
 class Session {

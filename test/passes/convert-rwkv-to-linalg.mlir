@@ -1,10 +1,11 @@
 // RUN: rwkv-opt %s -split-input-file -convert-rwkv-to-linalg="vector-width=8 linear-rows=4" | FileCheck %s
 
 // Tests that linear becomes the register-blocked kernel: 4 output rows share
-// each x vector, 8 lanes per vector, one horizontal reduction per row.
+// each x vector, 8 lanes per vector, one horizontal reduction per row. With
+// a dynamic token count (parallel form) blocks of 4 tokens come first.
 
 // CHECK-LABEL: func.func @linear
-// CHECK-SAME: (%[[X:.+]]: tensor<?x1x64xf32>, %[[W:.+]]: tensor<48x64xf32>)
+// CHECK-SAME: (%[[X:.+]]: tensor<?x?x64xf32>, %[[W:.+]]: tensor<48x64xf32>)
 // CHECK: scf.for %[[B:[^ ]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
 // CHECK:   scf.for %[[T0:[^ ]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
 // CHECK:     scf.for %[[N:[^ ]+]] = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
@@ -21,7 +22,23 @@
 // CHECK-COUNT-4:   vector.fma %{{.+}}, %[[XV]], %{{.+}} : vector<8xf32>
 // CHECK:         %[[BLOCK:.+]] = vector.from_elements {{.+}} : vector<4xf32>
 // CHECK:         vector.transfer_write %[[BLOCK]], %{{.+}}[%[[B]], %[[T]], %[[N]]]
-func.func @linear(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x48xf32> {
+func.func @linear(%x: tensor<?x?x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> {
+  %y = rwkv.linear %x, %w : tensor<?x?x64xf32>, tensor<48x64xf32> -> tensor<?x?x48xf32>
+  return %y : tensor<?x?x48xf32>
+}
+
+// -----
+
+// Tests that the recurrent form (T = 1) has no token blocks: only the
+// one-token loop with 4 accumulators remains.
+
+// CHECK-LABEL: func.func @linear_one_token
+// CHECK-NOT: :16 = scf.for
+// CHECK: %{{.+}}:4 = scf.for %{{.+}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-4: vector.fma
+// CHECK-NOT: :16 = scf.for
+// CHECK: return
+func.func @linear_one_token(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x48xf32> {
   %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<48x64xf32> -> tensor<?x1x48xf32>
   return %y : tensor<?x1x48xf32>
 }

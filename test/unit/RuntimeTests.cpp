@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RuntimeTestSupport.h"
 #include "rwkv/runtime.h"
 
 #include <gtest/gtest.h>
@@ -27,84 +28,9 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using namespace rwkvtest;
 
 namespace {
-
-const std::string kData = RWKV_SHARED_DATA "/rwkvcpp-tiny";
-const std::string kTiny7 = kData + "/tiny-rwkv-7v0-834K-FP32.bin";
-const std::string kExpected7 = kData + "/expected-logits-7v0-834K.bin";
-const std::vector<int32_t> kPrompt = {34, 105, 110}; // the bytes of `"in`
-
-std::string scratchDir(const std::string &name) {
-  fs::path dir =
-      fs::temp_directory_path() /
-      ("rwkv-runtime-test-" + std::to_string(::getpid()) + "-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-/// Runs rwkvc on `spec` into `dir` (x86-64-v3 so the artifact runs on any
-/// AVX2 host); fails the test on error.
-::testing::AssertionResult compileSpec(const std::string &spec,
-                                       const std::string &dir) {
-  std::string cmd = std::string(RWKVC_PATH) + " '" + spec +
-                    "' --target=x86-64-v3 -o '" + dir + "' 2>&1";
-  if (std::system(cmd.c_str()) != 0)
-    return ::testing::AssertionFailure() << "rwkvc failed: " << cmd;
-  return ::testing::AssertionSuccess();
-}
-
-/// The artifact of `spec` (compiled once per test process, x86-64-v3).
-const std::string &artifactFor(const std::string &spec) {
-  // Removes the artifacts when the test process exits.
-  struct Cache : std::map<std::string, std::string> {
-    ~Cache() {
-      for (auto &kv : *this)
-        fs::remove_all(kv.second);
-    }
-  };
-  static Cache cache;
-  auto it = cache.find(spec);
-  if (it != cache.end())
-    return it->second;
-  std::string dir = scratchDir("artifact-" + fs::path(spec).stem().string());
-  EXPECT_TRUE(compileSpec(spec, dir));
-  return cache.emplace(spec, dir).first->second;
-}
-
-std::vector<char> readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-
-void writeFile(const std::string &path, const std::vector<char> &bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-/// Feeds `tokens` to a fresh batch-1 session; returns the last logits.
-std::vector<float> run(rwkv_model *model, const std::vector<int32_t> &tokens) {
-  rwkv_session *s = nullptr;
-  EXPECT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK) << rwkv_last_error();
-  std::vector<float> logits(static_cast<size_t>(rwkv_model_vocab_size(model)));
-  for (int32_t t : tokens)
-    EXPECT_EQ(rwkv_session_eval(s, &t, logits.data()), RWKV_OK)
-        << rwkv_last_error();
-  rwkv_session_free(s);
-  return logits;
-}
-
-double maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  double worst = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    worst = std::max(worst, std::abs(double(a[i]) - b[i]));
-  return worst;
-}
-
-size_t argmax(const std::vector<float> &v) {
-  return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
 
 /// Rewrites an FP32 rwkv.cpp file the way rwkv.cpp's FP16 converter does:
 /// matrices become FP16; 1-D tensors and the mix/decay/bonus vectors stay
@@ -801,6 +727,101 @@ TEST_F(Sessions, StateTuningSetsTheInitialState) {
   rwkv_session_free(tuned);
   rwkv_session_free(manual);
   fs::remove_all(dir);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Tokenizer, decoder and sampler through the C API (their algorithms are
+// tested in TokenizerTests.cpp and SamplerTests.cpp)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+TEST(TextApi, EncodeRetriesWithTheNeededCapacity) {
+  std::string vocab =
+      RWKV_SHARED_DATA "/rwkv-tokenizers/rwkv_vocab_v20230424.txt";
+  if (!fs::exists(vocab))
+    GTEST_SKIP() << "test data not found: " << vocab;
+  rwkv_tokenizer *tok = nullptr;
+  ASSERT_EQ(rwkv_tokenizer_load_world(vocab.c_str(), &tok), RWKV_OK)
+      << rwkv_last_error();
+  EXPECT_EQ(rwkv_tokenizer_vocab_size(tok), 65530);
+  const std::string text = "Hello, \xe4\xb8\x96\xe7\x95\x8c!\r\n";
+  size_t n = 0;
+  EXPECT_EQ(
+      rwkv_tokenizer_encode(tok, text.data(), text.size(), nullptr, 0, &n),
+      RWKV_ERROR_ARGUMENT);
+  ASSERT_GT(n, 0u);
+  std::vector<int32_t> ids(n);
+  ASSERT_EQ(rwkv_tokenizer_encode(tok, text.data(), text.size(), ids.data(),
+                                  ids.size(), &n),
+            RWKV_OK);
+  std::string back;
+  for (int32_t id : ids) {
+    const char *bytes = nullptr;
+    size_t len = 0;
+    ASSERT_EQ(rwkv_tokenizer_token_bytes(tok, id, &bytes, &len), RWKV_OK);
+    back.append(bytes, len);
+  }
+  EXPECT_EQ(back, text);
+  const char *bytes = nullptr;
+  size_t len = 0;
+  EXPECT_EQ(rwkv_tokenizer_token_bytes(tok, 70000, &bytes, &len),
+            RWKV_ERROR_ARGUMENT);
+  rwkv_tokenizer_free(tok);
+
+  EXPECT_EQ(rwkv_tokenizer_load_world("/nonexistent/vocab.txt", &tok),
+            RWKV_ERROR_IO);
+  EXPECT_NE(std::string(rwkv_last_error()).find("/nonexistent/vocab.txt"),
+            std::string::npos);
+}
+
+TEST(TextApi, DecoderHoldsIncompleteCharacters) {
+  rwkv_tokenizer *tok = nullptr;
+  ASSERT_EQ(rwkv_tokenizer_create_bytes(0, &tok), RWKV_OK);
+  EXPECT_EQ(rwkv_tokenizer_vocab_size(tok), 256);
+  rwkv_decoder *dec = nullptr;
+  ASSERT_EQ(rwkv_decoder_create(tok, &dec), RWKV_OK);
+  const char *text = nullptr;
+  size_t len = 0;
+  std::string out;
+  for (int32_t b : {0xe4, 0xb8}) {
+    ASSERT_EQ(rwkv_decoder_push(dec, b, &text, &len), RWKV_OK);
+    EXPECT_EQ(len, 0u) << "a partial character was released";
+  }
+  ASSERT_EQ(rwkv_decoder_push(dec, 0x96, &text, &len), RWKV_OK);
+  EXPECT_EQ(std::string(text, len), "\xe4\xb8\x96");
+  ASSERT_EQ(rwkv_decoder_push(dec, 0xe7, &text, &len), RWKV_OK);
+  EXPECT_EQ(len, 0u);
+  ASSERT_EQ(rwkv_decoder_finish(dec, &text, &len), RWKV_OK);
+  EXPECT_EQ(std::string(text, len), "\xef\xbf\xbd"); // U+FFFD
+  EXPECT_EQ(rwkv_decoder_push(dec, 256, &text, &len), RWKV_ERROR_ARGUMENT);
+  rwkv_decoder_free(dec);
+  rwkv_tokenizer_free(tok);
+}
+
+TEST(TextApi, SamplerDefaultsAndErrors) {
+  rwkv_sampler_params p = rwkv_sampler_default_params();
+  EXPECT_EQ(p.temperature, 1.0f);
+  EXPECT_EQ(p.top_p, 0.85f);
+  EXPECT_EQ(p.top_k, 0);
+  EXPECT_EQ(p.presence_penalty, 0.2f);
+  EXPECT_EQ(p.frequency_penalty, 0.2f);
+  EXPECT_EQ(p.penalty_decay, 0.996f);
+  rwkv_sampler *s = nullptr;
+  p.top_p = 0;
+  EXPECT_EQ(rwkv_sampler_create(&p, 4, &s), RWKV_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(rwkv_last_error()).find("top_p"), std::string::npos);
+  p = rwkv_sampler_default_params();
+  p.temperature = 0;
+  ASSERT_EQ(rwkv_sampler_create(&p, 4, &s), RWKV_OK);
+  float logits[4] = {0.0f, 3.0f, 1.0f, 2.0f};
+  int32_t token = -1;
+  ASSERT_EQ(rwkv_sampler_sample(s, logits, &token), RWKV_OK);
+  EXPECT_EQ(token, 1);
+  EXPECT_EQ(rwkv_sampler_accept(s, 9, 1.0f), RWKV_ERROR_ARGUMENT);
+  rwkv_sampler_free(s);
 }
 
 } // namespace

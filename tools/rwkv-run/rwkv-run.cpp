@@ -1,11 +1,20 @@
 //===- rwkv-run.cpp - run or benchmark a compiled RWKV model --------------===//
 //
-// rwkv-run --model DIR [--weights FILE] [--tokens 34,105,110]
-//          [--logits-out FILE] [--top K] [--bench N] [--seed S]
+// Inspect:   rwkv-run --model DIR [--weights FILE] [--tokens 34,105,110]
+//                     [--logits-out FILE] [--top K] [--bench N]
+// Generate:  rwkv-run --model DIR --weights FILE --vocab FILE|bytes
+//                     --prompt TEXT -n N [--temperature T] [--top-p P]
+//                     [--top-k K] [--presence-penalty A]
+//                     [--frequency-penalty B] [--penalty-decay D]
+//                     [--stop STR]... [--seed S]
 //
-// Evaluates the tokens from a fresh state through the runtime's C API,
-// prints the top-K next tokens, optionally writes the last logits
-// (little-endian float32) and, with --bench, times N greedy decode steps.
+// Everything runs through the runtime's C API. Inspect mode evaluates the
+// tokens from a fresh state, prints the top-K next tokens, optionally writes
+// the last logits (little-endian float32) and, with --bench, times N greedy
+// decode steps. Generate mode tokenizes the prompt, then streams N sampled
+// tokens to stdout as UTF-8 (statistics go to stderr). Both can start from
+// a saved state (--load-state) or a state-tuning file (--state-tuning) and
+// save the final state (--save-state).
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,8 +52,62 @@ static cl::opt<unsigned>
 static cl::opt<unsigned> benchTokens(
     "bench", cl::desc("After the prompt, time this many greedy decode steps"),
     cl::init(0));
-static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the synthetic weights"),
-                              cl::init(0));
+static cl::opt<uint64_t>
+    syntheticSeed("synthetic-seed", cl::desc("Seed of the synthetic weights"),
+                  cl::init(0));
+
+static cl::OptionCategory genCat("Generation");
+static cl::opt<std::string>
+    prompt("prompt", cl::desc("Generate: the prompt text (needs --vocab)"),
+           cl::value_desc("text"), cl::cat(genCat));
+static cl::opt<std::string> vocabPath(
+    "vocab",
+    cl::desc("World vocab file (rwkv_vocab_v20230424.txt), or 'bytes' for "
+             "byte-level models (id = byte)"),
+    cl::value_desc("file"), cl::cat(genCat));
+static cl::opt<unsigned> numTokens("n", cl::desc("Tokens to generate"),
+                                   cl::init(100), cl::cat(genCat));
+static cl::opt<float> temperature("temperature",
+                                  cl::desc("Sampling temperature (0: greedy)"),
+                                  cl::init(1.0f), cl::cat(genCat));
+static cl::opt<float> topP("top-p", cl::desc("Nucleus sampling threshold"),
+                           cl::init(0.85f), cl::cat(genCat));
+static cl::opt<int> topKSample("top-k",
+                               cl::desc("Sample among the K most likely (0: "
+                                        "all)"),
+                               cl::init(0), cl::cat(genCat));
+static cl::opt<float> presencePenalty("presence-penalty",
+                                      cl::desc("Subtracted from the logit of "
+                                               "every generated token"),
+                                      cl::init(0.2f), cl::cat(genCat));
+static cl::opt<float> frequencyPenalty(
+    "frequency-penalty",
+    cl::desc("Subtracted per (decayed) occurrence of a generated token"),
+    cl::init(0.2f), cl::cat(genCat));
+static cl::opt<float> penaltyDecay("penalty-decay",
+                                   cl::desc("Per-token decay of the "
+                                            "occurrence counts"),
+                                   cl::init(0.996f), cl::cat(genCat));
+static cl::list<std::string>
+    stopStrings("stop",
+                cl::desc("Stop when the output contains this string "
+                         "(not printed; repeatable)"),
+                cl::cat(genCat));
+static cl::opt<uint64_t> seed("seed", cl::desc("Sampling seed"), cl::init(0),
+                              cl::cat(genCat));
+
+static cl::OptionCategory stateCat("State");
+static cl::opt<std::string>
+    loadState("load-state", cl::desc("Start from a saved session state"),
+              cl::value_desc("file"), cl::cat(stateCat));
+static cl::opt<std::string> saveState("save-state",
+                                      cl::desc("Save the final session state"),
+                                      cl::value_desc("file"),
+                                      cl::cat(stateCat));
+static cl::opt<std::string> stateTuning(
+    "state-tuning",
+    cl::desc("Start from a state-tuning checkpoint (blocks.N.att.time_state)"),
+    cl::value_desc("file"), cl::cat(stateCat));
 
 static cl::opt<std::string>
     mode("mode",
@@ -81,6 +144,146 @@ static bool parseTokens(const std::string &text, std::vector<int32_t> &out) {
   return !out.empty();
 }
 
+/// Prints generated text, holding back any tail that may begin a stop
+/// string; returns true once a stop string has appeared.
+class StopFilter {
+public:
+  explicit StopFilter(const std::vector<std::string> &stops) : stops_(stops) {}
+
+  bool feed(const std::string &text) {
+    pending_ += text;
+    size_t cut = std::string::npos;
+    for (const std::string &s : stops_)
+      if (!s.empty())
+        cut = std::min(cut, pending_.find(s));
+    if (cut != std::string::npos) {
+      emit(pending_.substr(0, cut));
+      pending_.clear();
+      return true;
+    }
+    // Keep the longest suffix that is a proper prefix of a stop string.
+    size_t keep = 0;
+    for (const std::string &s : stops_)
+      for (size_t n = std::min(s.size() - 1, pending_.size()); n > keep; --n)
+        if (pending_.compare(pending_.size() - n, n, s, 0, n) == 0) {
+          keep = n;
+          break;
+        }
+    emit(pending_.substr(0, pending_.size() - keep));
+    pending_.erase(0, pending_.size() - keep);
+    return false;
+  }
+  void finish() { emit(pending_); }
+
+private:
+  static void emit(const std::string &text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+  const std::vector<std::string> &stops_;
+  std::string pending_;
+};
+
+static double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// Generate mode: tokenize --prompt, evaluate it, then sample --n tokens,
+/// streaming the text.
+static int generate(rwkv_model *model, rwkv_session *session,
+                    std::vector<float> &logits) {
+  if (vocabPath.empty())
+    return die("--prompt needs --vocab (a World vocab file, or 'bytes')");
+  rwkv_tokenizer *tok = nullptr;
+  bool world = vocabPath != "bytes";
+  if ((world ? rwkv_tokenizer_load_world(vocabPath.c_str(), &tok)
+             : rwkv_tokenizer_create_bytes(0, &tok)) != RWKV_OK)
+    return die(rwkv_last_error());
+  const int64_t vocab = rwkv_model_vocab_size(model);
+  if (rwkv_tokenizer_vocab_size(tok) > vocab)
+    return die(
+        "the tokenizer has " + std::to_string(rwkv_tokenizer_vocab_size(tok)) +
+        " ids, more than the model's vocabulary of " + std::to_string(vocab));
+  size_t n = 0;
+  rwkv_tokenizer_encode(tok, prompt.data(), prompt.size(), nullptr, 0, &n);
+  std::vector<int32_t> ids(n);
+  if (n == 0)
+    return die("--prompt is empty");
+  if (rwkv_tokenizer_encode(tok, prompt.data(), prompt.size(), ids.data(), n,
+                            &n) != RWKV_OK)
+    return die(rwkv_last_error());
+
+  rwkv_sampler_params params = rwkv_sampler_default_params();
+  params.temperature = temperature;
+  params.top_p = topP;
+  params.top_k = topKSample;
+  params.presence_penalty = presencePenalty;
+  params.frequency_penalty = frequencyPenalty;
+  params.penalty_decay = penaltyDecay;
+  params.seed = seed;
+  rwkv_sampler *sampler = nullptr;
+  rwkv_decoder *decoder = nullptr;
+  if (rwkv_sampler_create(&params, vocab, &sampler) != RWKV_OK ||
+      rwkv_decoder_create(tok, &decoder) != RWKV_OK)
+    return die(rwkv_last_error());
+
+  auto start = std::chrono::steady_clock::now();
+  if (rwkv_session_eval_sequence(session, ids.data(),
+                                 static_cast<int64_t>(ids.size()),
+                                 logits.data()) != RWKV_OK)
+    return die(rwkv_last_error());
+  double prefill = secondsSince(start);
+
+  std::vector<std::string> stops(stopStrings.begin(), stopStrings.end());
+  StopFilter out(stops);
+  const std::string unweighted = " \t0123456789";
+  unsigned generated = 0;
+  bool stopped = false;
+  start = std::chrono::steady_clock::now();
+  while (generated < numTokens && !stopped) {
+    int32_t next = 0;
+    if (rwkv_sampler_sample(sampler, logits.data(), &next) != RWKV_OK)
+      return die(rwkv_last_error());
+    if (world && next == 0) // end of text
+      break;
+    const char *bytes = nullptr;
+    size_t len = 0;
+    if (rwkv_tokenizer_token_bytes(tok, next, &bytes, &len) != RWKV_OK)
+      return die(rwkv_last_error());
+    // As the pip package: spaces, tabs and digits do not count as repeats.
+    bool plain = unweighted.find(std::string(bytes, len)) != std::string::npos;
+    rwkv_sampler_accept(sampler, next, plain ? 0.0f : 1.0f);
+    const char *text = nullptr;
+    if (rwkv_decoder_push(decoder, next, &text, &len) != RWKV_OK)
+      return die(rwkv_last_error());
+    stopped = out.feed(std::string(text, len));
+    ++generated;
+    // Evaluated even after the last one, so a saved state has every token.
+    if (rwkv_session_eval(session, &next, logits.data()) != RWKV_OK)
+      return die(rwkv_last_error());
+  }
+  if (!stopped) {
+    const char *text = nullptr;
+    size_t len = 0;
+    rwkv_decoder_finish(decoder, &text, &len);
+    stopped = out.feed(std::string(text, len));
+    if (!stopped)
+      out.finish();
+  }
+  double decode = secondsSince(start);
+  std::fputs("\n", stdout);
+  llvm::errs() << llvm::format(
+      "prompt   %zu tokens in %.3f s (%.1f tok/s); generated %u tokens in "
+      "%.3f s (%.1f tok/s)%s\n",
+      ids.size(), prefill, ids.size() / prefill, generated, decode,
+      generated / decode, stopped ? "; stopped at a stop string" : "");
+  rwkv_decoder_free(decoder);
+  rwkv_sampler_free(sampler);
+  rwkv_tokenizer_free(tok);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv, "rwkv-run: run or benchmark a compiled RWKV model\n");
@@ -93,21 +296,34 @@ int main(int argc, char **argv) {
   rwkv_model *model = nullptr;
   rwkv_status st =
       weightsPath.empty()
-          ? rwkv_model_load_synthetic(modelDir.c_str(), seed, &model)
+          ? rwkv_model_load_synthetic(modelDir.c_str(), syntheticSeed, &model)
           : rwkv_model_load(modelDir.c_str(), weightsPath.c_str(), &model);
   if (st != RWKV_OK)
     return die(rwkv_last_error());
   const int64_t vocab = rwkv_model_vocab_size(model);
-  llvm::outs() << "model    " << rwkv_model_name(model) << " ("
-               << rwkv_model_n_layer(model) << " layers, d_model "
-               << rwkv_model_d_model(model) << ", vocab " << vocab << ")\n";
+  // In generate mode stdout carries only the generated text.
+  llvm::raw_ostream &info =
+      prompt.getNumOccurrences() ? llvm::errs() : llvm::outs();
+  info << "model    " << rwkv_model_name(model) << " ("
+       << rwkv_model_n_layer(model) << " layers, d_model "
+       << rwkv_model_d_model(model) << ", vocab " << vocab << ")\n";
   if (weightsPath.empty())
-    llvm::outs() << "weights  synthetic (seed " << seed << ")\n";
+    info << "weights  synthetic (seed " << syntheticSeed << ")\n";
   else
-    llvm::outs() << "weights  " << weightsPath << "\n";
+    info << "weights  " << weightsPath << " ("
+         << llvm::format("%.1f", rwkv_model_weight_bytes(model) / 1e6)
+         << " MB, "
+         << llvm::format("%.1f", rwkv_model_mapped_weight_bytes(model) / 1e6)
+         << " MB used in place from the mapped file)\n";
 
   rwkv_session *session = nullptr;
   if (rwkv_session_create(model, 1, &session) != RWKV_OK)
+    return die(rwkv_last_error());
+  if (!stateTuning.empty() &&
+      rwkv_session_load_state_tuning(session, stateTuning.c_str()) != RWKV_OK)
+    return die(rwkv_last_error());
+  if (!loadState.empty() &&
+      rwkv_session_load_state(session, loadState.c_str()) != RWKV_OK)
     return die(rwkv_last_error());
   rwkv_mode m = mode == "recurrent"  ? RWKV_MODE_RECURRENT
                 : mode == "parallel" ? RWKV_MODE_PARALLEL
@@ -140,6 +356,16 @@ int main(int argc, char **argv) {
         mode.c_str());
     if (rwkv_session_reset(session) != RWKV_OK)
       return die(rwkv_last_error());
+  }
+
+  if (prompt.getNumOccurrences()) {
+    int rc = generate(model, session, logits);
+    if (rc == 0 && !saveState.empty() &&
+        rwkv_session_save_state(session, saveState.c_str()) != RWKV_OK)
+      rc = die(rwkv_last_error());
+    rwkv_session_free(session);
+    rwkv_model_free(model);
+    return rc;
   }
 
   if (rwkv_session_eval_sequence(session, tokens.data(),
@@ -194,6 +420,9 @@ int main(int argc, char **argv) {
         static_cast<unsigned>(benchTokens), seconds, benchTokens / seconds, mb,
         benchTokens * mb / 1e3 / seconds);
   }
+  if (!saveState.empty() &&
+      rwkv_session_save_state(session, saveState.c_str()) != RWKV_OK)
+    return die(rwkv_last_error());
   rwkv_session_free(session);
   rwkv_model_free(model);
   return 0;

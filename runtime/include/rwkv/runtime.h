@@ -58,8 +58,16 @@ typedef struct rwkv_session rwkv_session;
 RWKV_API const char *rwkv_last_error(void);
 
 /* Loads the artifact in `artifact_dir` and binds weights from
- * `weights_path` (rwkv.cpp .bin: FP32/FP16; the format is detected from the
- * file). On success *out owns the model. */
+ * `weights_path`; the format is detected from the file:
+ *   - BlinkDL .pth (a torch.save zip archive): a flat state_dict of f32, f16
+ *     or bf16 tensors, read by a restricted unpickler that rejects every
+ *     pickle opcode and global a state_dict does not need (naming it);
+ *   - safetensors (F32, F16, BF16), e.g. fla / Hugging Face RWKV-7 files;
+ *   - rwkv.cpp .bin (FP32, FP16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
+ * Tensors are found through the tensor names the spec's [checkpoint] table
+ * gave the compiler. The file is memory-mapped; dense f32 tensors are used
+ * in place, others are converted to f32 once (state and decay math stay in
+ * f32 in the generated code). On success *out owns the model. */
 RWKV_API rwkv_status rwkv_model_load(const char *artifact_dir,
                                      const char *weights_path,
                                      rwkv_model **out);
@@ -76,6 +84,10 @@ RWKV_API int64_t rwkv_model_n_layer(const rwkv_model *model);
 RWKV_API int64_t rwkv_model_d_model(const rwkv_model *model);
 /* Bytes of weights the generated code reads per evaluated token step. */
 RWKV_API int64_t rwkv_model_weight_bytes(const rwkv_model *model);
+/* Of those, the bytes read in place from the memory-mapped checkpoint (dense,
+ * aligned f32 tensors that need no transpose); the rest was converted to f32
+ * at load (f16, bf16, quantized or transposed tensors). */
+RWKV_API int64_t rwkv_model_mapped_weight_bytes(const rwkv_model *model);
 /* Name of the spec the artifact was compiled from. */
 RWKV_API const char *rwkv_model_name(const rwkv_model *model);
 
@@ -155,6 +167,98 @@ RWKV_API rwkv_status rwkv_session_load_state(rwkv_session *session,
  * now and after rwkv_session_reset; token-shift states start at zero. */
 RWKV_API rwkv_status rwkv_session_load_state_tuning(rwkv_session *session,
                                                     const char *path);
+
+/*===--------------------------------------------------------------------===*
+ * Tokenizers
+ *
+ * The RWKV World tokenizer (rwkv_vocab_v20230424.txt: `<id> <python
+ * literal> <byte length>` per line) encodes by greedy longest match over the
+ * UTF-8 bytes; ids 1..256 are single bytes, so any byte string encodes, and
+ * id 0 is end of text. The byte tokenizer maps byte b to id b + offset.
+ * Tokenizers are immutable and may be shared between threads.
+ *===--------------------------------------------------------------------===*/
+
+typedef struct rwkv_tokenizer rwkv_tokenizer;
+
+/* Loads a World vocab file; errors name the file and line. */
+RWKV_API rwkv_status rwkv_tokenizer_load_world(const char *vocab_path,
+                                               rwkv_tokenizer **out);
+/* A byte-level tokenizer: id = byte + offset; offset 0 (256 ids) for
+ * byte-level models such as rwkv.cpp's tiny ones, 1 (257 ids, id 0 = end of
+ * text) for World-compatible ids. */
+RWKV_API rwkv_status rwkv_tokenizer_create_bytes(int32_t offset,
+                                                 rwkv_tokenizer **out);
+RWKV_API void rwkv_tokenizer_free(rwkv_tokenizer *tokenizer);
+/* Largest id + 1. */
+RWKV_API int64_t rwkv_tokenizer_vocab_size(const rwkv_tokenizer *tokenizer);
+
+/* Encodes `n_bytes` of text. Writes at most `capacity` ids to `ids` and the
+ * number of ids of the whole text to *n_ids; if that exceeds `capacity`,
+ * returns RWKV_ERROR_ARGUMENT and the caller retries with a larger array
+ * (ids may be NULL when capacity is 0). */
+RWKV_API rwkv_status rwkv_tokenizer_encode(const rwkv_tokenizer *tokenizer,
+                                           const char *text, size_t n_bytes,
+                                           int32_t *ids, size_t capacity,
+                                           size_t *n_ids);
+
+/* The bytes of one token (not NUL-terminated, possibly part of a UTF-8
+ * character); valid while the tokenizer lives. */
+RWKV_API rwkv_status rwkv_tokenizer_token_bytes(const rwkv_tokenizer *tokenizer,
+                                                int32_t id, const char **bytes,
+                                                size_t *n_bytes);
+
+/* A streaming decoder: feed generated tokens, get printable UTF-8 back. An
+ * incomplete UTF-8 sequence at the end of a token is held until the next
+ * tokens complete it; ill-formed bytes become U+FFFD (as Python's
+ * decode('utf-8', errors='replace')). */
+typedef struct rwkv_decoder rwkv_decoder;
+RWKV_API rwkv_status rwkv_decoder_create(const rwkv_tokenizer *tokenizer,
+                                         rwkv_decoder **out);
+RWKV_API void rwkv_decoder_free(rwkv_decoder *decoder);
+/* Appends a token; *text (NUL-terminated, valid until the next call on the
+ * decoder) receives the text that is complete now, possibly "". */
+RWKV_API rwkv_status rwkv_decoder_push(rwkv_decoder *decoder, int32_t token,
+                                       const char **text, size_t *n_bytes);
+/* Ends the stream: U+FFFD if an incomplete sequence is held, else "". */
+RWKV_API rwkv_status rwkv_decoder_finish(rwkv_decoder *decoder,
+                                         const char **text, size_t *n_bytes);
+
+/*===--------------------------------------------------------------------===*
+ * Sampling
+ *
+ * As the rwkv pip package's PIPELINE (ChatRWKV): presence and frequency
+ * penalties on the tokens generated so far (logit -= presence + count *
+ * frequency, counts decaying by penalty_decay per token), softmax, top-k,
+ * top-p, temperature (p^(1/T); T <= 0 is greedy), then a draw from a
+ * generator seeded by `seed` (the same seed gives the same tokens on every
+ * platform).
+ *===--------------------------------------------------------------------===*/
+
+typedef struct rwkv_sampler_params {
+  float temperature;       /* default 1.0 */
+  float top_p;             /* (0, 1], default 0.85 */
+  int32_t top_k;           /* 0 = no limit (default) */
+  float presence_penalty;  /* default 0.2 */
+  float frequency_penalty; /* default 0.2 */
+  float penalty_decay;     /* [0, 1], default 0.996 */
+  uint64_t seed;           /* default 0 */
+} rwkv_sampler_params;
+
+typedef struct rwkv_sampler rwkv_sampler;
+
+/* The defaults above (those of the rwkv pip package's PIPELINE_ARGS). */
+RWKV_API rwkv_sampler_params rwkv_sampler_default_params(void);
+RWKV_API rwkv_status rwkv_sampler_create(const rwkv_sampler_params *params,
+                                         int64_t vocab_size,
+                                         rwkv_sampler **out);
+RWKV_API void rwkv_sampler_free(rwkv_sampler *sampler);
+/* Draws the next token from `logits` (vocab_size floats, not modified). */
+RWKV_API rwkv_status rwkv_sampler_sample(rwkv_sampler *sampler,
+                                         const float *logits, int32_t *token);
+/* Records a generated token for the penalties with `weight` (the pip
+ * package uses 0 for tokens that decode to a space, tab or digit, else 1). */
+RWKV_API rwkv_status rwkv_sampler_accept(rwkv_sampler *sampler, int32_t token,
+                                         float weight);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,239 @@
+//===- WeightFormatTests.cpp - .pth and safetensors through the C API -----===//
+//
+// The tiny trained RWKV-7 model of rwkv.cpp, rewritten by write-checkpoint.py
+// (Python standard library only) as a BlinkDL .pth in the official layout
+// and as fla-named safetensors, in f32, f16 and bf16. Each file must give
+// the logits of the rwkv.cpp .bin it came from; foreign pickles and damaged
+// files must be refused with errors that name the problem.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestSupport.h"
+
+#include <cstring>
+#include <sstream>
+
+using namespace rwkvtest;
+
+namespace {
+
+const std::string kWriter = RWKV_TEST_TOOLS "/write-checkpoint.py";
+
+/// The tiny 7v0 model's [model] ... [channel_mix] tables followed by the
+/// [checkpoint] tables of `checkpointFrom` (none for the default names).
+std::string tinySpecWithCheckpoint(const std::string &name,
+                                   const std::string &checkpointFrom) {
+  std::vector<char> tinyBytes = readFile(RWKV_SPECS "/rwkvcpp-tiny-7v0.toml");
+  std::string tiny(tinyBytes.begin(), tinyBytes.end());
+  std::string model = tiny.substr(0, tiny.find("\n[checkpoint]") + 1);
+  size_t at = model.find("name = \"rwkvcpp-tiny-7v0\"");
+  model.replace(at, std::strlen("name = \"rwkvcpp-tiny-7v0\""),
+                "name = \"" + name + "\"");
+  std::string checkpoint = "[checkpoint]\nformat = \"pth\"\n";
+  if (!checkpointFrom.empty()) {
+    std::vector<char> bytes = readFile(checkpointFrom);
+    std::string text(bytes.begin(), bytes.end());
+    checkpoint = text.substr(text.find("\n[checkpoint]") + 1);
+  }
+  static std::string dir = scratchDir("weight-format-specs");
+  std::string path = dir + "/" + name + ".toml";
+  std::ofstream(path) << model << checkpoint;
+  return path;
+}
+
+/// Runs write-checkpoint.py; `args` are its options.
+::testing::AssertionResult writeCheckpoint(const std::string &out,
+                                           const std::string &args) {
+  std::string cmd = std::string(RWKV_PYTHON3) + " '" + kWriter + "' '" +
+                    kTiny7 + "' '" + out + "' " + args + " 2>&1";
+  if (std::system(cmd.c_str()) != 0)
+    return ::testing::AssertionFailure() << "failed: " << cmd;
+  return ::testing::AssertionSuccess();
+}
+
+struct Loaded {
+  rwkv_status status;
+  std::string error;
+  std::vector<float> logits;
+  int64_t mappedBytes = 0;
+};
+
+Loaded load(const std::string &artifact, const std::string &weights) {
+  Loaded r;
+  rwkv_model *model = nullptr;
+  r.status = rwkv_model_load(artifact.c_str(), weights.c_str(), &model);
+  if (r.status != RWKV_OK) {
+    r.error = rwkv_last_error();
+    return r;
+  }
+  r.logits = run(model, kPrompt);
+  r.mappedBytes = rwkv_model_mapped_weight_bytes(model);
+  rwkv_model_free(model);
+  return r;
+}
+
+class WeightFormats : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!fs::exists(kTiny7))
+      GTEST_SKIP() << "test data not found: " << kTiny7
+                   << " (the shared data folder is absent)";
+    dir = scratchDir("weight-formats");
+    rwkvcpp = artifactFor(RWKV_SPECS "/rwkvcpp-tiny-7v0.toml");
+    official = artifactFor(tinySpecWithCheckpoint("tiny-7v0-official", ""));
+    fla = artifactFor(tinySpecWithCheckpoint("tiny-7v0-fla", RWKV_SPECS
+                                             "/rwkv7-goose-0.1b-fla.toml"));
+    Loaded bin = load(rwkvcpp, kTiny7);
+    ASSERT_EQ(bin.status, RWKV_OK) << bin.error;
+    reference = bin.logits;
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  /// Writes a checkpoint with `args` and loads it into `artifact`.
+  Loaded write(const std::string &file, const std::string &args,
+               const std::string &artifact) {
+    std::string path = dir + "/" + file;
+    EXPECT_TRUE(writeCheckpoint(path, args));
+    return load(artifact, path);
+  }
+
+  std::string dir, rwkvcpp, official, fla;
+  std::vector<float> reference; ///< logits from the rwkv.cpp .bin
+};
+
+TEST_F(WeightFormats, OfficialPthInF32MatchesTheBin) {
+  Loaded pth = write("f32.pth", "--layout=official --dtype=f32", official);
+  ASSERT_EQ(pth.status, RWKV_OK) << pth.error;
+  EXPECT_LE(maxAbsDiff(pth.logits, reference), 1e-5);
+  // torch aligns storages to 64 bytes: f32 tensors are used in place.
+  EXPECT_GT(pth.mappedBytes, 0);
+}
+
+TEST_F(WeightFormats, StridedViewInPthIsGathered) {
+  Loaded pth =
+      write("strided.pth", "--layout=official --dtype=f32 --strided", official);
+  ASSERT_EQ(pth.status, RWKV_OK) << pth.error;
+  EXPECT_LE(maxAbsDiff(pth.logits, reference), 1e-5);
+}
+
+TEST_F(WeightFormats, RwkvCppNamesInPthAndSafetensors) {
+  for (const char *format : {"pth", "safetensors"}) {
+    Loaded l =
+        write(std::string("rwkvcpp.") + format,
+              std::string("--layout=rwkvcpp --format=") + format, rwkvcpp);
+    ASSERT_EQ(l.status, RWKV_OK) << format << ": " << l.error;
+    EXPECT_LE(maxAbsDiff(l.logits, reference), 1e-5) << format;
+  }
+}
+
+TEST_F(WeightFormats, FlaSafetensorsMatchTheBin) {
+  Loaded st =
+      write("fla.safetensors", "--format=safetensors --layout=fla", fla);
+  ASSERT_EQ(st.status, RWKV_OK) << st.error;
+  EXPECT_LE(maxAbsDiff(st.logits, reference), 1e-5);
+  EXPECT_GT(st.mappedBytes, 0);
+}
+
+// bf16 files. The tiny model was trained in bf16, so its f32 values are
+// bf16-exact; --jitter moves every weight by up to 2^-10 (relative) first so
+// that bf16 rounding changes them. The runtime widens bf16 to f32 exactly,
+// so a bf16 file must give bit for bit the logits of an f32 file holding
+// the same bf16-rounded values: that is the whole error of the bf16 path.
+// Against the unrounded weights, rounding enters to first order, so the
+// logit error scales with the unit roundoff: 2^-8 for bf16 (8 significand
+// bits) versus 2^-11 for f16 (11 bits), a factor of 8. The bound below is
+// that factor times the measured f16 error, with a margin of 4 for the
+// randomness of individual rounding errors.
+TEST_F(WeightFormats, Bf16IsExactlyTheRoundedWeights) {
+  const std::string jit = "--layout=official --jitter --dtype=";
+  Loaded f32 = write("jitter-f32.pth", jit + "f32", official);
+  Loaded rounded = write("jitter-rounded.pth", jit + "f32-bf16", official);
+  Loaded pth = write("jitter-bf16.pth", jit + "bf16", official);
+  Loaded st =
+      write("jitter-bf16.safetensors",
+            "--format=safetensors --layout=fla --jitter --dtype=bf16", fla);
+  Loaded f16 = write("jitter-f16.pth", jit + "f16", official);
+  for (Loaded *l : {&f32, &rounded, &pth, &st, &f16})
+    ASSERT_EQ(l->status, RWKV_OK) << l->error;
+  EXPECT_EQ(pth.logits, rounded.logits);
+  EXPECT_EQ(st.logits, rounded.logits);
+  EXPECT_EQ(pth.mappedBytes, 0); // bf16 is widened at load
+
+  double errBf16 = maxAbsDiff(pth.logits, f32.logits);
+  double errF16 = maxAbsDiff(f16.logits, f32.logits);
+  double bound = 4 * 8 * errF16;
+  RecordProperty("bf16_max_abs_error", std::to_string(errBf16));
+  RecordProperty("f16_max_abs_error", std::to_string(errF16));
+  EXPECT_GT(errBf16, 0.0) << "bf16 rounding should change the jittered "
+                             "weights";
+  EXPECT_LE(errBf16, bound) << "f16 error " << errF16;
+  EXPECT_EQ(argmax(pth.logits), argmax(f32.logits));
+  // The unjittered bf16 file is the .bin exactly (bf16-exact weights).
+  Loaded plain = write("bf16.pth", "--layout=official --dtype=bf16", official);
+  ASSERT_EQ(plain.status, RWKV_OK) << plain.error;
+  EXPECT_LE(maxAbsDiff(plain.logits, reference), 1e-5);
+}
+
+TEST_F(WeightFormats, ForeignPicklesAreRefused) {
+  struct Case {
+    const char *evil, *expected;
+  } cases[] = {
+      {"global", "global 'os.system' is not allowed in a state_dict"},
+      {"opcode", "pickle opcode 0x47 (BINFLOAT) is not allowed"},
+      {"storage", "tensor storage type 'torch.DoubleStorage' is not "
+                  "supported"},
+  };
+  for (const Case &c : cases) {
+    std::string path = dir + "/evil-" + c.evil + ".pth";
+    std::string cmd = std::string(RWKV_PYTHON3) + " '" + kWriter + "' '" +
+                      path + "' --evil=" + c.evil;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    Loaded l = load(official, path);
+    EXPECT_EQ(l.status, RWKV_ERROR_FORMAT) << c.evil;
+    EXPECT_NE(l.error.find(c.expected), std::string::npos)
+        << c.evil << ": " << l.error;
+    EXPECT_NE(l.error.find(path + ": archive/data.pkl at byte "),
+              std::string::npos)
+        << l.error;
+  }
+}
+
+TEST_F(WeightFormats, DamagedFilesAreRefused) {
+  std::string pth = dir + "/cut.pth", st = dir + "/cut.safetensors";
+  ASSERT_TRUE(writeCheckpoint(pth, "--layout=official"));
+  ASSERT_TRUE(writeCheckpoint(st, "--format=safetensors --layout=fla"));
+  std::vector<char> bytes = readFile(pth);
+  // Without its end the archive has no central directory.
+  writeFile(pth, std::vector<char>(bytes.begin(), bytes.end() - 500));
+  Loaded l = load(official, pth);
+  EXPECT_EQ(l.status, RWKV_ERROR_FORMAT);
+  EXPECT_NE(l.error.find(pth + ": zip archive: no end-of-central-directory"),
+            std::string::npos)
+      << l.error;
+
+  bytes = readFile(st);
+  writeFile(st, std::vector<char>(bytes.begin(), bytes.end() - 1000));
+  l = load(fla, st);
+  EXPECT_EQ(l.status, RWKV_ERROR_FORMAT);
+  EXPECT_NE(l.error.find("truncated: tensor 'lm_head.weight' [256, 64] f32"),
+            std::string::npos)
+      << l.error;
+
+  // A header that is not JSON (byte 8 opens the object).
+  bytes[9] = '#';
+  writeFile(st, bytes);
+  l = load(fla, st);
+  EXPECT_EQ(l.status, RWKV_ERROR_FORMAT);
+  EXPECT_NE(l.error.find("safetensors header is not valid JSON"),
+            std::string::npos)
+      << l.error;
+
+  // The right format with the wrong names: the spec's template is named.
+  ASSERT_TRUE(writeCheckpoint(st, "--format=safetensors --layout=fla"));
+  l = load(official, st);
+  EXPECT_EQ(l.status, RWKV_ERROR_MISMATCH);
+  EXPECT_NE(l.error.find("no tensor 'emb.weight'"), std::string::npos)
+      << l.error;
+}
+
+} // namespace

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""Writes test checkpoints from an rwkv.cpp RWKV-7 .bin, with the standard
+library only (no torch, no numpy).
+
+Layouts:
+  rwkvcpp   the names and shapes of the .bin, unchanged
+  official  BlinkDL's .pth layout (rwkv-math §7): att.x_rwkvag is split into
+            att.x_r, x_w, x_k, x_v, x_a, x_g [1, 1, C] and the LoRA matrices
+            are stored [in, out] again
+  fla       the fla / Hugging Face names (rwkv-math §7 table)
+
+Formats:
+  pth          a torch.save zip archive: data.pkl is written by Python's
+               pickle (protocol 2, as torch.save uses) through stand-in
+               `torch` modules, storages are stored entries aligned to 64
+               bytes like torch does
+  safetensors  JSON header + data
+
+Dtypes: f32, f16, bf16 (round to nearest even), and f32-bf16: f32 holding
+the bf16-rounded values (the reference for a bf16 file).
+
+--jitter scales every weight by 1 + 2^-10·u, u uniform in [-1, 1] from a
+fixed generator, so that the values are no longer bf16-exact (the tiny
+models were trained in bf16 and store bf16-exact f32 values).
+
+--strided stores head.weight as a transposed view (stride (1, rows)) of a
+storage holding its transpose, as torch.save does for a non-contiguous
+tensor. --evil=global|opcode|storage writes a .pth whose pickle uses a global
+outside the allowed set (os.system), an opcode a state_dict never needs
+(BINFLOAT), or a storage type the runtime does not read (DoubleStorage).
+"""
+
+import argparse
+import array
+import collections
+import json
+import pickle
+import struct
+import sys
+import types
+import zipfile
+
+LORA = ("w1", "w2", "a1", "a2", "v1", "v2", "g1", "g2")
+MIX = ("r", "w", "k", "v", "a", "g")  # rwkv.cpp's att.x_rwkvag order
+
+
+def read_rwkvcpp(path):
+    """name -> (shape (torch order), array('f')) from an F32/F16 .bin."""
+    data = open(path, "rb").read()
+    magic, version = struct.unpack_from("<2i", data, 0)
+    assert magic == 0x67676D66, "not an rwkv.cpp file"
+    off, out = 24, collections.OrderedDict()
+    while off < len(data):
+        dims, key_len, dtype = struct.unpack_from("<3i", data, off)
+        off += 12
+        shape = struct.unpack_from("<%di" % dims, data, off)[::-1]
+        off += 4 * dims
+        name = data[off:off + key_len].decode()
+        off += key_len
+        n = 1
+        for d in shape:
+            n *= d
+        if dtype == 0:
+            values = array.array("f", data[off:off + 4 * n])
+            off += 4 * n
+        elif dtype == 1:
+            values = array.array(
+                "f", struct.unpack_from("<%de" % n, data, off))
+            off += 2 * n
+        else:
+            sys.exit("%s: tensor %s has type %d; only F32/F16 files are read"
+                     % (path, name, dtype))
+        out[name] = (list(shape), values)
+    return out
+
+
+def transpose(shape, values):
+    rows, cols = shape
+    t = array.array("f", bytes(4 * rows * cols))
+    for i in range(rows):
+        for j in range(cols):
+            t[j * rows + i] = values[i * cols + j]
+    return [cols, rows], t
+
+
+def to_official(tensors):
+    out = collections.OrderedDict()
+    for name, (shape, values) in tensors.items():
+        leaf = name.rsplit(".", 1)[-1]
+        if name.endswith("att.x_rwkvag"):
+            c = shape[-1]
+            prefix = name[:-len("x_rwkvag")]
+            for i, m in enumerate(MIX):
+                out[prefix + "x_" + m] = ([1, 1, c], values[i * c:(i + 1) * c])
+        elif ".att." in name and leaf in LORA:
+            out[name] = transpose(shape, values)
+        else:
+            out[name] = (shape, values)
+    return out
+
+
+def to_fla(official):
+    """BlinkDL names -> fla names (rwkv-math §7, fla convert_from_rwkv7)."""
+    out = collections.OrderedDict()
+    for name, (shape, values) in official.items():
+        parts = name.split(".")
+        if name == "emb.weight":
+            new = "model.embeddings.weight"
+        elif parts[0] == "ln_out":
+            new = "model.norm." + parts[1]
+        elif parts[0] == "head":
+            new = "lm_head.weight"
+        else:
+            layer, rest = parts[1], parts[2:]
+            p = "model.layers.%s." % layer
+            norm = {"ln0": "pre_norm", "ln1": "attn_norm", "ln2": "ffn_norm"}
+            if rest[0] in norm:
+                new = p + norm[rest[0]] + "." + rest[1]
+            elif rest[0] == "ffn":
+                new = p + "ffn." + ".".join(rest[1:])
+                if rest[1] == "x_k":
+                    shape = [shape[-1]]
+            else:  # att
+                leaf = rest[1]
+                proj = {"receptance": "r_proj", "key": "k_proj",
+                        "value": "v_proj", "output": "o_proj",
+                        "ln_x": "g_norm"}
+                if leaf in proj:
+                    new = p + "attn." + proj[leaf] + "." + rest[2]
+                elif leaf in LORA or leaf in ("w0", "a0", "v0"):
+                    kind, idx = leaf[0], leaf[1]
+                    base = p + "attn.%s_lora.lora." % kind
+                    if idx == "0":
+                        new, shape = base + "2.bias", [shape[-1]]
+                    else:
+                        # fla keeps nn.Linear's [out, in]: the transpose of
+                        # BlinkDL's [in, out].
+                        shape, values = transpose(shape, values)
+                        new = base + ("0.weight" if idx == "1" else
+                                      "2.weight")
+                elif leaf in ("k_k", "k_a"):
+                    new, shape = p + "attn." + leaf, [shape[-1]]
+                else:  # x_*, r_k
+                    new = p + "attn." + leaf
+        out[new] = (shape, values)
+    return out
+
+
+def jitter(tensors):
+    state = 12345
+    for name, (shape, values) in tensors.items():
+        for i in range(len(values)):
+            state = (state * 6364136223846793005 + 1442695040888963407) % 2**64
+            u = (state >> 11) / float(2**53) * 2 - 1
+            values[i] = values[i] * (1 + u / 1024)
+
+
+def bf16_bits(values):
+    """Round-to-nearest-even f32 -> bf16 bit patterns."""
+    words = array.array("I", values.tobytes())
+    return array.array(
+        "H", [((w + 0x7FFF + ((w >> 16) & 1)) >> 16) & 0xFFFF for w in words])
+
+
+def encode(values, dtype):
+    """(bytes, element size) of values in dtype."""
+    if dtype == "f32":
+        return values.tobytes(), 4
+    if dtype == "f16":
+        return struct.pack("<%de" % len(values), *values), 2
+    if dtype == "bf16":
+        return bf16_bits(values).tobytes(), 2
+    if dtype == "f32-bf16":
+        words = array.array("I", [b << 16 for b in bf16_bits(values)])
+        return words.tobytes(), 4
+    raise ValueError(dtype)
+
+
+def write_safetensors(path, tensors, dtype):
+    header, blobs, offset = {}, [], 0
+    st_dtype = {"f32": "F32", "f32-bf16": "F32", "f16": "F16",
+                "bf16": "BF16"}[dtype]
+    for name, (shape, values) in tensors.items():
+        blob, _ = encode(values, dtype)
+        header[name] = {"dtype": st_dtype, "shape": shape,
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    header["__metadata__"] = {"format": "pt"}
+    text = json.dumps(header).encode()
+    text += b" " * (-(8 + len(text)) % 8)  # align the data to 8 bytes
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+# --- stand-ins for the torch globals a state_dict pickle references ---------
+
+def install_fake_torch():
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):
+        raise RuntimeError("never called")
+
+    _rebuild_tensor_v2.__module__ = "torch._utils"
+    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+    storages = {}
+    for cls in ("FloatStorage", "HalfStorage", "BFloat16Storage",
+                "DoubleStorage"):
+        t = type(cls, (), {"__module__": "torch"})
+        setattr(torch, cls, t)
+        storages[cls] = t
+    torch._utils = utils
+    sys.modules["torch"] = torch
+    sys.modules["torch._utils"] = utils
+    return _rebuild_tensor_v2, storages
+
+
+class StorageRef:
+    def __init__(self, key, storage_type, numel):
+        self.key, self.storage_type, self.numel = key, storage_type, numel
+
+
+class TensorRef:
+    def __init__(self, rebuild, storage, size, stride):
+        self.rebuild, self.storage = rebuild, storage
+        self.size, self.stride = tuple(size), tuple(stride)
+
+    def __reduce_ex__(self, protocol):
+        return (self.rebuild, (self.storage, 0, self.size, self.stride, False,
+                               collections.OrderedDict()))
+
+
+class TorchPickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, StorageRef):
+            return ("storage", obj.storage_type, obj.key, "cpu", obj.numel)
+        return None
+
+
+def dense_strides(shape):
+    strides, s = [], 1
+    for d in reversed(shape):
+        strides.insert(0, s)
+        s *= d
+    return strides
+
+
+def write_zip(path, pickle_bytes, storages):
+    """torch.save's layout: archive/data.pkl, archive/data/<key>, ...; data
+    records start on 64-byte boundaries (torch pads the local header's extra
+    field)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        records = [("archive/data.pkl", pickle_bytes),
+                   ("archive/byteorder", b"little")]
+        records += [("archive/data/%s" % k, b) for k, b in storages]
+        records += [("archive/version", b"3\n")]
+        for name, blob in records:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            start = z.fp.tell() + 30 + len(name) + 4
+            pad = -start % 64
+            info.extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+            z.writestr(info, blob)
+
+
+def write_pth(path, tensors, dtype, strided=False):
+    rebuild, types_ = install_fake_torch()
+    storage_type = {"f32": "FloatStorage", "f32-bf16": "FloatStorage",
+                    "f16": "HalfStorage", "bf16": "BFloat16Storage"}[dtype]
+    state = collections.OrderedDict()
+    blobs = []
+    for i, (name, (shape, values)) in enumerate(tensors.items()):
+        stride = dense_strides(shape)
+        if strided and name in ("head.weight", "lm_head.weight"):
+            # The storage holds the transpose; the tensor is its .t() view.
+            tshape, tvalues = transpose(shape, values)
+            values, stride = tvalues, [1, shape[0]]
+        blob, size = encode(values, dtype)
+        key = str(i)
+        blobs.append((key, blob))
+        ref = StorageRef(key, types_[storage_type], len(blob) // size)
+        state[name] = TensorRef(rebuild, ref, shape, stride)
+    # nn.Module.state_dict() carries _metadata, which pickle writes as BUILD.
+    state._metadata = collections.OrderedDict([("", {"version": 1})])
+    buf = __import__("io").BytesIO()
+    TorchPickler(buf, protocol=2).dump(state)
+    write_zip(path, buf.getvalue(), blobs)
+
+
+def write_evil(path, kind):
+    rebuild, types_ = install_fake_torch()
+    if kind == "global":
+        pkl = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03."
+    elif kind == "opcode":
+        pkl = pickle.dumps({"blocks.0.ln1.weight": 1.5}, protocol=2)
+    elif kind == "storage":
+        buf = __import__("io").BytesIO()
+        ref = StorageRef("0", types_["DoubleStorage"], 1)
+        TorchPickler(buf, protocol=2).dump(
+            {"x": TensorRef(rebuild, ref, [1], [1])})
+        pkl = buf.getvalue()
+    else:
+        raise ValueError(kind)
+    write_zip(path, pkl, [("0", b"\0" * 8)])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("input", nargs="?", help="rwkv.cpp RWKV-7 .bin")
+    ap.add_argument("output")
+    ap.add_argument("--format", choices=("pth", "safetensors"),
+                    default="pth")
+    ap.add_argument("--layout", choices=("rwkvcpp", "official", "fla"),
+                    default="official")
+    ap.add_argument("--dtype", choices=("f32", "f16", "bf16", "f32-bf16"),
+                    default="f32")
+    ap.add_argument("--strided", action="store_true")
+    ap.add_argument("--jitter", action="store_true")
+    ap.add_argument("--evil", choices=("global", "opcode", "storage"))
+    a = ap.parse_args()
+    if a.evil:
+        write_evil(a.output, a.evil)
+        return
+    tensors = read_rwkvcpp(a.input)
+    if a.layout != "rwkvcpp":
+        tensors = to_official(tensors)
+    if a.layout == "fla":
+        tensors = to_fla(tensors)
+    if a.jitter:
+        jitter(tensors)
+    if a.format == "pth":
+        write_pth(a.output, tensors, a.dtype, a.strided)
+    else:
+        write_safetensors(a.output, tensors, a.dtype)
+
+
+if __name__ == "__main__":
+    main()
