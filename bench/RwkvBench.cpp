@@ -192,7 +192,7 @@ std::unique_ptr<CompiledFunction> compileOrDie(const std::string &mlir) {
 }
 
 /// RWKV-7 WKV alone: B = 1, H = 12, N = 64, T = 512 (the 0.1B model's
-/// shapes), state in and out.
+/// shapes), state in and out. Compiled without OpenMP: one thread.
 void Wkv7(benchmark::State &state) {
   static auto fn = compileOrDie(R"(
     func.func @f(%r: tensor<1x512x768xf32>, %w: tensor<1x512x768xf32>, %k: tensor<1x512x768xf32>,
@@ -273,6 +273,7 @@ void Decode(benchmark::State &state) {
   rwkv_model *model = model01b();
   rwkv_session *s = nullptr;
   rwkv_session_create(model, 1, &s);
+  rwkv_session_set_threads(s, state.range(0));
   std::vector<float> logits(static_cast<size_t>(rwkv_model_vocab_size(model)));
   int32_t token = 0;
   for (auto _ : state) {
@@ -296,6 +297,7 @@ void Prefill(benchmark::State &state) {
   rwkv_session *s = nullptr;
   rwkv_session_create(model, 1, &s);
   rwkv_session_set_chunk_size(s, n);
+  rwkv_session_set_threads(s, state.range(1));
   for (auto _ : state) {
     rwkv_session_reset(s);
     rwkv_session_eval_sequence(s, prompt.data(), n, logits.data());
@@ -335,12 +337,16 @@ BENCHMARK(Linear)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(Decode)
     ->Name("Model/rwkv7-0.1b/Decode")
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
     ->Unit(benchmark::kMillisecond)
     ->MinTime(3.0);
 BENCHMARK(Prefill)
     ->Name("Model/rwkv7-0.1b/Prefill")
-    ->Arg(512)
-    ->ArgName("tokens")
+    ->Args({512, 1})
+    ->Args({512, 2})
+    ->ArgNames({"tokens", "threads"})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(3.0);
 BENCHMARK(CompileSpec)

@@ -36,7 +36,7 @@ namespace cl = llvm::cl;
 namespace {
 
 /// Stopping points of the pipeline, in order.
-enum class Stage { Rwkv, Linalg, LLVMDialect, LLVMIR, Asm, Obj, So };
+enum class Stage { Rwkv, RwkvFused, Linalg, LLVMDialect, LLVMIR, Asm, Obj, So };
 
 struct Options {
   cl::opt<std::string> input{cl::Positional, cl::desc("<spec.toml>"),
@@ -54,6 +54,8 @@ struct Options {
   cl::opt<Stage> emit{
       "emit", cl::desc("Stop after this stage and print or write it"),
       cl::values(clEnumValN(Stage::Rwkv, "rwkv", "rwkv dialect, as imported"),
+                 clEnumValN(Stage::RwkvFused, "rwkv-fused",
+                            "rwkv dialect after the fusion passes"),
                  clEnumValN(Stage::Linalg, "linalg",
                             "fused, vectorized linalg/vector/scf on tensors"),
                  clEnumValN(Stage::LLVMDialect, "llvm", "MLIR LLVM dialect"),
@@ -79,6 +81,12 @@ struct Options {
       cl::desc("Check that emitted diagnostics match expected-* lines in the "
                "spec (for tests)"),
       cl::init(false)};
+  cl::opt<bool> openmp{
+      "openmp",
+      cl::desc("Run projections, WKV heads and channel blocks on OpenMP "
+               "threads (the runtime picks the count; default: on when "
+               "LLVM's libomp is installed)"),
+      cl::init(openmpAvailable())};
   cl::opt<std::string> mode{
       "mode",
       cl::desc("Entry-point forms to build: recurrent (one token per call, "
@@ -125,6 +133,16 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   if (opts.emit == Stage::Rwkv)
     return writeOutput(opts.output,
                        [&](llvm::raw_ostream &os) { module->print(os); });
+  if (opts.emit == Stage::RwkvFused) {
+    PassManager pm(&ctx, ModuleOp::getOperationName());
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    buildFusionPipeline(pm);
+    if (failed(pm.run(*module)))
+      return failure();
+    return writeOutput(opts.output,
+                       [&](llvm::raw_ostream &os) { module->print(os); });
+  }
 
   std::string error;
   FailureOr<CpuTarget> target = resolveCpuTarget(opts.target, error);
@@ -146,6 +164,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   pipelineOptions.linearRows = opts.linearRows.getValue();
   pipelineOptions.linearTokens = opts.linearTokens.getValue();
   pipelineOptions.linearChunk = opts.linearChunk.getValue();
+  pipelineOptions.openmp = opts.openmp.getValue();
   buildCpuTensorPipeline(pm, pipelineOptions);
   if (opts.emit != Stage::Linalg)
     buildCpuLLVMPipeline(pm, pipelineOptions);
@@ -207,11 +226,12 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   codegenTiming.stop();
   {
     TimingScope linkTiming = timing.nest("link shared library");
-    if (failed(linkSharedLibrary(objPath, soPath, error)))
+    if (failed(linkSharedLibrary(objPath, soPath, opts.openmp, error)))
       return fail(error);
   }
   llvm::json::Object manifest =
       buildManifest(*spec, *target, entries, "model.so");
+  manifest["threading"] = opts.openmp ? "openmp" : "none";
   return writeOutput(manifestPath, [&](llvm::raw_ostream &os) {
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
        << "\n";

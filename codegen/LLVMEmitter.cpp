@@ -9,6 +9,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -117,8 +118,16 @@ LogicalResult mlir::rwkv::emitMachineCode(llvm::Module &module,
   return success();
 }
 
+bool mlir::rwkv::openmpAvailable() {
+#ifdef RWKV_OPENMP_LIBDIR
+  return llvm::sys::fs::exists(RWKV_OPENMP_LIBDIR "/libomp.so");
+#else
+  return false;
+#endif
+}
+
 LogicalResult mlir::rwkv::linkSharedLibrary(StringRef object, StringRef library,
-                                            std::string &error) {
+                                            bool openmp, std::string &error) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     cc = llvm::sys::findProgramByName("gcc");
@@ -137,6 +146,19 @@ LogicalResult mlir::rwkv::linkSharedLibrary(StringRef object, StringRef library,
                               "-Wl,-z,defs",
                               "-Wl,-z,noexecstack",
                               "-lm"};
+#ifdef RWKV_OPENMP_LIBDIR
+  if (openmp) {
+    args.push_back("-L" RWKV_OPENMP_LIBDIR);
+    args.push_back("-Wl,-rpath," RWKV_OPENMP_LIBDIR);
+    args.push_back("-lomp");
+  }
+#else
+  if (openmp) {
+    error = "this rwkvc was built without LLVM's libomp; compile with "
+            "--openmp=false";
+    return failure();
+  }
+#endif
   std::string message;
   int rc =
       llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);

@@ -42,9 +42,14 @@ LogicalResult emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
                               std::string &error);
 
 /// Links `object` into the shared library `library` with the system C
-/// compiler driver (cc), refusing undefined symbols outside libc/libm.
+/// compiler driver (cc), refusing undefined symbols outside libc/libm (and
+/// libomp with `openmp`, found through an RPATH to LLVM's library folder).
 LogicalResult linkSharedLibrary(StringRef object, StringRef library,
-                                std::string &error);
+                                bool openmp, std::string &error);
+
+/// Whether rwkvc can link OpenMP code: LLVM's libomp was found when rwkvc
+/// was built and is still there.
+bool openmpAvailable();
 
 } // namespace rwkv
 } // namespace mlir

@@ -178,6 +178,23 @@ LogicalResult LinearOp::verify() {
                         "the output width M of 'weight'");
 }
 
+LogicalResult ActivationOp::verify() {
+  if (getKind() == Activation::None)
+    return emitOpError() << "expects an activation other than 'none' (omit "
+                            "the op instead)";
+  return success();
+}
+
+LogicalResult BiasAddOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, M]")))
+    return failure();
+  if (failed(checkRank(op, getBias(), "bias", 1, "[M]")))
+    return failure();
+  return checkDim(op, getBias(), "bias", 0, dimOf(getInput(), 2),
+                  "the channel count M of 'input'");
+}
+
 LogicalResult LoraOp::verify() {
   Operation *op = getOperation();
   if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||

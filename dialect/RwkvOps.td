@@ -302,6 +302,50 @@ def Rwkv_LoraOp : Rwkv_Op<"lora", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Rwkv_ActivationOp : Rwkv_Op<"activation",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Pointwise activation of a LoRA or a channel mix";
+  let description = [{
+    `result = kind(input)` elementwise in f32: `tanh`, `sigmoid`
+    (`1 / (1 + e^-x)`) or `relu_square` (`max(x, 0)²`, the channel mix's
+    key activation, rwkv-math §2.3). `none` is not allowed: an identity is
+    simply omitted.
+
+    The importer writes LoRA and channel-mix blocks as `linear`,
+    `activation`, `bias_add` and `arith` chains; `rwkv-fuse-lora` and
+    `rwkv-fuse-channel-mix` turn them into `lora` and `channel_mix`.
+
+    ```mlir
+    %h = rwkv.activation tanh %z : tensor<?x1x64xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_Activation:$kind);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $kind $input attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_BiasAddOp : Rwkv_Op<"bias_add",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Adds a per-channel bias `[M]` to `[B, T, M]`";
+  let description = [{
+    `result[b, t, m] = input[b, t, m] + bias[m]` in f32 (the `lora.2.bias`
+    of fla checkpoints; BlinkDL's w0/a0/v0, rwkv-math §5.2).
+
+    ```mlir
+    %z = rwkv.bias_add %y, %w0 : tensor<?x1x768xf32>, tensor<768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$bias);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $bias attr-dict `:` type($input) `,` type($bias)
+  }];
+  let hasVerifier = 1;
+}
+
 def Rwkv_DecayOp : Rwkv_Op<"decay",
     [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Per-channel decay w from its pre-activation, in f32";

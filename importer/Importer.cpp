@@ -113,13 +113,27 @@ private:
     return LinearOp::create(builder, loc, act(out), x, w);
   }
 
+  /// A LoRA block written as its primitive chain, `outer(inner(x · downᵀ) ·
+  /// upᵀ + bias)`; rwkv-fuse-lora turns it into one rwkv.lora.
+  Value lora(Value x, Value down, Value up, Value bias, Activation inner,
+             Activation outer, Location loc) {
+    int64_t rank = cast<RankedTensorType>(down.getType()).getDimSize(0);
+    int64_t out = cast<RankedTensorType>(up.getType()).getDimSize(0);
+    Value h = LinearOp::create(builder, loc, act(rank), x, down);
+    if (inner != Activation::None)
+      h = ActivationOp::create(builder, loc, h.getType(), h, inner);
+    Value y = LinearOp::create(builder, loc, act(out), h, up);
+    if (bias)
+      y = BiasAddOp::create(builder, loc, y.getType(), y, bias);
+    if (outer != Activation::None)
+      y = ActivationOp::create(builder, loc, y.getType(), y, outer);
+    return y;
+  }
   Value lora(Value x, StringRef prefix, bool bias, Activation inner,
              Activation outer, Location loc) {
-    Value down = values[(prefix + "1").str()];
-    Value up = values[(prefix + "2").str()];
-    Value b = bias ? values[(prefix + "0").str()] : Value();
-    int64_t out = cast<RankedTensorType>(up.getType()).getDimSize(0);
-    return LoraOp::create(builder, loc, act(out), x, down, up, b, inner, outer);
+    return lora(x, values[(prefix + "1").str()], values[(prefix + "2").str()],
+                bias ? values[(prefix + "0").str()] : Value(), inner, outer,
+                loc);
   }
 
   /// tensor.empty with the type and dynamic sizes of `like`.
@@ -358,10 +372,9 @@ void Importer::buildTimeMix(StringRef name, ArrayRef<unsigned> layers) {
   }
   case DecayParam::LoraExp: {
     Value z =
-        LoraOp::create(builder, decayLoc, act(c), xs["w"],
-                       values["att.time_decay_w1"], values["att.time_decay_w2"],
-                       paramAs("att.time_decay", StoredAs::Raw, decayLoc),
-                       Activation::Tanh, Activation::None);
+        lora(xs["w"], values["att.time_decay_w1"], values["att.time_decay_w2"],
+             paramAs("att.time_decay", StoredAs::Raw, decayLoc),
+             Activation::Tanh, Activation::None, decayLoc);
     w = DecayOp::create(builder, decayLoc, z.getType(), DecayKind::ExpNegExp,
                         z);
     break;
@@ -502,15 +515,19 @@ void Importer::buildChannelMix(StringRef name, ArrayRef<unsigned> layers) {
   Value xk =
       mix(x, shift.getShifted(), prefix + "k", spec.channelMixShift, shiftLoc);
   Location mixLoc = at("channel_mix.kind", "ffn.channel_mix");
-  Value o;
+  // Written as its primitive chain; rwkv-fuse-channel-mix makes it one
+  // rwkv.channel_mix.
+  Value k = ActivationOp::create(builder, mixLoc, act(spec.dFfn),
+                                 linear(xk, "ffn.key", mixLoc),
+                                 Activation::ReluSquare);
+  Value o = linear(k, "ffn.value", mixLoc);
   if (spec.channelMix == ChannelMixKind::ReluSquareGated) {
     Value xr = mix(x, shift.getShifted(), prefix + "r", spec.channelMixShift,
                    shiftLoc);
-    o = ChannelMixOp::create(builder, mixLoc, act(c), xk, values["ffn.key"],
-                             values["ffn.value"], xr, values["ffn.receptance"]);
-  } else {
-    o = ChannelMixOp::create(builder, mixLoc, act(c), xk, values["ffn.key"],
-                             values["ffn.value"]);
+    Value r = ActivationOp::create(builder, mixLoc, act(c),
+                                   linear(xr, "ffn.receptance", mixLoc),
+                                   Activation::Sigmoid);
+    o = arith::MulFOp::create(builder, mixLoc, r, o);
   }
   Value hOut =
       arith::AddFOp::create(builder, at("channel_mix", "ffn.residual"), hIn, o);

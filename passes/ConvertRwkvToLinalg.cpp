@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -366,6 +367,37 @@ struct LerpLowering : OpRewritePattern<LerpOp> {
   }
 };
 
+/// Leftovers of chains the fusion passes did not fuse.
+struct ActivationLowering : OpRewritePattern<ActivationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ActivationOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Activation kind = op.getKind();
+    rewriter.replaceOp(
+        op, e.elementwise(op.getInput(), ValueRange{op.getInput()},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            return activation(b, l, kind, a[0]);
+                          }));
+    return success();
+  }
+};
+
+struct BiasAddLowering : OpRewritePattern<BiasAddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BiasAddOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    rewriter.replaceOp(
+        op, e.elementwise(
+                op.getInput(), ValueRange{op.getInput(), op.getBias()},
+                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                  return arith::AddFOp::create(b, l, a[0], toF32(b, l, a[1]));
+                }));
+    return success();
+  }
+};
+
 struct DecayLowering : OpRewritePattern<DecayOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DecayOp op,
@@ -588,6 +620,7 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling) {
                         });
                     scf::YieldOp::create(b2, l2, rest.getResults());
                   });
+              colLoop->setAttr(kParallelLoopAttr, b1.getUnitAttr());
               scf::YieldOp::create(b1, l1, colLoop.getResults());
             });
         scf::YieldOp::create(b0, l0, chunkLoop.getResults());
@@ -783,11 +816,15 @@ std::pair<Value, Value> emitTransposedScan(Emitter &e, Value like, Value state,
                   sizes{one, one, nn, nn}, strides{one, one, one, one};
               Value s = tensor::ExtractSliceOp::create(b2, l2, square, a2[1],
                                                        offs, sizes, strides);
-              Value st = linalg::TransposeOp::create(
-                             b2, l2, s,
-                             tensor::EmptyOp::create(b2, l2, square.getShape(),
-                                                     b2.getF32Type()),
-                             ArrayRef<int64_t>{1, 0})
+              // Per-iteration scratch: alloc_tensor (unlike tensor.empty)
+              // is never hoisted or merged, so parallel heads do not share
+              // a buffer.
+              auto scratch = [&]() -> Value {
+                return bufferization::AllocTensorOp::create(b2, l2, square,
+                                                            ValueRange{});
+              };
+              Value st = linalg::TransposeOp::create(b2, l2, s, scratch(),
+                                                     ArrayRef<int64_t>{1, 0})
                              ->getResult(0);
               auto tLoop = scf::ForOp::create(
                   b2, l2, c0, tokens, c1, ValueRange{st, a2[0]},
@@ -809,9 +846,7 @@ std::pair<Value, Value> emitTransposedScan(Emitter &e, Value like, Value state,
                     scf::YieldOp::create(b3, l3, iLoop.getResults());
                   });
               Value back = linalg::TransposeOp::create(
-                               b2, l2, tLoop.getResult(0),
-                               tensor::EmptyOp::create(
-                                   b2, l2, square.getShape(), b2.getF32Type()),
+                               b2, l2, tLoop.getResult(0), scratch(),
                                ArrayRef<int64_t>{1, 0})
                                ->getResult(0);
               Value newState = tensor::InsertSliceOp::create(
@@ -819,6 +854,7 @@ std::pair<Value, Value> emitTransposedScan(Emitter &e, Value like, Value state,
               scf::YieldOp::create(b2, l2,
                                    ValueRange{tLoop.getResult(1), newState});
             });
+        hLoop->setAttr(kParallelLoopAttr, b1.getUnitAttr());
         scf::YieldOp::create(b1, l1, hLoop.getResults());
       });
   (void)laneType;
@@ -1066,6 +1102,7 @@ struct Wkv4Lowering : OpRewritePattern<Wkv4Op> {
                                      .getResult());
                 scf::YieldOp::create(b2, l2, next);
               });
+          cLoop->setAttr(kParallelLoopAttr, b1.getUnitAttr());
           scf::YieldOp::create(b1, l1, cLoop.getResults());
         });
     rewriter.replaceOp(op, bLoop.getResults());
@@ -1122,9 +1159,10 @@ struct ConvertRwkvToLinalgPass
     KernelOptions opts{vectorWidth,
                        {vectorWidth, linearRows, linearTokens, linearChunk}};
     RewritePatternSet patterns(ctx);
-    patterns.add<LayerNormLowering, GroupNormLowering, L2NormLowering,
-                 TokenShiftLowering, LerpLowering, DecayLowering,
-                 EmbeddingLowering, Wkv7BonusLowering>(ctx);
+    patterns
+        .add<LayerNormLowering, GroupNormLowering, L2NormLowering,
+             TokenShiftLowering, LerpLowering, DecayLowering, EmbeddingLowering,
+             Wkv7BonusLowering, ActivationLowering, BiasAddLowering>(ctx);
     patterns.add<LinearLowering, LoraLowering, ChannelMixLowering,
                  DDLerpLowering, Wkv4Lowering, Wkv5Lowering, Wkv7Lowering>(
         ctx, opts);

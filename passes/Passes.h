@@ -20,6 +20,11 @@
 namespace mlir {
 namespace rwkv {
 
+/// Unit attribute convert-rwkv-to-linalg puts on scf.for loops whose
+/// iterations write disjoint parts of their results; rwkv-parallelize-loops
+/// turns them into scf.parallel.
+inline constexpr llvm::StringLiteral kParallelLoopAttr = "rwkv.parallel";
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 

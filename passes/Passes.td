@@ -43,9 +43,11 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
     The output still uses tensors; bufferization comes later in the pipeline.
   }];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
   ];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
@@ -104,6 +106,58 @@ def RwkvLowerVectorPass : Pass<"rwkv-lower-vector", "func::FuncOp"> {
     "::mlir::vector::VectorDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect"
   ];
+}
+
+def RwkvFuseChannelMixPass
+    : Pass<"rwkv-fuse-channel-mix", "func::FuncOp"> {
+  let summary = "Fuse channel-mix chains into rwkv.channel_mix";
+  let description = [{
+    Rewrites `linear(activation relu_square(linear(x_k, K)), V)`, optionally
+    gated by `arith.mulf` with `activation sigmoid(linear(x_r, R))` (RWKV-4
+    to 6, rwkv-math §2.3), into one `rwkv.channel_mix`, whose lowering keeps
+    the F-wide hidden activations inside the block. A chain whose key
+    activations (or whose receptance) are used outside it is not fused (or
+    fused without the gate), with a remark.
+  }];
+}
+
+def RwkvFuseLoraPass : Pass<"rwkv-fuse-lora", "func::FuncOp"> {
+  let summary = "Fuse LoRA chains into rwkv.lora";
+  let description = [{
+    Rewrites `linear(activation?(linear(x, down)), up)`, optionally followed
+    by `bias_add` and an output `activation` that are used only there, into
+    one `rwkv.lora` (rwkv-math §4.1, §5.2). Only low-rank chains fuse (the
+    middle width is smaller than the input width); a chain whose hidden
+    activations are used elsewhere, or whose middle activation is
+    `relu_square` (a channel mix; run `rwkv-fuse-channel-mix` first), is
+    left alone with a remark.
+  }];
+}
+
+def RwkvParallelizeLoopsPass
+    : Pass<"rwkv-parallelize-loops", "func::FuncOp"> {
+  let summary = "Turn loops marked rwkv.parallel into scf.parallel";
+  let description = [{
+    `convert-rwkv-to-linalg` marks the loops whose iterations write disjoint
+    parts of their results with `rwkv.parallel`: the output-row blocks of
+    every projection (`linear`, and those inside `lora`, `ddlerp` and
+    `channel_mix`), the heads of the `wkv5`/`wkv7` scans and the channel
+    blocks of `wkv4`. After bufferization such a loop carries no values, and
+    this pass rewrites it into an `scf.parallel` (which
+    `convert-scf-to-openmp` turns into an OpenMP worksharing loop). The
+    order of iterations never changes the arithmetic, so results are
+    bit-identical for every thread count.
+
+    Before the rewrite, scratch buffers are privatized: an allocation made
+    before the loop whose every use (through views) is inside it, such as a
+    head's transposed state after bufferization merged the per-iteration
+    temporaries, is re-allocated and freed in each iteration.
+
+    A marked loop that still carries values (bufferization could not make it
+    write in place) or that is nested in an already parallel loop stays
+    serial, with a remark that says why.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
 def RwkvPrepareAbiPass : Pass<"rwkv-prepare-abi", "ModuleOp"> {

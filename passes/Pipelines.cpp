@@ -26,30 +26,41 @@ void append(OpPassManager &pm, StringRef text) {
 
 } // namespace
 
+void mlir::rwkv::buildFusionPipeline(OpPassManager &pm) {
+  append(pm, "func.func(rwkv-fuse-channel-mix, rwkv-fuse-lora)");
+}
+
 void mlir::rwkv::buildCpuTensorPipeline(OpPassManager &pm,
                                         const CpuPipelineOptions &options) {
+  buildFusionPipeline(pm);
   append(pm,
          llvm::formatv(
              "func.func(convert-rwkv-to-linalg{{vector-width={0} "
-             "linear-rows={1}}, convert-elementwise-to-linalg, "
+             "linear-rows={1} linear-tokens={2} linear-chunk={3}}, "
+             "convert-elementwise-to-linalg, "
              "linalg-generalize-named-ops, linalg-fuse-elementwise-ops, "
              "canonicalize, cse, rwkv-tile-and-vectorize{{vector-width={0}}, "
              "canonicalize, cse)",
-             options.vectorWidth.getValue(), options.linearRows.getValue())
+             options.vectorWidth.getValue(), options.linearRows.getValue(),
+             options.linearTokens.getValue(), options.linearChunk.getValue())
              .str());
 }
 
 void mlir::rwkv::buildCpuLLVMPipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
-  (void)options;
+  append(pm, "rwkv-prepare-abi, "
+             "one-shot-bufferize{bufferize-function-boundaries "
+             "function-boundary-type-conversion=identity-layout-map}, "
+             "buffer-results-to-out-params{hoist-static-allocs "
+             "modify-public-functions}, "
+             "buffer-deallocation-pipeline, convert-bufferization-to-memref, "
+             "canonicalize, cse");
+  // Worksharing loops; the thread count is the OpenMP runtime's (the rwkv
+  // runtime sets it per call), not compiled in.
+  if (options.openmp)
+    append(pm, "func.func(rwkv-parallelize-loops), convert-scf-to-openmp, "
+               "canonicalize");
   append(pm,
-         "rwkv-prepare-abi, "
-         "one-shot-bufferize{bufferize-function-boundaries "
-         "function-boundary-type-conversion=identity-layout-map}, "
-         "buffer-results-to-out-params{hoist-static-allocs "
-         "modify-public-functions}, "
-         "buffer-deallocation-pipeline, convert-bufferization-to-memref, "
-         "canonicalize, cse, "
          "func.func(rwkv-expand-memref-copy, convert-linalg-to-loops, "
          "rwkv-lower-vector, "
          "convert-vector-to-scf{full-unroll}, rwkv-lower-vector), "
@@ -58,7 +69,10 @@ void mlir::rwkv::buildCpuLLVMPipeline(OpPassManager &pm,
          "convert-vector-to-llvm, convert-math-to-llvm, convert-math-to-libm, "
          "finalize-memref-to-llvm, convert-arith-to-llvm, "
          "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
-         "convert-ub-to-llvm, reconcile-unrealized-casts");
+         "convert-ub-to-llvm");
+  if (options.openmp)
+    append(pm, "convert-openmp-to-llvm");
+  append(pm, "reconcile-unrealized-casts");
 }
 
 void mlir::rwkv::buildCpuPipeline(OpPassManager &pm,
@@ -72,6 +86,10 @@ void mlir::rwkv::registerPipelines() {
       "rwkv-cpu-pipeline",
       "Lower rwkv IR to the LLVM dialect for x86-64 (both stages)",
       buildCpuPipeline);
+  PassPipelineRegistration<>(
+      "rwkv-fusion-pipeline",
+      "Stage 0: fuse LoRA and channel-mix chains (rwkv dialect to rwkv)",
+      buildFusionPipeline);
   PassPipelineRegistration<CpuPipelineOptions>(
       "rwkv-cpu-tensor-pipeline",
       "Stage 1: rwkv IR to fused, vectorized linalg/vector on tensors",

@@ -4,6 +4,8 @@
 // pipeline has two stages, which are also rwkvc's --emit stopping points:
 //
 //  1. rwkv -> "linalg" (buildCpuTensorPipeline), on tensors:
+//       rwkv-fuse-channel-mix         relu² chains -> rwkv.channel_mix
+//       rwkv-fuse-lora                low-rank chains -> rwkv.lora
 //       convert-rwkv-to-linalg        rwkv ops -> linalg.generic / scf+vector
 //       convert-elementwise-to-linalg arith/math on tensors -> linalg.generic
 //       linalg-generalize-named-ops   broadcasts and fills -> linalg.generic
@@ -14,6 +16,7 @@
 //       one-shot-bufferize (function boundaries, identity layouts)
 //       buffer-results-to-out-params  results become caller-owned out args
 //       buffer-deallocation-pipeline  frees every temporary
+//       rwkv-parallelize-loops, convert-scf-to-openmp (with openmp=true)
 //       rwkv-lower-vector, convert-vector-to-scf
 //       rwkv-approximate-math         vector exp/tanh without libm
 //       convert-*-to-llvm             LLVM dialect
@@ -50,7 +53,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "linear-chunk",
       llvm::cl::desc("tokens per cache block of linear kernels"),
       llvm::cl::init(64)};
+  Option<bool> openmp{
+      *this, "openmp",
+      llvm::cl::desc("run the loops marked rwkv.parallel on OpenMP threads "
+                     "(the library then links libomp)"),
+      llvm::cl::init(false)};
 };
+
+/// Stage 0 (also the start of stage 1): fusion of primitive chains into
+/// rwkv.channel_mix and rwkv.lora, staying in the rwkv dialect.
+void buildFusionPipeline(OpPassManager &pm);
 
 /// Stage 1: rwkv dialect -> vectorized linalg/scf/vector on tensors.
 void buildCpuTensorPipeline(OpPassManager &pm,

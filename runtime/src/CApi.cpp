@@ -185,6 +185,12 @@ rwkv_status rwkv_session_set_mode(rwkv_session *session, rwkv_mode mode) {
   });
 }
 
+rwkv_status rwkv_session_set_threads(rwkv_session *session, int64_t threads) {
+  if (!session)
+    return nullArgument("session");
+  return guarded([&] { session->impl->setThreads(threads); });
+}
+
 rwkv_status rwkv_session_set_chunk_size(rwkv_session *session, int64_t tokens) {
   if (!session)
     return nullArgument("session");

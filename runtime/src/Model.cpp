@@ -6,6 +6,8 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
+#include <sched.h>
+#include <thread>
 
 namespace rwkvrt {
 
@@ -63,6 +65,10 @@ Model::Model(const std::string &dir,
                             (why ? why : "unknown dlopen error"));
   }
   bindEntries();
+  // Artifacts compiled with OpenMP link libomp; dlsym on the library handle
+  // also searches its dependencies.
+  ompSetNumThreads_ =
+      reinterpret_cast<void (*)(int)>(dlsym(library_, "omp_set_num_threads"));
   if (checkpoint_)
     bindWeights(*checkpoint_);
   else
@@ -81,6 +87,20 @@ bool Model::Program::complete() const {
     if (!timeMix[l].fn || !channelMix[l].fn)
       return false;
   return true;
+}
+
+void Model::useThreads(int64_t threads) const {
+  if (!ompSetNumThreads_)
+    return;
+  if (threads <= 0) {
+    cpu_set_t set;
+    threads = sched_getaffinity(0, sizeof set, &set) == 0
+                  ? CPU_COUNT(&set)
+                  : std::max(1u, std::thread::hardware_concurrency());
+  }
+  // OpenMP's thread count is per calling thread: sessions on different
+  // threads keep their own.
+  ompSetNumThreads_(static_cast<int>(threads));
 }
 
 void Model::bindEntries() {
@@ -596,6 +616,7 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
                                   " was compiled without the parallel form");
   batchLo_ = lo;
   batchN_ = count;
+  model_.useThreads(threads_);
   if (!parallel) {
     for (int64_t t = 0; t < n; ++t)
       step(model_.program(false), tokens + t, n, 1,
@@ -656,6 +677,13 @@ void Session::setMode(Mode mode) {
                                   " was compiled without the recurrent form "
                                   "(rwkvc --mode=both)");
   mode_ = mode;
+}
+
+void Session::setThreads(int64_t threads) {
+  if (threads < 0)
+    fail(RWKV_ERROR_ARGUMENT, "thread count must be >= 0 (0: all CPUs), got " +
+                                  std::to_string(threads));
+  threads_ = threads;
 }
 
 void Session::setChunkSize(int64_t tokens) {

@@ -74,6 +74,9 @@ public:
   const Program &program(bool parallel) const { return programs_[parallel]; }
   bool hasParallel() const { return programs_[1].complete(); }
   bool hasRecurrent() const { return programs_[0].complete(); }
+  /// Sets the OpenMP thread count of the calling thread for the artifact's
+  /// parallel loops (no-op for artifacts without OpenMP).
+  void useThreads(int64_t threads) const;
 
 private:
   void bindWeights(const Checkpoint &ck);
@@ -82,6 +85,7 @@ private:
 
   Manifest manifest_;
   void *library_ = nullptr;
+  void (*ompSetNumThreads_)(int) = nullptr;
   /// name -> per-layer buffers (index 0 for global parameters).
   std::map<std::string, std::vector<Buffer>> weights_;
   int64_t weightBytes_ = 0, mappedBytes_ = 0;
@@ -101,6 +105,9 @@ public:
   void evalRagged(const int32_t *tokens, const int64_t *lengths, float *logits);
   void setMode(Mode mode);
   void setChunkSize(int64_t tokens);
+  /// Threads for the artifact's parallel loops (0: every CPU this process
+  /// may run on). Has no effect on single-threaded artifacts.
+  void setThreads(int64_t threads);
 
   int64_t stateSize() const;
   void getState(float *out) const;
@@ -133,6 +140,7 @@ private:
   int64_t tokens_ = 1;  ///< tokens per sequence of the current call
   Mode mode_ = Mode::Auto;
   int64_t chunk_ = 256;
+  int64_t threads_ = 0;
   /// states_[name][layer]
   std::map<std::string, std::vector<Buffer>> states_;
   std::map<std::string, Buffer> activations_;

@@ -196,3 +196,19 @@ func.func @channel_mix_gate(%x: tensor<?x1x64xf32>, %k: tensor<256x64xf32>, %v: 
   %o = rwkv.channel_mix %x, %k, %v gate(%x, %r : tensor<?x1x64xf32>, tensor<64x32xf32>) : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
   return
 }
+
+// -----
+
+func.func @activation_none(%x: tensor<?x1x64xf32>) {
+  // expected-error @+1 {{'rwkv.activation' op expects an activation other than 'none' (omit the op instead)}}
+  %a = rwkv.activation none %x : tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @bias_width(%x: tensor<?x1x64xf32>, %b: tensor<32xf32>) {
+  // expected-error @+1 {{'rwkv.bias_add' op expects dimension 0 of 'bias' to be 64 (the channel count M of 'input'), got 32}}
+  %y = rwkv.bias_add %x, %b : tensor<?x1x64xf32>, tensor<32xf32>
+  return
+}

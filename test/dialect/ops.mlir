@@ -85,3 +85,12 @@ func.func @generations(%x: tensor<?x1x64xf32>, %c: tensor<64xf32>, %row: tensor<
   %o = rwkv.channel_mix %x, %k, %v gate(%x, %r : tensor<?x1x64xf32>, tensor<64x64xf32>) : tensor<?x1x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<?x1x64xf32>
   return %y4, %y5, %m0, %o : tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
 }
+
+// CHECK-LABEL: func.func @primitives
+func.func @primitives(%x: tensor<?x?x64xf32>, %b: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  // CHECK: rwkv.activation relu_square %{{.+}} : tensor<?x?x64xf32>
+  %a = rwkv.activation relu_square %x : tensor<?x?x64xf32>
+  // CHECK: rwkv.bias_add %{{.+}}, %{{.+}} : tensor<?x?x64xf32>, tensor<64xf32>
+  %y = rwkv.bias_add %a, %b : tensor<?x?x64xf32>, tensor<64xf32>
+  return %y : tensor<?x?x64xf32>
+}

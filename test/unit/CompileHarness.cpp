@@ -102,7 +102,7 @@ CompiledFunction::compile(const std::string &mlir, const std::string &name,
       return nullptr;
     file.keep();
   }
-  if (failed(linkSharedLibrary(obj, so, error)))
+  if (failed(linkSharedLibrary(obj, so, /*openmp=*/false, error)))
     return nullptr;
   out->library_ = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!out->library_) {

@@ -674,6 +674,76 @@ TEST_F(Sessions, RaggedBatchMatchesSeparateRuns) {
   rwkv_session_free(batch);
 }
 
+/// Logits of a batch-2 session after `prompt` (and its reverse) with
+/// `threads` threads.
+std::vector<float> threadedRun(rwkv_model *model, rwkv_mode mode,
+                               int64_t threads,
+                               const std::vector<int32_t> &prompt) {
+  rwkv_session *s = nullptr;
+  EXPECT_EQ(rwkv_session_create(model, 2, &s), RWKV_OK);
+  EXPECT_EQ(rwkv_session_set_mode(s, mode), RWKV_OK);
+  EXPECT_EQ(rwkv_session_set_threads(s, threads), RWKV_OK);
+  std::vector<int32_t> two(prompt);
+  two.insert(two.end(), prompt.rbegin(), prompt.rend());
+  std::vector<float> out(2 * static_cast<size_t>(rwkv_model_vocab_size(model)));
+  EXPECT_EQ(rwkv_session_eval_sequence(
+                s, two.data(), static_cast<int64_t>(prompt.size()), out.data()),
+            RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session_free(s);
+  return out;
+}
+
+// Every generation's parallel loops (projection rows, WKV heads, wkv4
+// channel blocks) give the same bits for any thread count; several runs
+// with 2 and 3 threads would expose a race on a shared scratch buffer.
+TEST(Threads, EveryGenerationIsBitIdenticalAcrossThreadCounts) {
+  std::vector<int32_t> prompt = someTokens(40, 9);
+  for (const char *spec : {"rwkvcpp-tiny-4v0", "rwkvcpp-tiny-5v1",
+                           "rwkvcpp-tiny-6v0-1m", "rwkvcpp-tiny-7v0"}) {
+    const std::string &dir =
+        artifactFor(std::string(RWKV_SPECS) + "/" + spec + ".toml");
+    rwkv_model *model = nullptr;
+    ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 3, &model), RWKV_OK)
+        << rwkv_last_error();
+    for (rwkv_mode mode : {RWKV_MODE_RECURRENT, RWKV_MODE_PARALLEL}) {
+      std::vector<float> one = threadedRun(model, mode, 1, prompt);
+      for (int round = 0; round < 3; ++round)
+        for (int64_t threads : {2, 3})
+          ASSERT_EQ(threadedRun(model, mode, threads, prompt), one)
+              << spec << ", mode " << mode << ", " << threads << " threads";
+    }
+    rwkv_model_free(model);
+  }
+}
+
+TEST_F(Sessions, ThreadCountDoesNotChangeResults) {
+  std::vector<int32_t> prompt = someTokens(70, 9);
+  for (rwkv_mode mode : {RWKV_MODE_RECURRENT, RWKV_MODE_PARALLEL}) {
+    std::vector<std::vector<float>> logits;
+    for (int64_t threads : {1, 2, 3}) {
+      rwkv_session *s = nullptr;
+      ASSERT_EQ(rwkv_session_create(model, 2, &s), RWKV_OK);
+      ASSERT_EQ(rwkv_session_set_mode(s, mode), RWKV_OK);
+      ASSERT_EQ(rwkv_session_set_threads(s, threads), RWKV_OK);
+      std::vector<int32_t> two(prompt);
+      two.insert(two.end(), prompt.rbegin(), prompt.rend());
+      std::vector<float> out(2 * 256);
+      ASSERT_EQ(rwkv_session_eval_sequence(s, two.data(), 70, out.data()),
+                RWKV_OK)
+          << rwkv_last_error();
+      logits.push_back(out);
+      rwkv_session_free(s);
+    }
+    EXPECT_EQ(logits[0], logits[1]) << "mode " << mode;
+    EXPECT_EQ(logits[0], logits[2]) << "mode " << mode;
+  }
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  EXPECT_EQ(rwkv_session_set_threads(s, -1), RWKV_ERROR_ARGUMENT);
+  rwkv_session_free(s);
+}
+
 TEST_F(Sessions, StateTuningSetsTheInitialState) {
   // A state-tuning file: one time_state [H, N, N] per layer (12 x 1x64x64).
   std::string dir = scratchDir("tuning");

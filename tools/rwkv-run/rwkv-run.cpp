@@ -116,6 +116,10 @@ static cl::opt<std::string>
          cl::init("auto"));
 static cl::opt<unsigned> chunk("chunk", cl::desc("Tokens per parallel call"),
                                cl::init(256));
+static cl::opt<unsigned>
+    threads("num-threads",
+            cl::desc("Threads for the model's parallel loops (0: all CPUs)"),
+            cl::init(0));
 static cl::opt<unsigned> prefillTokens(
     "prefill",
     cl::desc("Benchmark: time a synthetic prompt of this many tokens first"),
@@ -333,7 +337,8 @@ int main(int argc, char **argv) {
     return die("--mode must be auto, recurrent or parallel, got '" + mode +
                "'");
   if (rwkv_session_set_mode(session, m) != RWKV_OK ||
-      rwkv_session_set_chunk_size(session, chunk) != RWKV_OK)
+      rwkv_session_set_chunk_size(session, chunk) != RWKV_OK ||
+      rwkv_session_set_threads(session, threads) != RWKV_OK)
     return die(rwkv_last_error());
   std::vector<float> logits(static_cast<size_t>(vocab));
 
@@ -351,9 +356,9 @@ int main(int argc, char **argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
     llvm::outs() << llvm::format(
-        "prefill  %u tokens in %.3f s: %.1f tok/s (batch 1, %s)\n",
+        "prefill  %u tokens in %.3f s: %.1f tok/s (batch 1, %s, %s threads)\n",
         static_cast<unsigned>(prefillTokens), seconds, prefillTokens / seconds,
-        mode.c_str());
+        mode.c_str(), threads ? std::to_string(threads).c_str() : "all");
     if (rwkv_session_reset(session) != RWKV_OK)
       return die(rwkv_last_error());
   }
@@ -415,9 +420,10 @@ int main(int argc, char **argv) {
             .count();
     double mb = rwkv_model_weight_bytes(model) / 1e6;
     llvm::outs() << llvm::format(
-        "decode   %u tokens in %.3f s: %.1f tok/s (batch 1, 1 thread, "
+        "decode   %u tokens in %.3f s: %.1f tok/s (batch 1, %s threads, "
         "%.1f MB of weights per token, %.2f GB/s)\n",
-        static_cast<unsigned>(benchTokens), seconds, benchTokens / seconds, mb,
+        static_cast<unsigned>(benchTokens), seconds, benchTokens / seconds,
+        threads ? std::to_string(threads).c_str() : "all", mb,
         benchTokens * mb / 1e3 / seconds);
   }
   if (!saveState.empty() &&

@@ -140,6 +140,13 @@ RWKV_API rwkv_status rwkv_session_set_mode(rwkv_session *session,
 RWKV_API rwkv_status rwkv_session_set_chunk_size(rwkv_session *session,
                                                  int64_t tokens);
 
+/* Threads for the artifact's parallel loops (projection rows, WKV heads),
+ * used by this session's evaluations: 0 (the default) means every CPU the
+ * process may run on. Results are bit-identical for every count. Artifacts
+ * compiled with --openmp=false are single-threaded and ignore it. */
+RWKV_API rwkv_status rwkv_session_set_threads(rwkv_session *session,
+                                              int64_t threads);
+
 /* Whether the artifact was compiled with the parallel form. */
 RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
 
