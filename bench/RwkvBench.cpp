@@ -256,21 +256,29 @@ std::string compileSpec(const std::string &spec) {
   return dir.string();
 }
 
+rwkv_model *loadSynthetic(const std::string &spec) {
+  std::string dir = compileSpec(spec);
+  rwkv_model *m = nullptr;
+  if (rwkv_model_load_synthetic(dir.c_str(), 0, &m) != RWKV_OK) {
+    std::fprintf(stderr, "rwkv-bench: %s\n", rwkv_last_error());
+    std::exit(1);
+  }
+  return m;
+}
+
 rwkv_model *model01b() {
-  static rwkv_model *model = [] {
-    std::string dir = compileSpec("rwkv7-goose-0.1b.toml");
-    rwkv_model *m = nullptr;
-    if (rwkv_model_load_synthetic(dir.c_str(), 0, &m) != RWKV_OK) {
-      std::fprintf(stderr, "rwkv-bench: %s\n", rwkv_last_error());
-      std::exit(1);
-    }
-    return m;
-  }();
+  static rwkv_model *model = loadSynthetic("rwkv7-goose-0.1b.toml");
   return model;
 }
 
-void Decode(benchmark::State &state) {
-  rwkv_model *model = model01b();
+/// The same model with bf16 projection weights.
+rwkv_model *model01bBf16() {
+  static rwkv_model *model = loadSynthetic("rwkv7-goose-0.1b-bf16.toml");
+  return model;
+}
+
+template <rwkv_model *(*Model)()> void Decode(benchmark::State &state) {
+  rwkv_model *model = Model();
   rwkv_session *s = nullptr;
   rwkv_session_create(model, 1, &s);
   rwkv_session_set_threads(s, state.range(0));
@@ -335,7 +343,14 @@ BENCHMARK(Linear)
     ->Args({3072, 768})
     ->ArgNames({"in", "out"})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(Decode)
+BENCHMARK(Decode<model01bBf16>)
+    ->Name("Model/rwkv7-0.1b-bf16/Decode")
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0);
+BENCHMARK(Decode<model01b>)
     ->Name("Model/rwkv7-0.1b/Decode")
     ->Arg(1)
     ->Arg(2)

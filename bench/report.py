@@ -60,6 +60,8 @@ def main():
     wkv = find("Kernel/Wkv7")["tok"]
     decode = find("Model/rwkv7-0.1b/Decode/threads:1")
     decode2 = find("Model/rwkv7-0.1b/Decode/threads:2")["tok"]
+    bf16 = find("Model/rwkv7-0.1b-bf16/Decode/threads:1")
+    bf16_2 = find("Model/rwkv7-0.1b-bf16/Decode/threads:2")["tok"]
     prefill = find("Model/rwkv7-0.1b/Prefill/tokens:512/threads:1")["tok"]
     prefill2 = find("Model/rwkv7-0.1b/Prefill/tokens:512/threads:2")["tok"]
     compile_s = find("Compile/rwkv7-0.1b")["real_time"]
@@ -73,6 +75,10 @@ def main():
     nonemb = params - 2 * v * c  # without emb and head
     flops_decode = 2 * (nonemb + v * c)  # every matrix once, head included
     flops_prefill = 2 * nonemb  # head only for the last token
+    # bf16 projections; the embedding table stays f32 (one row read).
+    bytes_bf16 = bf16["weight_bytes_per_tok"] - (v - 1) * c * 4
+    bf16_limit = bw1 / bytes_bf16
+    bf16_tok = bf16["tok"]
     bw_limit = bw1 / bytes_tok
     bw2_limit = bw2 / bytes_tok
     decode_tok = decode["tok"]
@@ -110,6 +116,11 @@ def main():
         f"of the 1-thread bandwidth limit ({decode_tok * bytes_tok / 1e9:.1f} GB/s) |",
         f"| **decode, 2 threads** | **{decode2:.1f} tok/s** = {decode2 / bw2_limit * 100:.0f}% "
         f"of the 2-thread bandwidth limit ({decode2 * bytes_tok / 1e9:.1f} GB/s) |",
+        f"| **decode, bf16 weights, 1 thread** | **{bf16_tok:.1f} tok/s** = "
+        f"{bf16_tok / bf16_limit * 100:.0f}% of its bandwidth limit "
+        f"({bytes_bf16 / 1e6:.0f} MB/token, {bf16_limit:.1f} tok/s) |",
+        f"| **decode, bf16 weights, 2 threads** | **{bf16_2:.1f} tok/s** = "
+        f"{bf16_2 / (bw2 / bytes_bf16) * 100:.0f}% of the 2-thread limit |",
         f"| **prefill, 512 tokens, 1 thread** | **{prefill:.0f} tok/s** = "
         f"{prefill * flops_prefill / 1e9:.0f} GFLOP/s, "
         f"{prefill * flops_prefill / peak * 100:.0f}% of peak FMA |",
@@ -130,6 +141,8 @@ def main():
         "|---|---|---|---|",
         row("decode, 1 thread, f32", f"{decode_tok / bw_limit * 100:.0f}% of "
             f"bandwidth limit", ">= 90%", decode_tok >= 0.9 * bw_limit),
+        row("decode, 1 thread, bf16", f"{bf16_tok / bf16_limit * 100:.0f}% of "
+            f"bandwidth limit", ">= 90%", bf16_tok >= 0.9 * bf16_limit),
         row("prefill 512 tokens, 1 thread, f32", f"{prefill:.0f} tok/s",
             ">= 480 tok/s", prefill >= 480),
         row("prefill, 2 threads vs 1", f"{prefill2 / prefill:.2f}x",

@@ -98,6 +98,8 @@ llvm::json::Object componentsJson(const Spec &spec) {
       {"channel_mix", cmix[static_cast<int>(spec.channelMix)]},
       {"channel_mix_token_shift", shiftName(spec.channelMixShift)},
       {"ln0", spec.ln0},
+      {"head_bias", spec.headBias},
+      {"residual_bias", spec.residualBias},
       {"layer_norm_eps", static_cast<double>(spec.layerNormEps)},
       {"group_norm_eps", static_cast<double>(spec.groupNormEps)}};
 }
@@ -162,7 +164,7 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                            {"shape", shapeJson(p.shape)},
                            {"per_layer", p.perLayer},
                            {"first_layer", static_cast<int64_t>(p.firstLayer)},
-                           {"dtype", spec.weightDtype},
+                           {"dtype", p.dtype},
                            {"checkpoint", std::move(checkpoint)},
                            {"init", std::move(init)}});
   }

@@ -44,7 +44,8 @@ private:
         {ShapedType::kDynamic, tokens < 0 ? t : tokens, width}, f32());
   }
   RankedTensorType paramType(const ParamInfo &p) {
-    return RankedTensorType::get(p.shape, f32());
+    Type element = p.dtype == "bf16" ? Type(builder.getBF16Type()) : f32();
+    return RankedTensorType::get(p.shape, element);
   }
 
   /// A location naming `name` at spec key `key`.
@@ -483,6 +484,9 @@ void Importer::buildTimeMix(StringRef name, ArrayRef<unsigned> layers) {
     o = arith::MulFOp::create(builder, gateLoc, o, g);
   }
   Value out = linear(o, "att.output", at("time_mix", "att.output"));
+  if (spec.residualBias)
+    out = BiasAddOp::create(builder, at("model.residual_bias", "att.output"),
+                            out.getType(), out, values["att.output.bias"]);
   Value hOut =
       arith::AddFOp::create(builder, at("time_mix", "att.residual"), hIn, out);
 
@@ -521,6 +525,9 @@ void Importer::buildChannelMix(StringRef name, ArrayRef<unsigned> layers) {
                                  linear(xk, "ffn.key", mixLoc),
                                  Activation::ReluSquare);
   Value o = linear(k, "ffn.value", mixLoc);
+  if (spec.residualBias)
+    o = BiasAddOp::create(builder, at("model.residual_bias", "ffn.value"),
+                          o.getType(), o, values["ffn.value.bias"]);
   if (spec.channelMix == ChannelMixKind::ReluSquareGated) {
     Value xr = mix(x, shift.getShifted(), prefix + "r", spec.channelMixShift,
                    shiftLoc);
@@ -538,8 +545,8 @@ void Importer::buildHead() {
   Signature sig;
   addArg(sig, act(spec.dModel), kActivationAttr, "h");
   for (const ParamInfo &p : params)
-    if (!p.perLayer &&
-        (p.name == "head" || StringRef(p.name).starts_with("ln_out.")))
+    if (!p.perLayer && (StringRef(p.name).starts_with("head") ||
+                        StringRef(p.name).starts_with("ln_out.")))
       addArg(sig, paramType(p), kParamAttr, p.name);
   addResult(sig, act(spec.vocabSize, 1), kActivationAttr, "logits");
   Location loc = at("model.vocab_size", "head");
@@ -564,6 +571,9 @@ void Importer::buildHead() {
                                 builder.getF32FloatAttr(spec.layerNormEps));
   Value logits =
       LinearOp::create(builder, loc, act(spec.vocabSize, 1), x, values["head"]);
+  if (spec.headBias)
+    logits = BiasAddOp::create(builder, at("model.head_bias", "head.bias"),
+                               logits.getType(), logits, values["head.bias"]);
   func::ReturnOp::create(builder, loc, logits);
 }
 

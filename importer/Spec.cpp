@@ -86,8 +86,10 @@ std::vector<ParamInfo> Spec::parameters() const {
                 n = headSize;
   std::vector<ParamInfo> params;
   auto add = [&](std::string name, std::vector<int64_t> shape, bool perLayer,
-                 TensorBinding binding, InitHint init, unsigned first = 0) {
+                 TensorBinding binding, InitHint init, unsigned first = 0,
+                 bool projection = false) {
     ParamInfo p;
+    p.dtype = projection ? weightDtype : "f32";
     p.name = std::move(name);
     p.shape = std::move(shape);
     p.perLayer = perLayer;
@@ -110,11 +112,13 @@ std::vector<ParamInfo> Spec::parameters() const {
         same(blk(name)), init, first);
   };
   auto linear = [&](const std::string &name, int64_t out, int64_t in) {
-    add(name, {out, in}, true, same(blk(name + ".weight")), matrixInit(in));
+    add(name, {out, in}, true, same(blk(name + ".weight")), matrixInit(in), 0,
+        /*projection=*/true);
   };
   auto loraMatrix = [&](const std::string &name, int64_t out, int64_t in,
-                        unsigned first = 0) {
-    add(name, {out, in}, true, transposed(blk(name)), matrixInit(in), first);
+                        unsigned first = 0, bool projection = true) {
+    add(name, {out, in}, true, transposed(blk(name)), matrixInit(in), first,
+        projection);
   };
   const InitHint small = uniform(-0.1, 0.1), scale = uniform(0.8, 1.2),
                  mixInit = uniform(0.0, 1.0);
@@ -127,7 +131,14 @@ std::vector<ParamInfo> Spec::parameters() const {
   }
   add("ln_out.weight", {c}, false, same("ln_out.weight"), scale);
   add("ln_out.bias", {c}, false, same("ln_out.bias"), small);
-  add("head", {v, c}, false, same("head.weight"), matrixInit(c));
+  add("head", {v, c}, false, same("head.weight"), matrixInit(c), 0,
+      /*projection=*/true);
+  if (headBias)
+    add("head.bias", {v}, false, same("head.bias"), small);
+  if (residualBias) {
+    vec("att.output.bias", small);
+    vec("ffn.value.bias", small);
+  }
   for (const char *ln : {"ln1", "ln2"}) {
     vec(std::string(ln) + ".weight", scale);
     vec(std::string(ln) + ".bias", small);
@@ -141,7 +152,8 @@ std::vector<ParamInfo> Spec::parameters() const {
     vec("att.time_maa_x", mixInit);
     for (const std::string &m : inputs)
       vec(mixPrefix + m, mixInit);
-    loraMatrix("att.time_maa_w1", k * mixRank, c);
+    // ddlerp reads its LoRA in f32.
+    loraMatrix("att.time_maa_w1", k * mixRank, c, 0, /*projection=*/false);
     // [K, D, C] in BlinkDL files: each block transposed to [C, D].
     add("att.time_maa_w2", {k, c, mixRank}, true,
         transposed(blk("att.time_maa_w2")), uniform(-0.1, 0.1));
@@ -478,7 +490,7 @@ const toml::table *SpecParser::subTable(const toml::table &parent,
 void SpecParser::parseModel(const toml::table &t, Location tl) {
   checkKeys(t, "model",
             {"name", "description", "vocab_size", "d_model", "n_layer",
-             "head_size", "d_ffn"});
+             "head_size", "d_ffn", "head_bias", "residual_bias"});
   readString(t, "model", "name", spec.name, true, tl);
   readString(t, "model", "description", spec.description, false, tl);
   readInt(t, "model", "vocab_size", spec.vocabSize, true, tl);
@@ -486,6 +498,8 @@ void SpecParser::parseModel(const toml::table &t, Location tl) {
   readInt(t, "model", "n_layer", spec.nLayer, true, tl);
   readInt(t, "model", "head_size", spec.headSize, true, tl);
   readInt(t, "model", "d_ffn", spec.dFfn, true, tl);
+  readBool(t, "model", "head_bias", spec.headBias, tl);
+  readBool(t, "model", "residual_bias", spec.residualBias, tl);
 }
 
 void SpecParser::parseNorm(const toml::table &t, Location tl) {
@@ -500,11 +514,11 @@ void SpecParser::parsePrecision(const toml::table &t, Location tl) {
   readString(t, "precision", "weights", spec.weightDtype, false, tl);
   std::string state = "f32";
   readString(t, "precision", "state", state, false, tl);
-  if (spec.weightDtype != "f32")
+  if (spec.weightDtype != "f32" && spec.weightDtype != "bf16")
     error(spec.locOf("precision.weights", ctx))
         << "'precision.weights' = \"" << spec.weightDtype
-        << "\" is not supported yet; expected \"f32\" (f16/bf16 checkpoints "
-           "are converted to f32 at load time)";
+        << "\" is not supported; expected \"f32\" or \"bf16\" (other "
+           "checkpoint dtypes are converted at load time)";
   if (state != "f32")
     error(spec.locOf("precision.state", ctx))
         << "'precision.state' must be \"f32\" (every reference keeps the WKV "

@@ -114,6 +114,10 @@ struct ParamInfo {
   unsigned firstLayer = 0;    ///< first block that has it (v7 v0/v1/v2: 1)
   TensorBinding binding;      ///< default or spec-provided checkpoint binding
   InitHint init;              ///< synthetic-weight distribution
+  /// Element type the kernels read: "f32", or the spec's
+  /// precision.weights ("bf16") for projection matrices (Linear, LoRA and
+  /// head weights), which dominate the bytes read per token.
+  std::string dtype = "f32";
 };
 
 /// A per-sequence recurrent state tensor carried across calls (per layer).
@@ -133,6 +137,9 @@ struct Spec {
   int64_t numHeads() const { return dModel / headSize; }
 
   bool ln0 = true;
+  /// Optional biases: on the head projection (logits), and on the two
+  /// projections that write the residual stream (att.output, ffn.value).
+  bool headBias = false, residualBias = false;
   float layerNormEps = 1e-5f;
   float groupNormEps = 64e-5f;
 

@@ -137,6 +137,15 @@ float bfloat16ToFloat(uint16_t b) {
   return f;
 }
 
+uint16_t floatToBfloat16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7FFFFFFF) > 0x7F800000) // NaN: keep it quiet and NaN
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
 int64_t TensorInfo::elements() const {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -342,6 +351,14 @@ std::vector<float> Checkpoint::readF32(const TensorInfo &t) const {
   }
   }
   return out;
+}
+
+const uint16_t *Checkpoint::bf16Data(const TensorInfo &t) const {
+  const uint8_t *p = data_ + t.offset;
+  if (t.type != DType::BF16 || !t.strides.empty() ||
+      reinterpret_cast<uintptr_t>(p) % alignof(uint16_t) != 0)
+    return nullptr;
+  return reinterpret_cast<const uint16_t *>(p);
 }
 
 const float *Checkpoint::f32Data(const TensorInfo &t) const {

@@ -79,6 +79,8 @@ public:
   /// The tensor's data in the mapped file when it is dense f32 with 4-byte
   /// alignment (usable in place), else null.
   const float *f32Data(const TensorInfo &t) const;
+  /// The same for dense bf16 tensors with 2-byte alignment.
+  const uint16_t *bf16Data(const TensorInfo &t) const;
 
 private:
   Checkpoint() = default;
@@ -98,6 +100,8 @@ private:
 float halfToFloat(uint16_t h);
 /// bfloat16 -> float (exact).
 float bfloat16ToFloat(uint16_t b);
+/// float -> bfloat16, rounding to nearest even (NaN stays NaN).
+uint16_t floatToBfloat16(float f);
 /// "[2, 3]".
 std::string shapeString(const std::vector<int64_t> &shape);
 /// A little-endian 16-bit load from unaligned memory.

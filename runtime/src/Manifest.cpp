@@ -156,6 +156,10 @@ Manifest readManifest(const std::string &dir) {
     ps.initKind = r.str(init, path + ".init", "kind");
     ps.initLo = r.number(init, path + ".init", "lo");
     ps.initHi = r.number(init, path + ".init", "hi");
+    ps.dtype = r.str(p, path, "dtype");
+    if (ps.dtype != "f32" && ps.dtype != "bf16")
+      fail(RWKV_ERROR_FORMAT, m.path + ": " + path + ".dtype is '" + ps.dtype +
+                                  "'; this runtime reads f32 and bf16 weights");
     m.params.push_back(std::move(ps));
   }
   const json &states = r.array(root, "", "states");

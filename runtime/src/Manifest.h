@@ -31,6 +31,7 @@ struct ParamSpec {
   CheckpointBinding checkpoint;
   std::string initKind; ///< uniform | constant
   double initLo = 0, initHi = 0;
+  std::string dtype = "f32"; ///< element type the kernels read: f32 | bf16
 };
 
 struct StateSpec {

@@ -37,6 +37,13 @@ uint64_t splitmix64(uint64_t &state) {
   return z ^ (z >> 31);
 }
 
+std::vector<uint16_t> toBfloat16(const std::vector<float> &values) {
+  std::vector<uint16_t> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i)
+    out[i] = floatToBfloat16(values[i]);
+  return out;
+}
+
 uint64_t hashName(const std::string &s) {
   uint64_t h = 1469598103934665603ull; // FNV-1a
   for (unsigned char c : s)
@@ -179,8 +186,14 @@ void Model::bindWeights(const Checkpoint &ck) {
                  (seen.empty() ? ")"
                                : "); tensors under '" + prefix + "': " + seen));
       }
-      // Dense f32 rows are used in place unless they must be transposed.
-      const float *mapped = p.checkpoint.transpose ? nullptr : ck.f32Data(*t);
+      // Dense rows already in the kernels' dtype are used in place unless
+      // they must be transposed.
+      const bool bf16 = p.dtype == "bf16";
+      const size_t elementBytes = bf16 ? 2 : 4;
+      const uint8_t *mapped = nullptr;
+      if (!p.checkpoint.transpose)
+        mapped = bf16 ? reinterpret_cast<const uint8_t *>(ck.bf16Data(*t))
+                      : reinterpret_cast<const uint8_t *>(ck.f32Data(*t));
       std::vector<float> data;
       if (!mapped)
         data = ck.readF32(*t);
@@ -195,7 +208,7 @@ void Model::bindWeights(const Checkpoint &ck) {
                    " along its first dimension, needed for " + what);
         int64_t inner = t->elements() / shape[0];
         if (mapped)
-          mapped += p.checkpoint.index * inner;
+          mapped += p.checkpoint.index * inner * elementBytes;
         else
           data = std::vector<float>(data.begin() + p.checkpoint.index * inner,
                                     data.begin() +
@@ -241,10 +254,15 @@ void Model::bindWeights(const Checkpoint &ck) {
                  shapeString(p.shape) +
                  (p.checkpoint.transpose ? " after transposing" : "") +
                  " (spec '" + m.specName + "')");
-      slots[l] = Buffer{p.shape, std::move(data), mapped};
-      weightBytes_ += wantElems * 4;
+      Buffer buf{p.shape, {}, mapped, {}};
+      if (!mapped && bf16)
+        buf.bf16 = toBfloat16(data);
+      else if (!mapped)
+        buf.data = std::move(data);
+      slots[l] = std::move(buf);
+      weightBytes_ += wantElems * static_cast<int64_t>(elementBytes);
       if (mapped)
-        mappedBytes_ += wantElems * 4;
+        mappedBytes_ += wantElems * static_cast<int64_t>(elementBytes);
     }
   }
 }
@@ -265,7 +283,13 @@ void Model::makeSyntheticWeights(uint64_t seed) {
                 ? static_cast<float>(p.initLo)
                 : static_cast<float>(p.initLo + (p.initHi - p.initLo) * u);
       }
-      weightBytes_ += static_cast<int64_t>(b.data.size() * 4);
+      if (p.dtype == "bf16") {
+        b.bf16 = toBfloat16(b.data);
+        b.data.clear();
+        weightBytes_ += static_cast<int64_t>(b.bf16.size() * 2);
+      } else {
+        weightBytes_ += static_cast<int64_t>(b.data.size() * 4);
+      }
       slots[l] = std::move(b);
     }
   }
@@ -278,7 +302,7 @@ const Buffer &Model::weight(const std::string &name, int64_t layer) const {
                                 "', which is not in 'parameters'");
   const std::vector<Buffer> &slots = it->second;
   const Buffer &b = slots.size() == 1 ? slots[0] : slots.at(layer);
-  if (!b.view && b.data.empty())
+  if (!b.view && b.data.empty() && b.bf16.empty())
     fail(RWKV_ERROR_FORMAT, manifest_.path + ": parameter '" + name +
                                 "' is used by layer " + std::to_string(layer) +
                                 " before its first_layer");
@@ -485,7 +509,7 @@ namespace {
 
 /// A memref descriptor for an identity-layout memref: allocated and aligned
 /// pointer, offset 0, sizes, row-major strides.
-std::vector<int64_t> descriptor(const float *base,
+std::vector<int64_t> descriptor(const void *base,
                                 const std::vector<int64_t> &shape) {
   std::vector<int64_t> d(3 + 2 * shape.size());
   d[0] = d[1] = static_cast<int64_t>(reinterpret_cast<intptr_t>(base));

@@ -29,14 +29,20 @@
 
 namespace rwkvrt {
 
-/// A dense row-major f32 (or i32) buffer with its shape. Weights used in
-/// place point into the mapped checkpoint (`view`) and leave `data` empty.
+/// A dense row-major f32 (or i32, or bf16) buffer with its shape. Weights
+/// used in place point into the mapped checkpoint (`view`) and leave the
+/// vectors empty; bf16 weights converted at load live in `bf16`.
 struct Buffer {
   std::vector<int64_t> shape;
   std::vector<float> data; ///< i32 buffers reuse the storage bit-for-bit
-  const float *view = nullptr;
+  const void *view = nullptr;
+  std::vector<uint16_t> bf16;
   int64_t elements() const;
-  const float *ptr() const { return view ? view : data.data(); }
+  const void *ptr() const {
+    return view           ? view
+           : bf16.empty() ? static_cast<const void *>(data.data())
+                          : bf16.data();
+  }
 };
 
 using EntryFn = void (*)(void **);

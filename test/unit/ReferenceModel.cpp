@@ -205,7 +205,10 @@ Vec ReferenceModel::timeMix(const Vec &x, int64_t l) {
   } else if (cfg.gate == "lora_sigmoid") {
     o = mul(o, lora(xs["g"], "att.g1", "att.g2", sigmoid));
   }
-  return linear(o, w("att.output", l), c, c);
+  Vec out = linear(o, w("att.output", l), c, c);
+  if (cfg.residualBias)
+    out = add(out, w("att.output.bias", l));
+  return out;
 }
 
 Vec ReferenceModel::channelMix(const Vec &x, int64_t l) {
@@ -225,6 +228,8 @@ Vec ReferenceModel::channelMix(const Vec &x, int64_t l) {
   for (double &e : hidden)
     e = e > 0 ? e * e : 0.0;
   Vec o = linear(hidden, w("ffn.value", l), f, c);
+  if (cfg.residualBias)
+    o = add(o, w("ffn.value.bias", l));
   if (cfg.channelMix == "relu_square_gated")
     o = mul(o, map(linear(mix("r"), w("ffn.receptance", l), c, c), sigmoid));
   return o;
@@ -246,7 +251,10 @@ Vec ReferenceModel::step(int32_t token) {
   }
   x = layerNorm(x, w("ln_out.weight", 0), w("ln_out.bias", 0), c,
                 cfg.layerNormEps);
-  return linear(x, w("head", 0), c, cfg.vocab);
+  Vec logits = linear(x, w("head", 0), c, cfg.vocab);
+  if (cfg.headBias)
+    logits = add(logits, w("head.bias", 0));
+  return logits;
 }
 
 } // namespace rwkvref

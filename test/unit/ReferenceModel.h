@@ -23,7 +23,8 @@ struct ModelConfig {
   std::string wkv, tokenShift, decay, bonus, gate, receptance, outputNorm,
       channelMix, channelMixShift;
   std::vector<std::string> timeMixInputs;
-  bool valueResidual = false, ln0 = true;
+  bool valueResidual = false, ln0 = true, headBias = false,
+       residualBias = false;
   double layerNormEps = 1e-5, groupNormEps = 64e-5;
 };
 

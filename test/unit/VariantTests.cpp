@@ -52,6 +52,8 @@ rwkvref::ModelConfig configFrom(const json &model) {
   c.timeMixInputs = comp.at("time_mix_inputs").get<std::vector<std::string>>();
   c.valueResidual = comp.at("value_residual");
   c.ln0 = comp.at("ln0");
+  c.headBias = comp.at("head_bias");
+  c.residualBias = comp.at("residual_bias");
   c.layerNormEps = comp.at("layer_norm_eps");
   c.groupNormEps = comp.at("group_norm_eps");
   return c;
@@ -211,7 +213,7 @@ TEST_P(Variants, MatchScalarReference) {
 
 const char *const kSpecs[] = {
     // New variants written as specs only.
-    "examples/rwkv7-ddlerp.toml",
+    "examples/rwkv7-ddlerp.toml", "examples/rwkv6-biased.toml",
     // Released generations with random weights: stored_as, stacks, per-head
     // parameters and multi-token state beyond what the recorded logits cover.
     "rwkvcpp-tiny-4v0.toml", "rwkvcpp-tiny-5v1.toml", "rwkvcpp-tiny-5v2.toml",

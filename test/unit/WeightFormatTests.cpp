@@ -174,6 +174,57 @@ TEST_F(WeightFormats, Bf16IsExactlyTheRoundedWeights) {
   EXPECT_LE(maxAbsDiff(plain.logits, reference), 1e-5);
 }
 
+// Kernels that read bf16 projection weights (precision.weights = "bf16"):
+// a bf16 file is used in place, an f32 file is rounded to bf16 at load, and
+// since the kernels widen bf16 exactly and accumulate in f32 in the same
+// order, the logits equal the f32 kernels' on the same rounded values, bit
+// for bit.
+TEST_F(WeightFormats, Bf16KernelsReadBf16WeightsInPlace) {
+  std::vector<char> bytes = readFile(RWKV_SPECS "/rwkvcpp-tiny-7v0.toml");
+  std::string text(bytes.begin(), bytes.end());
+  size_t at = text.find("weights = \"f32\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::strlen("weights = \"f32\""), "weights = \"bf16\"");
+  at = text.find("name = \"rwkvcpp-tiny-7v0\"");
+  text.replace(at, std::strlen("name = \"rwkvcpp-tiny-7v0\""),
+               "name = \"tiny-7v0-bf16\"");
+  std::string spec = dir + "/tiny-7v0-bf16.toml";
+  std::ofstream(spec) << text;
+  std::string bf16Artifact = scratchDir("artifact-bf16");
+  ASSERT_TRUE(compileSpec(spec, bf16Artifact));
+
+  // The tiny model's weights are bf16-exact: same logits as f32 kernels.
+  Loaded bin = load(bf16Artifact, kTiny7);
+  ASSERT_EQ(bin.status, RWKV_OK) << bin.error;
+  EXPECT_EQ(bin.logits, reference);
+  Loaded st =
+      write("rwkvcpp-bf16.safetensors",
+            "--layout=rwkvcpp --format=safetensors --dtype=bf16", bf16Artifact);
+  ASSERT_EQ(st.status, RWKV_OK) << st.error;
+  EXPECT_EQ(st.logits, reference);
+  // Every projection matrix is mapped (the vectors stay f32, converted).
+  EXPECT_GT(st.mappedBytes, 0);
+
+  // Jittered (no longer bf16-exact) weights: rounding at load is rounding
+  // the projection matrices in the file, bit for bit.
+  Loaded loadRounded =
+      write("jitter-f32.safetensors",
+            "--layout=rwkvcpp --format=safetensors --jitter", bf16Artifact);
+  Loaded fileRounded =
+      write("jitter-rounded.safetensors",
+            "--layout=rwkvcpp --format=safetensors --jitter --round-matrices",
+            rwkvcpp);
+  Loaded unrounded =
+      write("jitter-f32-ref.safetensors",
+            "--layout=rwkvcpp --format=safetensors --jitter", rwkvcpp);
+  ASSERT_EQ(loadRounded.status, RWKV_OK) << loadRounded.error;
+  ASSERT_EQ(fileRounded.status, RWKV_OK) << fileRounded.error;
+  ASSERT_EQ(unrounded.status, RWKV_OK) << unrounded.error;
+  EXPECT_EQ(loadRounded.logits, fileRounded.logits);
+  EXPECT_NE(loadRounded.logits, unrounded.logits) << "rounding had no effect";
+  fs::remove_all(bf16Artifact);
+}
+
 TEST_F(WeightFormats, ForeignPicklesAreRefused) {
   struct Case {
     const char *evil, *expected;

@@ -23,6 +23,10 @@ the bf16-rounded values (the reference for a bf16 file).
 fixed generator, so that the values are no longer bf16-exact (the tiny
 models were trained in bf16 and store bf16-exact f32 values).
 
+--round-matrices rounds the matrices (tensors of exactly two dimensions,
+both > 1, except the embedding) to bf16 values kept in f32: what kernels that read
+bf16 projection weights see.
+
 --strided stores head.weight as a transposed view (stride (1, rows)) of a
 storage holding its transpose, as torch.save does for a non-contiguous
 tensor. --evil=global|opcode|storage writes a .pth whose pickle uses a global
@@ -320,6 +324,7 @@ def main():
                     default="f32")
     ap.add_argument("--strided", action="store_true")
     ap.add_argument("--jitter", action="store_true")
+    ap.add_argument("--round-matrices", action="store_true")
     ap.add_argument("--evil", choices=("global", "opcode", "storage"))
     a = ap.parse_args()
     if a.evil:
@@ -332,6 +337,12 @@ def main():
         tensors = to_fla(tensors)
     if a.jitter:
         jitter(tensors)
+    if a.round_matrices:
+        for name, (shape, values) in tensors.items():
+            matrix = len(shape) == 2 and min(shape) > 1
+            if matrix and "emb" not in name and "embeddings" not in name:
+                rounded = array.array("I", [b << 16 for b in bf16_bits(values)])
+                values[:] = array.array("f", rounded.tobytes())
     if a.format == "pth":
         write_pth(a.output, tensors, a.dtype, a.strided)
     else:
