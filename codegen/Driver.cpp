@@ -2,6 +2,7 @@
 
 #include "codegen/Driver.h"
 
+#include "codegen/GpuArtifact.h"
 #include "codegen/LLVMEmitter.h"
 #include "codegen/Manifest.h"
 #include "codegen/Target.h"
@@ -35,8 +36,21 @@ namespace cl = llvm::cl;
 
 namespace {
 
-/// Stopping points of the pipeline, in order.
-enum class Stage { Rwkv, RwkvFused, Linalg, LLVMDialect, LLVMIR, Asm, Obj, So };
+/// Stopping points of the pipeline, in order. Linalg is a stage of the CPU
+/// pipeline; Gpu, Nvvm and Ptx of the NVIDIA one.
+enum class Stage {
+  Rwkv,
+  RwkvFused,
+  Linalg,
+  Gpu,
+  Nvvm,
+  LLVMDialect,
+  Ptx,
+  LLVMIR,
+  Asm,
+  Obj,
+  So
+};
 
 struct Options {
   cl::opt<std::string> input{cl::Positional, cl::desc("<spec.toml>"),
@@ -48,17 +62,32 @@ struct Options {
       cl::value_desc("path"), cl::init("")};
   cl::opt<std::string> target{
       "target",
-      cl::desc("Code generation target: host, x86-64-v3 (AVX2) or "
-               "x86-64-v4 (AVX-512)"),
+      cl::desc("Code generation target: host, x86-64-v3 (AVX2), x86-64-v4 "
+               "(AVX-512), or NVIDIA GPUs: sm_80, sm_90, ... (several "
+               "comma-separated, e.g. sm_80,sm_90)"),
       cl::init("host")};
+  cl::opt<std::string> cudaPath{
+      "cuda-path",
+      cl::desc("CUDA toolkit root for GPU targets (libdevice, ptxas, "
+               "fatbinary); default $CUDA_HOME, $CUDA_PATH or /usr/local/cuda"),
+      cl::value_desc("dir"), cl::init("")};
   cl::opt<Stage> emit{
       "emit", cl::desc("Stop after this stage and print or write it"),
       cl::values(clEnumValN(Stage::Rwkv, "rwkv", "rwkv dialect, as imported"),
                  clEnumValN(Stage::RwkvFused, "rwkv-fused",
                             "rwkv dialect after the fusion passes"),
                  clEnumValN(Stage::Linalg, "linalg",
-                            "fused, vectorized linalg/vector/scf on tensors"),
-                 clEnumValN(Stage::LLVMDialect, "llvm", "MLIR LLVM dialect"),
+                            "CPU: fused, vectorized linalg/vector/scf on "
+                            "tensors"),
+                 clEnumValN(Stage::Gpu, "gpu",
+                            "GPU: host code launching the kernels of "
+                            "gpu.module @rwkv_kernels"),
+                 clEnumValN(Stage::Nvvm, "nvvm",
+                            "GPU: kernels lowered to the NVVM dialect"),
+                 clEnumValN(Stage::LLVMDialect, "llvm",
+                            "MLIR LLVM dialect (GPU: host code, PTX in "
+                            "gpu.binary)"),
+                 clEnumValN(Stage::Ptx, "ptx", "GPU: PTX of every chip"),
                  clEnumValN(Stage::LLVMIR, "llvm-ir", "optimized LLVM IR"),
                  clEnumValN(Stage::Asm, "asm", "target assembly"),
                  clEnumValN(Stage::Obj, "obj", "ELF object file"),
@@ -70,9 +99,10 @@ struct Options {
   cl::opt<int64_t> linearRows{"linear-rows",
                               cl::desc("Rows of W per linear register block"),
                               cl::init(4), cl::Hidden};
-  cl::opt<int64_t> linearTokens{"linear-tokens",
-                                cl::desc("Tokens per linear register block"),
-                                cl::init(4), cl::Hidden};
+  cl::opt<int64_t> linearTokens{
+      "linear-tokens",
+      cl::desc("Tokens per linear register block (GPU: per warp, default 8)"),
+      cl::init(4), cl::Hidden};
   cl::opt<int64_t> linearChunk{"linear-chunk",
                                cl::desc("Tokens per linear cache block"),
                                cl::init(64), cl::Hidden};
@@ -113,6 +143,135 @@ LogicalResult fail(const Twine &message) {
   return failure();
 }
 
+/// The NVIDIA flow after import: GPU pipeline, PTX, cubins and fat binary,
+/// host library and manifest.
+LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
+                         const Spec &spec, ModuleOp module,
+                         ArrayRef<EntryPoint> entries) {
+  if (opts.emit == Stage::Linalg)
+    return fail("--emit=linalg is a stage of the CPU pipeline; for "
+                "--target=" +
+                opts.target +
+                " use --emit=gpu, nvvm, llvm, ptx, llvm-ir, asm, obj or so");
+  std::string error;
+  FailureOr<GpuTarget> target =
+      resolveGpuTarget(opts.target, opts.cudaPath, error);
+  if (failed(target))
+    return fail(error);
+  bool needsPtx = opts.emit != Stage::Gpu && opts.emit != Stage::Nvvm;
+  bool needsAssembler =
+      needsPtx && opts.emit != Stage::Ptx && opts.emit != Stage::LLVMDialect;
+  if (needsPtx && failed(checkToolkit(*target, needsAssembler, error)))
+    return fail(error);
+
+  DefaultTimingManager timingManager;
+  applyDefaultTimingManagerCLOptions(timingManager);
+  TimingScope timing = timingManager.getRootScope();
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  pm.enableTiming(timing);
+  GpuPipelineOptions pipelineOptions;
+  pipelineOptions.chips = target->chips;
+  pipelineOptions.cudaPath = target->cudaPath;
+  if (opts.linearRows.getNumOccurrences())
+    pipelineOptions.linearRows = opts.linearRows.getValue();
+  if (opts.linearTokens.getNumOccurrences())
+    pipelineOptions.linearTokens = opts.linearTokens.getValue();
+  buildGpuKernelPipeline(pm, pipelineOptions);
+  if (opts.emit != Stage::Gpu)
+    buildGpuNvvmPipeline(pm, pipelineOptions);
+  if (needsPtx)
+    buildGpuHostPipeline(pm, pipelineOptions);
+  if (failed(pm.run(module)))
+    return failure();
+  if (opts.emit == Stage::Gpu || opts.emit == Stage::Nvvm ||
+      opts.emit == Stage::LLVMDialect)
+    return writeOutput(opts.output,
+                       [&](llvm::raw_ostream &os) { module->print(os); });
+
+  GpuImages images;
+  if (failed(collectPtx(module, images, error)))
+    return fail(error);
+  if (opts.emit == Stage::Ptx)
+    return writeOutput(opts.output,
+                       [&](llvm::raw_ostream &os) { printPtx(images, os); });
+  {
+    TimingScope asmTiming = timing.nest("ptxas + fatbinary");
+    if (failed(assembleImages(*target, images, error)))
+      return fail(error);
+  }
+  embedFatbin(module, images);
+
+  // Host code: baseline x86-64, it only allocates, launches and copies.
+  CpuTarget host;
+  host.name = "x86-64";
+  host.triple = "x86_64-unknown-linux-gnu";
+  host.cpu = "x86-64";
+  host.vectorWidth = 4;
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(host, error);
+  if (!tm)
+    return fail(error);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+  {
+    TimingScope llvmTiming = timing.nest("LLVM IR translation + -O3");
+    llvmModule = emitLLVMModule(module, llvmContext, *tm, host, entries, error,
+                                bindGpuRuntime);
+  }
+  if (!llvmModule)
+    return fail(error);
+  if (opts.emit == Stage::LLVMIR)
+    return writeOutput(opts.output, [&](llvm::raw_ostream &os) {
+      llvmModule->print(os, nullptr);
+    });
+  if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
+    std::string path = opts.output.empty() ? "-" : opts.output.getValue();
+    auto file = openOutputFile(path, &error);
+    if (!file)
+      return fail(error);
+    if (failed(emitMachineCode(*llvmModule, *tm, opts.emit == Stage::Asm,
+                               file->os(), error)))
+      return fail(error);
+    file->keep();
+    return success();
+  }
+
+  // --emit=so: model.so (host code + embedded fat binary), the images and
+  // the manifest.
+  if (opts.output.empty())
+    return fail("--emit=so needs an output directory: -o DIR");
+  if (std::error_code ec = llvm::sys::fs::create_directories(opts.output))
+    return fail("cannot create '" + opts.output + "': " + ec.message());
+  llvm::SmallString<256> objPath(opts.output), soPath(opts.output),
+      manifestPath(opts.output);
+  llvm::sys::path::append(objPath, "model.o");
+  llvm::sys::path::append(soPath, "model.so");
+  llvm::sys::path::append(manifestPath, "manifest.json");
+  {
+    auto file = openOutputFile(objPath, &error);
+    if (!file)
+      return fail(error);
+    if (failed(emitMachineCode(*llvmModule, *tm, /*assembly=*/false, file->os(),
+                               error)))
+      return fail(error);
+    file->keep();
+  }
+  {
+    TimingScope linkTiming = timing.nest("link shared library");
+    if (failed(linkSharedLibrary(objPath, soPath, /*openmp=*/false, error)))
+      return fail(error);
+  }
+  if (failed(writeImages(opts.output, images, error)))
+    return fail(error);
+  llvm::json::Object manifest = buildManifest(spec, host, entries, "model.so");
+  manifest["device"] = deviceManifest(*target, images);
+  return writeOutput(manifestPath, [&](llvm::raw_ostream &os) {
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
+       << "\n";
+  });
+}
+
 /// Runs the compiler; diagnostics go through the context's handler.
 LogicalResult compile(const Options &opts, MLIRContext &ctx,
                       StringRef specText) {
@@ -144,11 +303,17 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
                        [&](llvm::raw_ostream &os) { module->print(os); });
   }
 
+  std::vector<EntryPoint> entries = collectEntryPoints(*module);
+  if (isGpuTargetName(opts.target))
+    return compileGpu(opts, ctx, *spec, *module, entries);
+  if (opts.emit == Stage::Gpu || opts.emit == Stage::Nvvm ||
+      opts.emit == Stage::Ptx)
+    return fail("--emit=gpu, nvvm and ptx need an NVIDIA target, e.g. "
+                "--target=sm_80 or --target=sm_80,sm_90");
   std::string error;
   FailureOr<CpuTarget> target = resolveCpuTarget(opts.target, error);
   if (failed(target))
     return fail(error);
-  std::vector<EntryPoint> entries = collectEntryPoints(*module);
 
   // One pass manager for the whole lowering, so --mlir-print-ir-*,
   // --mlir-timing and crash reproducers see it as one pipeline.

@@ -54,10 +54,10 @@ LogicalResult addPackedWrapper(llvm::Module &m, const EntryPoint &entry,
 
 } // namespace
 
-std::unique_ptr<llvm::Module>
-mlir::rwkv::emitLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
-                           llvm::TargetMachine &tm, const CpuTarget &target,
-                           ArrayRef<EntryPoint> entries, std::string &error) {
+std::unique_ptr<llvm::Module> mlir::rwkv::emitLLVMModule(
+    ModuleOp module, llvm::LLVMContext &llvmContext, llvm::TargetMachine &tm,
+    const CpuTarget &target, ArrayRef<EntryPoint> entries, std::string &error,
+    function_ref<LogicalResult(llvm::Module &, std::string &)> prepare) {
   std::unique_ptr<llvm::Module> m =
       translateModuleToLLVMIR(module, llvmContext, "rwkv");
   if (!m) {
@@ -69,6 +69,8 @@ mlir::rwkv::emitLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   for (const EntryPoint &e : entries)
     if (failed(addPackedWrapper(*m, e, error)))
       return nullptr;
+  if (prepare && failed(prepare(*m, error)))
+    return nullptr;
 
   // Generated vectors are sized for the target: let the backend use the full
   // register width (X86 otherwise splits 512-bit vectors on some CPUs).

@@ -29,12 +29,14 @@ namespace rwkv {
 /// llvm.emit_c_interface) to LLVM IR, adds one `void rwkv_<name>(void **)`
 /// wrapper per entry point that unpacks descriptor pointers and calls
 /// `_mlir_ciface_<name>`, sets the target attributes (prefer full-width
-/// vectors) and runs LLVM's -O3 pipeline. Returns null and sets `error` on
-/// failure.
-std::unique_ptr<llvm::Module>
-emitLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
-               llvm::TargetMachine &tm, const CpuTarget &target,
-               ArrayRef<EntryPoint> entries, std::string &error);
+/// vectors) and runs LLVM's -O3 pipeline. `prepare`, if given, edits the
+/// translated module before optimization (the GPU flow binds its runtime
+/// calls there). Returns null and sets `error` on failure.
+std::unique_ptr<llvm::Module> emitLLVMModule(
+    ModuleOp module, llvm::LLVMContext &llvmContext, llvm::TargetMachine &tm,
+    const CpuTarget &target, ArrayRef<EntryPoint> entries, std::string &error,
+    function_ref<LogicalResult(llvm::Module &, std::string &)> prepare =
+        nullptr);
 
 /// Writes assembly (`assembly` = true) or an ELF object for `module`.
 LogicalResult emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,

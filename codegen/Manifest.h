@@ -5,7 +5,12 @@
 //
 //   abi_version      bumped on any incompatible change of the layout below
 //   spec             name, path and SHA-256 of the spec the code came from
-//   target           triple, CPU, ISA features the code uses, vector width
+//   target           triple, CPU, ISA features the (host) code uses, vector
+//                    width
+//   device           where the model runs: {"kind": "cpu"}, or for NVIDIA
+//                    GPUs {"kind": "cuda", "chips", the image files and, per
+//                    kernel, block size, shared memory, registers and
+//                    spills, and the kernels each entry point launches}
 //   model            sizes (vocab, d_model, layers, heads, head size) and
 //                    the spec components (informational)
 //   parameters       every weight: shape in the compiler layout, the
@@ -34,7 +39,8 @@ namespace mlir {
 namespace rwkv {
 
 /// Version of the artifact ABI: manifest layout + calling convention.
-constexpr int64_t kAbiVersion = 2;
+/// 3 added `device` (version-2 manifests are CPU artifacts).
+constexpr int64_t kAbiVersion = 3;
 
 struct EntryArg {
   std::string role; ///< "param", "state" or "activation"
@@ -43,7 +49,7 @@ struct EntryArg {
   /// -1 for the (dynamic) batch dimension, -2 for the token dimension of
   /// parallel-form activations.
   std::vector<int64_t> shape;
-  std::string dtype;          ///< "f32", "i32", ...
+  std::string dtype; ///< "f32", "i32", ...
 };
 
 struct EntryPoint {

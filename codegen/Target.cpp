@@ -73,7 +73,8 @@ FailureOr<CpuTarget> mlir::rwkv::resolveCpuTarget(StringRef name,
                            std::end(kV4Extra));
   } else {
     error = ("unknown --target '" + name +
-             "'; expected host, x86-64-v3 or x86-64-v4")
+             "'; expected host, x86-64-v3, x86-64-v4 or NVIDIA chips "
+             "(sm_80, sm_90, ...)")
                 .str();
     return failure();
   }

@@ -61,6 +61,58 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
   ];
 }
 
+def ConvertRwkvToGpuPass : Pass<"convert-rwkv-to-gpu", "func::FuncOp"> {
+  let summary = "Lower rwkv ops to GPU kernels (gpu.launch) on device buffers";
+  let description = [{
+    Stage 1 of the NVIDIA pipeline. While the function still has value
+    semantics, every rwkv op becomes one or more `gpu.launch` kernels that
+    read their operands through `bufferization.to_buffer ... read_only` and
+    write fresh `memref.alloc` buffers, whose values re-enter the tensor world
+    through `bufferization.to_tensor restrict writable`. One-shot
+    bufferization later folds these casts away. Every kernel is named after
+    the function and the op (`time_mix_1_wkv7`) and is outlined into the
+    gpu.module `@rwkv_kernels`.
+
+    * `wkv5`/`wkv7`: the design of the official CUDA kernels (rwkv-math
+      §6.1): one block per (batch, head), one thread per value row i; the
+      thread keeps its state row in registers for the whole call and the
+      time loop runs inside the kernel. Per token the head's r/w/k/a/b (or
+      r/k/w) are staged in shared memory (two slots alternating by token
+      parity, one barrier per token) and the next token's are prefetched
+      into registers. Dot products use four partial sums. State in f32.
+    * `wkv4`: one thread per (batch, channel), (a, b, p) in registers.
+    * `linear`, and the projections inside `lora`, `channel_mix` and
+      `ddlerp`: a warp computes `linear-rows` outputs for `linear-tokens`
+      tokens; lanes stride over K (coalesced loads of W and x), partial dot
+      products stay in registers and are reduced with xor shuffles. The host
+      picks a one-output-one-token variant when B·T < `linear-tokens`
+      (decode). Activations, bias, gate and the ddlerp mix run in the
+      epilogue; intermediate activations ([B, T, F], the LoRA hidden) are
+      temporary buffers.
+    * `layer_norm`, `group_norm`, `l2_norm`, `wkv7_bonus`: one warp per row
+      (or head) with shuffle reductions; norms are two-pass in f32.
+    * `embedding`, `token_shift`: one thread per element.
+    * `lerp`, `decay`: `linalg.generic`s, fused with the glue arithmetic and
+      turned into kernels by `rwkv-gpu-launch-elementwise`.
+
+    Ops with dynamic channel counts, head sizes or weight shapes are
+    reported as errors.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+  let options = [
+    Option<"linearRows", "linear-rows", "int64_t", /*default=*/"4",
+           "outputs per warp of the register-blocked projection kernel">,
+    Option<"linearTokens", "linear-tokens", "int64_t", /*default=*/"8",
+           "tokens per warp of the register-blocked projection kernel; "
+           "calls with fewer tokens (B*T) use the one-token kernel">
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Transformations
 //===----------------------------------------------------------------------===//
@@ -89,6 +141,47 @@ def RwkvTileAndVectorizePass
     Option<"maxVectorSize", "max-vector-size", "int64_t", /*default=*/"4096",
            "largest innermost extent vectorized whole">
   ];
+}
+
+def RwkvGpuLaunchElementwisePass
+    : Pass<"rwkv-gpu-launch-elementwise", "func::FuncOp"> {
+  let summary = "Turn parallel linalg.generic ops on tensors into GPU kernels";
+  let description = [{
+    Stage 1 of the NVIDIA pipeline, after `convert-rwkv-to-gpu` and
+    elementwise fusion. Each `linalg.generic` with tensor semantics and only
+    parallel iterators becomes a `gpu.launch` with one thread per output
+    element (256 per block): the thread delinearizes its index, loads every
+    input through its indexing map (broadcasts included), runs the generic's
+    body and stores the results into fresh buffers, at the same tensor/buffer
+    boundary as `convert-rwkv-to-gpu`. Generics with reductions, or on
+    buffers, are left alone with a remark.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def RwkvGpuPrepareHostPass : Pass<"rwkv-gpu-prepare-host", "func::FuncOp"> {
+  let summary = "Make the bufferized host code of GPU entry points device-only";
+  let description = [{
+    Runs after bufferization (with results as out-parameters). In a GPU
+    entry point every buffer is device memory, so:
+
+    * a result computed into a temporary and copied into its out-parameter
+      is written into the out-parameter directly (the copy and the
+      temporary disappear);
+    * every temporary is freed right after its last use in the function
+      body (through views too; frees are stream-ordered like the kernels),
+      and host `memref.alloc`/`memref.dealloc` become
+      `gpu.alloc`/`gpu.dealloc`. MLIR's ownership-based deallocation is not
+      used: it rejects kernels with barriers;
+    * `memref.copy` becomes `gpu.memcpy` between contiguous buffers, else a
+      copy kernel (e.g. the last-token slice of the prompt form's head);
+    * any other host access to a buffer is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
 def RwkvLowerVectorPass : Pass<"rwkv-lower-vector", "func::FuncOp"> {

@@ -81,6 +81,62 @@ void mlir::rwkv::buildCpuPipeline(OpPassManager &pm,
   buildCpuLLVMPipeline(pm, options);
 }
 
+void mlir::rwkv::buildGpuKernelPipeline(OpPassManager &pm,
+                                        const GpuPipelineOptions &options) {
+  buildFusionPipeline(pm);
+  append(pm,
+         llvm::formatv(
+             "func.func(convert-rwkv-to-gpu{{linear-rows={0} "
+             "linear-tokens={1}}, convert-elementwise-to-linalg, "
+             "linalg-generalize-named-ops, linalg-fuse-elementwise-ops, "
+             "canonicalize, cse, rwkv-gpu-launch-elementwise, canonicalize, "
+             "cse), "
+             "rwkv-prepare-abi, "
+             "one-shot-bufferize{{bufferize-function-boundaries "
+             "function-boundary-type-conversion=identity-layout-map}, "
+             "buffer-results-to-out-params{{modify-public-functions}, "
+             "convert-bufferization-to-memref, canonicalize, cse, "
+             "func.func(rwkv-gpu-prepare-host), "
+             "canonicalize, cse, gpu-launch-sink-index-computations, "
+             "gpu-kernel-outlining, "
+             "func.func(gpu-async-region)",
+             options.linearRows.getValue(), options.linearTokens.getValue())
+             .str());
+}
+
+void mlir::rwkv::buildGpuNvvmPipeline(OpPassManager &pm,
+                                      const GpuPipelineOptions &options) {
+  std::string text;
+  for (const std::string &chip : options.chips)
+    text += llvm::formatv("nvvm-attach-target{{module=rwkv_kernels chip={0} "
+                          "features={1} O=3}, ",
+                          chip, options.features.getValue())
+                .str();
+  text += "gpu.module(lower-affine, convert-scf-to-cf, convert-gpu-to-nvvm, "
+          "llvm-optimize-for-nvvm-target, canonicalize, cse, "
+          "reconcile-unrealized-casts)";
+  append(pm, text);
+}
+
+void mlir::rwkv::buildGpuHostPipeline(OpPassManager &pm,
+                                      const GpuPipelineOptions &options) {
+  append(pm, llvm::formatv(
+                 "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
+                 "convert-func-to-llvm, gpu-to-llvm, "
+                 "gpu-module-to-binary{{format=isa toolkit={0}}, "
+                 "convert-math-to-llvm, canonicalize, cse, "
+                 "reconcile-unrealized-casts",
+                 options.cudaPath.getValue())
+                 .str());
+}
+
+void mlir::rwkv::buildGpuPipeline(OpPassManager &pm,
+                                  const GpuPipelineOptions &options) {
+  buildGpuKernelPipeline(pm, options);
+  buildGpuNvvmPipeline(pm, options);
+  buildGpuHostPipeline(pm, options);
+}
+
 void mlir::rwkv::registerPipelines() {
   PassPipelineRegistration<CpuPipelineOptions>(
       "rwkv-cpu-pipeline",
@@ -98,4 +154,20 @@ void mlir::rwkv::registerPipelines() {
       "rwkv-cpu-llvm-pipeline",
       "Stage 2: vectorized tensor IR to the LLVM dialect",
       buildCpuLLVMPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "rwkv-gpu-pipeline",
+      "Lower rwkv IR to host LLVM dialect and PTX for NVIDIA GPUs (all stages)",
+      buildGpuPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "rwkv-gpu-kernel-pipeline",
+      "GPU stage 1: rwkv IR to host code and kernels in gpu.module",
+      buildGpuKernelPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "rwkv-gpu-nvvm-pipeline",
+      "GPU stage 2: attach NVVM targets and lower the kernels to NVVM",
+      buildGpuNvvmPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "rwkv-gpu-host-pipeline",
+      "GPU stage 3: host code to the LLVM dialect, kernels to PTX",
+      buildGpuHostPipeline);
 }

@@ -21,6 +21,23 @@
 //       rwkv-approximate-math         vector exp/tanh without libm
 //       convert-*-to-llvm             LLVM dialect
 //
+// The NVIDIA GPU pipeline has three stages (rwkvc --emit=gpu|nvvm|llvm):
+//
+//  1. rwkv -> "gpu" (buildGpuKernelPipeline): kernels and host code
+//       convert-rwkv-to-gpu           rwkv ops -> gpu.launch on device buffers
+//       convert-elementwise-to-linalg, linalg-generalize-named-ops,
+//       linalg-fuse-elementwise-ops   fuse the pointwise glue
+//       rwkv-gpu-launch-elementwise   fused generics -> gpu.launch
+//       rwkv-prepare-abi, one-shot-bufferize, buffer-results-to-out-params
+//       rwkv-gpu-prepare-host         device allocations, frees and copies
+//       gpu-kernel-outlining          kernels -> gpu.module @rwkv_kernels
+//       gpu-async-region              one stream per call, no host syncs
+//  2. "gpu" -> "nvvm" (buildGpuNvvmPipeline): nvvm-attach-target per chip,
+//       then gpu.module(convert-gpu-to-nvvm, ...)
+//  3. -> "llvm" (buildGpuHostPipeline): host code to the LLVM dialect with
+//       gpu-to-llvm (mgpu* runtime calls), kernels to PTX per chip with
+//       gpu-module-to-binary{format=isa} (libdevice from the CUDA toolkit).
+//
 // `rwkv-opt --rwkv-cpu-pipeline` runs both; `--dump-pass-pipeline` prints the
 // exact textual pipeline, so any stage can be replayed with --pass-pipeline.
 //
@@ -64,6 +81,28 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 /// rwkv.channel_mix and rwkv.lora, staying in the rwkv dialect.
 void buildFusionPipeline(OpPassManager &pm);
 
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  ListOption<std::string> chips{
+      *this, "chips",
+      llvm::cl::desc("NVIDIA chips to generate code for (sm_80, sm_90, ...)")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (the PTX ISA version) of every chip"),
+      llvm::cl::init("+ptx80")};
+  Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit root: libdevice for math functions"),
+      llvm::cl::init("/usr/local/cuda")};
+  Option<int64_t> linearRows{
+      *this, "linear-rows",
+      llvm::cl::desc("outputs per warp of the tiled projection kernel"),
+      llvm::cl::init(4)};
+  Option<int64_t> linearTokens{
+      *this, "linear-tokens",
+      llvm::cl::desc("tokens per warp of the tiled projection kernel"),
+      llvm::cl::init(8)};
+};
+
 /// Stage 1: rwkv dialect -> vectorized linalg/scf/vector on tensors.
 void buildCpuTensorPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options);
@@ -74,8 +113,23 @@ void buildCpuLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 /// Both stages.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
+/// GPU stage 1: rwkv dialect -> host code with gpu.launch_func and the
+/// kernels in gpu.module @rwkv_kernels (all on buffers).
+void buildGpuKernelPipeline(OpPassManager &pm,
+                            const GpuPipelineOptions &options);
+
+/// GPU stage 2: attach an NVVM target per chip, kernels -> NVVM dialect.
+void buildGpuNvvmPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// GPU stage 3: host code -> LLVM dialect, kernels -> PTX (gpu.binary).
+void buildGpuHostPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// All three GPU stages.
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
 /// Registers rwkv-cpu-pipeline, rwkv-cpu-tensor-pipeline and
-/// rwkv-cpu-llvm-pipeline as pass-pipeline flags.
+/// rwkv-cpu-llvm-pipeline, rwkv-gpu-pipeline, rwkv-gpu-kernel-pipeline,
+/// rwkv-gpu-nvvm-pipeline and rwkv-gpu-host-pipeline as pass-pipeline flags.
 void registerPipelines();
 
 } // namespace rwkv

@@ -30,6 +30,20 @@ else:
     lit_config.note("../shared/data not found: tests that need the tiny "
                     "checkpoints are UNSUPPORTED")
 
+# The CUDA toolkit (libdevice, ptxas, fatbinary) for the NVIDIA GPU tests:
+# $CUDA_HOME, else /usr/local/cuda. Tests that need it say `REQUIRES: ptxas`
+# and report as UNSUPPORTED without it. No GPU is needed.
+cuda_path = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+ptxas = os.path.join(cuda_path, "bin", "ptxas")
+if os.access(ptxas, os.X_OK) and os.path.isfile(
+        os.path.join(cuda_path, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+    config.substitutions.append(("%cuda_path", cuda_path))
+else:
+    lit_config.note(ptxas + " not found: the GPU code generation tests are "
+                    "UNSUPPORTED (set CUDA_HOME to a CUDA toolkit)")
+
 tool_dirs = [config.rwkv_tools_dir, config.llvm_tools_dir]
 tools = ["rwkv-opt", "rwkvc", "rwkv-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

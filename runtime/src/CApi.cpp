@@ -104,6 +104,10 @@ const char *rwkv_model_name(const rwkv_model *model) {
   return model ? model->impl->manifest().specName.c_str() : "";
 }
 
+const char *rwkv_model_device(const rwkv_model *model) {
+  return model ? model->impl->device().c_str() : "";
+}
+
 rwkv_status rwkv_session_create(rwkv_model *model, int64_t batch,
                                 rwkv_session **out) {
   if (!model || !out)

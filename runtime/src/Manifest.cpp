@@ -113,10 +113,11 @@ Manifest readManifest(const std::string &dir) {
   Reader r(m.path);
 
   m.abiVersion = r.integer(root, "", "abi_version");
-  if (m.abiVersion != RWKV_RUNTIME_ABI_VERSION)
+  // Version 2 (no `device` section: CPU artifacts) is still accepted.
+  if (m.abiVersion != RWKV_RUNTIME_ABI_VERSION && m.abiVersion != 2)
     fail(RWKV_ERROR_FORMAT, m.path + ": artifact ABI version " +
                                 std::to_string(m.abiVersion) +
-                                ", this runtime supports " +
+                                ", this runtime supports 2 and " +
                                 std::to_string(RWKV_RUNTIME_ABI_VERSION) +
                                 "; recompile the spec with a matching rwkvc");
   const json &spec = r.field(root, "", "spec");
@@ -130,6 +131,24 @@ Manifest readManifest(const std::string &dir) {
     m.cpuFeatures.push_back(f.get<std::string>());
   }
   m.library = r.str(root, "", "library");
+  m.deviceKind = "cpu";
+  if (m.abiVersion >= 3) {
+    const json &device = r.field(root, "", "device");
+    m.deviceKind = r.str(device, ".device", "kind");
+    if (m.deviceKind == "cuda") {
+      for (const json &c : r.array(device, ".device", "chips")) {
+        if (!c.is_string())
+          r.bad(".device.chips", "must hold strings");
+        m.deviceChips.push_back(c.get<std::string>());
+      }
+      if (m.deviceChips.empty())
+        r.bad(".device.chips", "must name at least one chip");
+    } else if (m.deviceKind != "cpu") {
+      r.bad(".device.kind",
+            ("must be \"cpu\" or \"cuda\", not \"" + m.deviceKind + "\"")
+                .c_str());
+    }
+  }
   const json &model = r.field(root, "", "model");
   m.vocabSize = r.integer(model, ".model", "vocab_size");
   m.dModel = r.integer(model, ".model", "d_model");

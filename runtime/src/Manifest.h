@@ -62,6 +62,8 @@ struct Manifest {
   std::string targetCpu;
   std::vector<std::string> cpuFeatures;
   std::string library;
+  std::string deviceKind;               ///< cpu | cuda
+  std::vector<std::string> deviceChips; ///< cuda: sm_80, sm_90, ...
   int64_t vocabSize = 0, dModel = 0, nLayer = 0, nHead = 0, headSize = 0,
           dFfn = 0;
   std::vector<ParamSpec> params;

@@ -3,6 +3,7 @@
 #include "Model.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
@@ -64,6 +65,10 @@ Model::Model(const std::string &dir,
              std::shared_ptr<const Checkpoint> checkpoint, uint64_t seed)
     : manifest_(readManifest(dir)), checkpoint_(std::move(checkpoint)) {
   checkHostCpu(manifest_);
+  if (manifest_.deviceKind == "cuda") {
+    gpu_ = std::make_unique<CudaContext>(dir, manifest_.deviceChips);
+    device_ = gpu_->description();
+  }
   std::string libPath = dir + "/" + manifest_.library;
   library_ = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_) {
@@ -76,15 +81,80 @@ Model::Model(const std::string &dir,
   // also searches its dependencies.
   ompSetNumThreads_ =
       reinterpret_cast<void (*)(int)>(dlsym(library_, "omp_set_num_threads"));
+  if (gpu_)
+    attachGpu();
   if (checkpoint_)
     bindWeights(*checkpoint_);
   else
     makeSyntheticWeights(seed);
+  if (gpu_)
+    uploadWeights();
 }
 
 Model::~Model() {
+  if (gpu_) {
+    try {
+      if (auto unload = reinterpret_cast<void (*)()>(
+              library_ ? dlsym(library_, "rwkv_gpu_unload") : nullptr)) {
+        GpuCall call(*gpu_, nullptr);
+        unload();
+      }
+      for (auto &kv : weights_)
+        for (Buffer &b : kv.second)
+          gpu_->free(b.device);
+    } catch (const Error &) {
+      // The device is gone; nothing left to release.
+    }
+  }
   if (library_)
     dlclose(library_);
+}
+
+void Model::attachGpu() {
+  using Resolver = void *(*)(const char *);
+  auto bind =
+      reinterpret_cast<int (*)(Resolver)>(dlsym(library_, "rwkv_gpu_bind"));
+  auto load = reinterpret_cast<void (*)()>(dlsym(library_, "rwkv_gpu_load"));
+  if (!bind || !load || !dlsym(library_, "rwkv_gpu_unload"))
+    fail(RWKV_ERROR_FORMAT,
+         manifest_.path + ": a GPU artifact, but " + manifest_.library +
+             " does not export rwkv_gpu_bind, rwkv_gpu_load and "
+             "rwkv_gpu_unload");
+  unresolvedGpuFunctions();
+  if (bind(&rwkvResolveGpuFunction) != 0) {
+    std::string names;
+    for (const std::string &n : unresolvedGpuFunctions())
+      names += (names.empty() ? "" : ", ") + n;
+    fail(RWKV_ERROR_FORMAT, manifest_.path + ": " + manifest_.library +
+                                " calls GPU runtime functions this runtime "
+                                "does not provide: " +
+                                names);
+  }
+  GpuCall call(*gpu_, nullptr);
+  load();
+  call.check(manifest_.path + ": loading the kernels of " + manifest_.library);
+}
+
+void Model::uploadWeights() {
+  std::map<std::string, size_t> elementBytes;
+  for (const ParamSpec &p : manifest_.params)
+    elementBytes[p.name] = p.dtype == "bf16" ? 2 : 4;
+  for (auto &kv : weights_)
+    for (Buffer &b : kv.second) {
+      if (!b.view && b.data.empty() && b.bf16.empty())
+        continue; // a layer before the parameter's first_layer
+      auto it = elementBytes.find(kv.first);
+      size_t bytes = static_cast<size_t>(b.elements()) *
+                     (it == elementBytes.end() ? sizeof(float) : it->second);
+      b.device = gpu_->alloc(bytes);
+      gpu_->upload(b.device, b.ptr(), bytes);
+      b.data = std::vector<float>();
+      b.bf16 = std::vector<uint16_t>();
+      b.view = nullptr;
+    }
+  // Everything runs from device memory: the checkpoint mapping can go.
+  mappedBytes_ = 0;
+  checkpoint_.reset();
 }
 
 bool Model::Program::complete() const {
@@ -302,7 +372,7 @@ const Buffer &Model::weight(const std::string &name, int64_t layer) const {
                                 "', which is not in 'parameters'");
   const std::vector<Buffer> &slots = it->second;
   const Buffer &b = slots.size() == 1 ? slots[0] : slots.at(layer);
-  if (!b.view && b.data.empty() && b.bf16.empty())
+  if (!b.view && b.data.empty() && b.bf16.empty() && !b.device)
     fail(RWKV_ERROR_FORMAT, manifest_.path + ": parameter '" + name +
                                 "' is used by layer " + std::to_string(layer) +
                                 " before its first_layer");
@@ -318,13 +388,64 @@ Session::Session(const Model &model, int64_t batch)
   if (batch < 1)
     fail(RWKV_ERROR_ARGUMENT,
          "session batch size must be >= 1, got " + std::to_string(batch));
+  if (model.gpu())
+    stream_ = std::make_unique<CudaStream>(*model.gpu());
   for (const StateSpec &s : model.manifest().states) {
     Buffer b;
     b.shape.push_back(batch);
     b.shape.insert(b.shape.end(), s.shape.begin(), s.shape.end());
-    b.data.assign(static_cast<size_t>(b.elements()), s.init);
+    if (!stream_)
+      b.data.assign(static_cast<size_t>(b.elements()), s.init);
     states_[s.name].assign(model.manifest().nLayer, b);
   }
+  if (stream_) {
+    for (auto &kv : states_)
+      for (Buffer &b : kv.second)
+        allocDevice(b);
+    reset();
+    stream_->synchronize();
+  }
+}
+
+Session::~Session() {
+  if (!stream_)
+    return;
+  const CudaContext &gpu = *model_.gpu();
+  try {
+    stream_->synchronize();
+    gpu.makeCurrent();
+  } catch (const Error &) {
+  }
+  auto release = [&](Buffer &b) {
+    gpu.free(b.device);
+    b.device = 0;
+  };
+  for (auto &kv : states_)
+    for (Buffer &b : kv.second)
+      release(b);
+  for (auto &kv : activations_)
+    release(kv.second);
+  for (auto &kv : scratch_)
+    release(kv.second);
+}
+
+void Session::allocDevice(Buffer &b) {
+  const CudaContext &gpu = *model_.gpu();
+  if (b.device) {
+    stream_->synchronize(); // kernels may still read the old buffer
+    gpu.free(b.device);
+    b.device = 0;
+  }
+  b.data.clear();
+  size_t count = static_cast<size_t>(b.elements());
+  b.device = gpu.alloc(count * sizeof(float));
+  stream_->fill32(b.device, 0, count);
+}
+
+const void *Session::address(const Buffer &b) const {
+  if (stream_)
+    return reinterpret_cast<const void *>(static_cast<uintptr_t>(b.device));
+  return b.ptr();
 }
 
 void Session::reset() {
@@ -333,6 +454,20 @@ void Session::reset() {
     auto tuned = initial_.find(s.name);
     for (size_t l = 0; l < layers.size(); ++l) {
       Buffer &b = layers[l];
+      if (stream_) {
+        if (tuned == initial_.end()) {
+          uint32_t bits;
+          std::memcpy(&bits, &s.init, sizeof(bits));
+          stream_->fill32(b.device, bits, static_cast<size_t>(b.elements()));
+        } else {
+          const std::vector<float> &row = tuned->second[l];
+          std::vector<float> all;
+          for (int64_t seq = 0; seq < batch_; ++seq)
+            all.insert(all.end(), row.begin(), row.end());
+          stream_->upload(b.device, all.data(), all.size() * sizeof(float));
+        }
+        continue;
+      }
       if (tuned == initial_.end()) {
         std::fill(b.data.begin(), b.data.end(), s.init);
         continue;
@@ -500,7 +635,10 @@ Buffer &Session::activation(const std::string &name, const ArgSpec &arg) {
   std::vector<int64_t> shape = concreteShape(arg);
   if (b.shape != shape) {
     b.shape = shape;
-    b.data.assign(static_cast<size_t>(b.elements()), 0.0f);
+    if (stream_)
+      allocDevice(b);
+    else
+      b.data.assign(static_cast<size_t>(b.elements()), 0.0f);
   }
   return b;
 }
@@ -547,14 +685,22 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
       Buffer &home = states_.at(a.name).at(layer);
       int64_t per = home.elements() / batch_;
       if (!a.output) {
-        descriptors.push_back(
-            descriptor(home.data.data() + batchLo_ * per, expected));
+        descriptors.push_back(descriptor(
+            static_cast<const float *>(address(home)) + batchLo_ * per,
+            expected));
       } else {
         Buffer &s = scratch_["state:" + a.name];
-        s.shape = expected;
-        s.data.resize(static_cast<size_t>(per * batchN_));
+        if (stream_) {
+          if (s.shape != expected || !s.device) {
+            s.shape = expected;
+            allocDevice(s);
+          }
+        } else {
+          s.shape = expected;
+          s.data.resize(static_cast<size_t>(per * batchN_));
+        }
         stateCopies.emplace_back(&home, &s);
-        descriptors.push_back(descriptor(s.data.data(), expected));
+        descriptors.push_back(descriptor(address(s), expected));
       }
     } else {
       Buffer *buf;
@@ -568,8 +714,15 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
             std::find(activationInputs.begin(), activationInputs.end(),
                       a.name) != activationInputs.end()) {
           Buffer &s = scratch_["activation:" + a.name];
-          s.shape = home->shape;
-          s.data.resize(home->data.size());
+          if (stream_) {
+            if (s.shape != home->shape || !s.device) {
+              s.shape = home->shape;
+              allocDevice(s);
+            }
+          } else {
+            s.shape = home->shape;
+            s.data.resize(home->data.size());
+          }
           buf = &s;
           swaps.emplace_back(home, &s);
         }
@@ -581,9 +734,23 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
                                     "' has shape " + shapeString(expected) +
                                     ", but the buffer is " +
                                     shapeString(buf->shape));
-      descriptors.push_back(descriptor(buf->ptr(), expected));
+      descriptors.push_back(descriptor(address(*buf), expected));
     }
     argv.push_back(descriptors.back().data());
+  }
+  if (stream_) {
+    GpuCall gpuCall(*model_.gpu(), stream_.get());
+    entry.fn(argv.data());
+    gpuCall.check("entry point '" + spec.name + "'");
+    for (auto &[home, fresh] : swaps)
+      std::swap(home->device, fresh->device);
+    for (auto &[home, fresh] : stateCopies) {
+      int64_t per = home->elements() / batch_;
+      stream_->copy(home->device + batchLo_ * per * sizeof(float),
+                    fresh->device,
+                    static_cast<size_t>(per * batchN_) * sizeof(float));
+    }
+    return;
   }
   entry.fn(argv.data());
   for (auto &[home, fresh] : swaps)
@@ -602,6 +769,14 @@ void Session::step(const Model::Program &program, const int32_t *tokens,
   for (const ArgSpec &a : program.embed.spec->args)
     if (a.role == "activation" && a.name == "tokens" && !a.output) {
       Buffer &buf = activation("tokens", a);
+      if (stream_) {
+        std::vector<int32_t> ids(static_cast<size_t>(batchN_ * count));
+        for (int64_t b = 0; b < batchN_; ++b)
+          for (int64_t t = 0; t < count; ++t)
+            ids[b * count + t] = tokens[b * stride + t];
+        stream_->upload(buf.device, ids.data(), ids.size() * sizeof(int32_t));
+        continue;
+      }
       for (int64_t b = 0; b < batchN_; ++b)
         for (int64_t t = 0; t < count; ++t)
           std::memcpy(&buf.data[b * count + t], &tokens[b * stride + t], 4);
@@ -614,7 +789,13 @@ void Session::step(const Model::Program &program, const int32_t *tokens,
   call(program.head, 0);
   if (logits) {
     const Buffer &out = activations_.at("logits");
-    std::memcpy(logits, out.data.data(), out.data.size() * sizeof(float));
+    if (stream_) {
+      stream_->download(logits, out.device,
+                        static_cast<size_t>(out.elements()) * sizeof(float));
+      stream_->synchronize();
+    } else {
+      std::memcpy(logits, out.data.data(), out.data.size() * sizeof(float));
+    }
   }
 }
 
@@ -654,6 +835,8 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
   }
   batchLo_ = 0;
   batchN_ = batch_;
+  if (stream_)
+    stream_->synchronize(); // report kernel failures from this call
 }
 
 void Session::eval(const int32_t *tokens, int64_t n, float *logits) {
@@ -739,7 +922,41 @@ static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
       }
 }
 
+std::map<std::string, std::vector<std::vector<float>>>
+Session::downloadStates() const {
+  std::map<std::string, std::vector<std::vector<float>>> host;
+  for (const auto &kv : states_)
+    for (const Buffer &b : kv.second) {
+      host[kv.first].emplace_back(static_cast<size_t>(b.elements()));
+      stream_->download(host[kv.first].back().data(), b.device,
+                        host[kv.first].back().size() * sizeof(float));
+    }
+  stream_->synchronize();
+  return host;
+}
+
+void Session::uploadStates(
+    const std::map<std::string, std::vector<std::vector<float>>> &host) {
+  for (auto &kv : states_)
+    for (size_t l = 0; l < kv.second.size(); ++l) {
+      const std::vector<float> &v = host.at(kv.first)[l];
+      stream_->upload(kv.second[l].device, v.data(), v.size() * sizeof(float));
+    }
+  stream_->synchronize();
+}
+
 void Session::getState(float *out) const {
+  if (stream_) {
+    auto host = downloadStates();
+    forEachStateRow(
+        model_.manifest(), batch_,
+        [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {
+          std::memcpy(out, host.at(name)[l].data() + offset,
+                      static_cast<size_t>(count) * sizeof(float));
+          out += count;
+        });
+    return;
+  }
   forEachStateRow(
       model_.manifest(), batch_,
       [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {
@@ -751,6 +968,18 @@ void Session::getState(float *out) const {
 }
 
 void Session::setState(const float *in) {
+  if (stream_) {
+    auto host = downloadStates();
+    forEachStateRow(
+        model_.manifest(), batch_,
+        [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {
+          std::memcpy(host.at(name)[l].data() + offset, in,
+                      static_cast<size_t>(count) * sizeof(float));
+          in += count;
+        });
+    uploadStates(host);
+    return;
+  }
   forEachStateRow(
       model_.manifest(), batch_,
       [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {

@@ -13,12 +13,18 @@
 // of one of the call's inputs are written to scratch buffers and swapped in
 // afterwards (the generated code assumes outputs do not alias inputs).
 //
+// GPU artifacts (manifest device kind "cuda", see Cuda.h): the same calls,
+// with every descriptor pointing to GPU memory. Weights are copied to the
+// GPU at load; a session's states, activations and scratch buffers live on
+// the GPU (Buffer::device) and its calls run on the session's stream.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef RWKV_RUNTIME_MODEL_H
 #define RWKV_RUNTIME_MODEL_H
 
 #include "Checkpoint.h"
+#include "Cuda.h"
 #include "Manifest.h"
 
 #include <cstdint>
@@ -37,6 +43,9 @@ struct Buffer {
   std::vector<float> data; ///< i32 buffers reuse the storage bit-for-bit
   const void *view = nullptr;
   std::vector<uint16_t> bf16;
+  /// GPU models: the tensor in device memory (owned by the model or the
+  /// session that allocated it); `data` and `view` are then unused.
+  DevicePtr device = 0;
   int64_t elements() const;
   const void *ptr() const {
     return view           ? view
@@ -71,6 +80,11 @@ public:
   /// converted to f32 at load).
   int64_t mappedWeightBytes() const { return mappedBytes_; }
 
+  /// The GPU of a GPU artifact (null for CPU artifacts).
+  const CudaContext *gpu() const { return gpu_.get(); }
+  /// "cpu" or the GPU's description.
+  const std::string &device() const { return device_; }
+
   /// Entry points of one form: 0 = recurrent, 1 = parallel.
   struct Program {
     BoundEntry embed, head;
@@ -88,8 +102,14 @@ private:
   void bindWeights(const Checkpoint &ck);
   void makeSyntheticWeights(uint64_t seed);
   void bindEntries();
+  /// GPU artifacts: binds the artifact's runtime calls and loads its kernels.
+  void attachGpu();
+  /// GPU artifacts: copies every weight to device memory.
+  void uploadWeights();
 
   Manifest manifest_;
+  std::unique_ptr<CudaContext> gpu_;
+  std::string device_ = "cpu";
   void *library_ = nullptr;
   void (*ompSetNumThreads_)(int) = nullptr;
   /// name -> per-layer buffers (index 0 for global parameters).
@@ -104,6 +124,9 @@ public:
   enum class Mode { Auto, Recurrent, Parallel };
 
   Session(const Model &model, int64_t batch);
+  ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
   void reset();
   /// `n` tokens per sequence (tokens[b * n + t]); logits may be null.
   void eval(const int32_t *tokens, int64_t n, float *logits);
@@ -138,8 +161,18 @@ private:
   Buffer &activation(const std::string &name, const ArgSpec &arg);
   void call(const BoundEntry &entry, int64_t layer);
   std::vector<int64_t> concreteShape(const ArgSpec &arg) const;
+  /// GPU sessions: (re)allocates `b`'s device memory for its shape, zeroed.
+  void allocDevice(Buffer &b);
+  /// Address the generated code gets for `b` (device memory on a GPU).
+  const void *address(const Buffer &b) const;
+  /// GPU sessions: state buffers copied to or from host vectors (one per
+  /// state and layer, all sequences).
+  std::map<std::string, std::vector<std::vector<float>>> downloadStates() const;
+  void uploadStates(
+      const std::map<std::string, std::vector<std::vector<float>>> &host);
 
   const Model &model_;
+  std::unique_ptr<CudaStream> stream_; ///< GPU sessions only
   int64_t batch_;
   int64_t batchLo_ = 0; ///< first sequence of the current call
   int64_t batchN_;      ///< sequences in the current call

@@ -411,7 +411,7 @@ TEST_F(Tiny7, ArtifactForAMissingCpuFeatureIsRefused) {
 }
 
 TEST_F(Tiny7, ManifestProblemsAreReported) {
-  std::string dir = editedArtifact(*artifact, "abi", "\"abi_version\": 2",
+  std::string dir = editedArtifact(*artifact, "abi", "\"abi_version\": 3",
                                    "\"abi_version\": 99");
   rwkv_model *model = nullptr;
   EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),

@@ -2,6 +2,7 @@
 //
 // Inspect:   rwkv-run --model DIR [--weights FILE] [--tokens 34,105,110]
 //                     [--logits-out FILE] [--top K] [--bench N]
+//                     [--prefill N] [--batch B] [--mode M]
 // Generate:  rwkv-run --model DIR --weights FILE --vocab FILE|bytes
 //                     --prompt TEXT -n N [--temperature T] [--top-p P]
 //                     [--top-k K] [--presence-penalty A]
@@ -120,6 +121,12 @@ static cl::opt<unsigned>
     threads("num-threads",
             cl::desc("Threads for the model's parallel loops (0: all CPUs)"),
             cl::init(0));
+static cl::opt<unsigned> batchSize(
+    "batch",
+    cl::desc("Sequences evaluated side by side (inspect and benchmark modes): "
+             "sequence b gets --tokens rotated left by b, --logits-out gets "
+             "every sequence's row; throughput counts all of them"),
+    cl::init(1));
 static cl::opt<unsigned> prefillTokens(
     "prefill",
     cl::desc("Benchmark: time a synthetic prompt of this many tokens first"),
@@ -320,8 +327,14 @@ int main(int argc, char **argv) {
          << llvm::format("%.1f", rwkv_model_mapped_weight_bytes(model) / 1e6)
          << " MB used in place from the mapped file)\n";
 
+  if (batchSize == 0)
+    return die("--batch must be at least 1");
+  if (batchSize > 1 && prompt.getNumOccurrences())
+    return die("--batch applies to inspect and benchmark modes; generation "
+               "(--prompt) runs one sequence");
+  const size_t B = batchSize;
   rwkv_session *session = nullptr;
-  if (rwkv_session_create(model, 1, &session) != RWKV_OK)
+  if (rwkv_session_create(model, static_cast<int64_t>(B), &session) != RWKV_OK)
     return die(rwkv_last_error());
   if (!stateTuning.empty() &&
       rwkv_session_load_state_tuning(session, stateTuning.c_str()) != RWKV_OK)
@@ -340,12 +353,12 @@ int main(int argc, char **argv) {
       rwkv_session_set_chunk_size(session, chunk) != RWKV_OK ||
       rwkv_session_set_threads(session, threads) != RWKV_OK)
     return die(rwkv_last_error());
-  std::vector<float> logits(static_cast<size_t>(vocab));
+  std::vector<float> logits(B * static_cast<size_t>(vocab));
 
   if (prefillTokens > 0) {
     // Deterministic pseudo-random prompt, then back to a fresh state.
-    std::vector<int32_t> prompt(prefillTokens);
-    for (unsigned i = 0; i < prefillTokens; ++i)
+    std::vector<int32_t> prompt(B * prefillTokens);
+    for (size_t i = 0; i < prompt.size(); ++i)
       prompt[i] = static_cast<int32_t>((i * 2654435761u) %
                                        static_cast<uint64_t>(vocab));
     auto start = std::chrono::steady_clock::now();
@@ -356,9 +369,10 @@ int main(int argc, char **argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
     llvm::outs() << llvm::format(
-        "prefill  %u tokens in %.3f s: %.1f tok/s (batch 1, %s, %s threads)\n",
-        static_cast<unsigned>(prefillTokens), seconds, prefillTokens / seconds,
-        mode.c_str(), threads ? std::to_string(threads).c_str() : "all");
+        "prefill  %u tokens in %.3f s: %.1f tok/s (batch %u, %s, %s threads)\n",
+        static_cast<unsigned>(prefillTokens), seconds,
+        B * prefillTokens / seconds, static_cast<unsigned>(B), mode.c_str(),
+        threads ? std::to_string(threads).c_str() : "all");
     if (rwkv_session_reset(session) != RWKV_OK)
       return die(rwkv_last_error());
   }
@@ -373,7 +387,11 @@ int main(int argc, char **argv) {
     return rc;
   }
 
-  if (rwkv_session_eval_sequence(session, tokens.data(),
+  std::vector<int32_t> batchTokens;
+  for (size_t b = 0; b < B; ++b)
+    for (size_t i = 0; i < tokens.size(); ++i)
+      batchTokens.push_back(tokens[(i + b) % tokens.size()]);
+  if (rwkv_session_eval_sequence(session, batchTokens.data(),
                                  static_cast<int64_t>(tokens.size()),
                                  logits.data()) != RWKV_OK)
     return die(rwkv_last_error());
@@ -407,22 +425,26 @@ int main(int argc, char **argv) {
   }
 
   if (benchTokens > 0) {
-    int32_t next = order[0];
+    std::vector<int32_t> next(B, order[0]);
     auto start = std::chrono::steady_clock::now();
     for (unsigned i = 0; i < benchTokens; ++i) {
-      if (rwkv_session_eval(session, &next, logits.data()) != RWKV_OK)
+      if (rwkv_session_eval(session, next.data(), logits.data()) != RWKV_OK)
         return die(rwkv_last_error());
-      next = static_cast<int32_t>(
-          std::max_element(logits.begin(), logits.end()) - logits.begin());
+      for (size_t b = 0; b < B; ++b) {
+        auto row = logits.begin() + static_cast<std::ptrdiff_t>(b * vocab);
+        next[b] =
+            static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+      }
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
     double mb = rwkv_model_weight_bytes(model) / 1e6;
     llvm::outs() << llvm::format(
-        "decode   %u tokens in %.3f s: %.1f tok/s (batch 1, %s threads, "
-        "%.1f MB of weights per token, %.2f GB/s)\n",
-        static_cast<unsigned>(benchTokens), seconds, benchTokens / seconds,
+        "decode   %u steps in %.3f s: %.1f tok/s (batch %u, %s threads, "
+        "%.1f MB of weights per step, %.2f GB/s)\n",
+        static_cast<unsigned>(benchTokens), seconds, B * benchTokens / seconds,
+        static_cast<unsigned>(B),
         threads ? std::to_string(threads).c_str() : "all", mb,
         benchTokens * mb / 1e3 / seconds);
   }

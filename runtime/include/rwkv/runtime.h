@@ -15,6 +15,17 @@
  * RWKV_HIDE_CPU_FEATURES (comma-separated names, e.g. "avx512f") makes the
  * runtime treat those extensions as absent.
  *
+ * NVIDIA GPUs: artifacts compiled with `rwkvc --target=sm_80[,sm_90...]` run
+ * on a GPU through the CUDA driver, which the runtime loads at run time
+ * (libcuda.so.1, or the library named by RWKV_CUDA_DRIVER); the runtime
+ * itself needs no CUDA to build or run. Loading such an artifact fails with
+ * RWKV_ERROR_DEVICE when there is no driver, no GPU, or the GPU is not one
+ * the artifact has code for. RWKV_CUDA_DEVICE picks the GPU (default 0).
+ * Weights are copied to the GPU once at load; every session keeps its state
+ * and activations in GPU memory and runs on its own CUDA stream. Kernel
+ * failures are reported by the call that observes them (RWKV_ERROR_DEVICE);
+ * the session should then be discarded.
+ *
  * Errors: functions return an rwkv_status; the message of the last failing
  * call on the calling thread is available from rwkv_last_error(). Messages
  * name the file, the tensor or manifest entry and what was expected.
@@ -37,8 +48,9 @@
 extern "C" {
 #endif
 
-/* Version of the artifact ABI this runtime accepts (manifest abi_version). */
-#define RWKV_RUNTIME_ABI_VERSION 2
+/* Version of the artifact ABI this runtime writes and accepts (manifest
+ * abi_version); version-2 (CPU) artifacts are accepted too. */
+#define RWKV_RUNTIME_ABI_VERSION 3
 
 typedef enum rwkv_status {
   RWKV_OK = 0,
@@ -47,7 +59,9 @@ typedef enum rwkv_status {
   RWKV_ERROR_MISMATCH = 3, /* checkpoint and compiled model disagree */
   RWKV_ERROR_CPU = 4,      /* the host CPU lacks a feature the code needs */
   RWKV_ERROR_ARGUMENT = 5, /* invalid argument (null pointer, bad token) */
-  RWKV_ERROR_INTERNAL = 6
+  RWKV_ERROR_INTERNAL = 6,
+  RWKV_ERROR_DEVICE = 7 /* GPU artifact: no CUDA driver or usable GPU, or a
+                           GPU operation (allocation, kernel) failed */
 } rwkv_status;
 
 typedef struct rwkv_model rwkv_model;
@@ -90,6 +104,9 @@ RWKV_API int64_t rwkv_model_weight_bytes(const rwkv_model *model);
 RWKV_API int64_t rwkv_model_mapped_weight_bytes(const rwkv_model *model);
 /* Name of the spec the artifact was compiled from. */
 RWKV_API const char *rwkv_model_name(const rwkv_model *model);
+/* Where the model runs: "cpu", or for GPU artifacts the GPU, e.g.
+ * "cuda:0 NVIDIA H200 (sm_90)". */
+RWKV_API const char *rwkv_model_device(const rwkv_model *model);
 
 /* Creates a session of `batch` independent sequences, each in the fresh
  * state of the model (token shift zero, WKV state at its initial value). */
