@@ -5,6 +5,12 @@
 //
 //  * everywhere the toolkit exists: loading fails with RWKV_ERROR_DEVICE and
 //    a message naming the artifact and the missing driver or GPU;
+//  * everywhere the toolkit exists: the same artifacts, run by the test
+//    driver libfake-cuda.so (FakeCuda.cpp), which executes the kernels'
+//    host-compiled twins (rwkvc --gpu-emulation) with one fiber per GPU
+//    thread, agree with the CPU artifact for every tiny model. This checks
+//    the kernels' logic, the host code and the runtime's GPU sessions
+//    without a GPU (not PTX code generation or the hardware);
 //  * where a GPU is usable (the CUDA driver loads, cuInit succeeds and a
 //    device exists): every tiny model on the GPU agrees with the CPU
 //    artifact within 1e-4 (relative to the largest logit), in the
@@ -292,11 +298,14 @@ class GpuModels : public ::testing::TestWithParam<TinySpec> {};
 
 } // namespace
 
-TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
-  REQUIRE_GPU();
-  std::string spec = RWKV_SPECS "/" + std::string(GetParam().spec) + ".toml";
-  std::string weights = kData + "/" + GetParam().weights;
-  const std::string &cpuDir = artifactFor(spec), &gpuDir = gpuArtifactFor(spec);
+namespace {
+
+/// Runs the CPU artifact and the GPU artifact `gpuDir` of `spec` on the same
+/// batches and checks that they agree.
+void checkAgainstCpu(const TinySpec &param, const std::string &gpuDir) {
+  std::string spec = RWKV_SPECS "/" + std::string(param.spec) + ".toml";
+  std::string weights = kData + "/" + param.weights;
+  const std::string &cpuDir = artifactFor(spec);
   bool trained = fs::exists(weights);
   rwkv_model *cpu = nullptr, *gpu = nullptr;
   auto load = [&](const std::string &dir, rwkv_model **m) {
@@ -338,8 +347,111 @@ TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
   rwkv_model_free(cpu);
 }
 
+/// The GPU artifact of `spec` for sm_80 with the emulation library.
+const std::string &emulatedArtifactFor(const std::string &spec) {
+  struct Cache : std::map<std::string, std::string> {
+    ~Cache() {
+      for (auto &kv : *this)
+        fs::remove_all(kv.second);
+    }
+  };
+  static Cache cache;
+  auto it = cache.find(spec);
+  if (it != cache.end())
+    return it->second;
+  std::string dir = scratchDir("emu-" + fs::path(spec).stem().string());
+  std::string cmd = std::string(RWKVC_PATH) + " '" + spec +
+                    "' --target=sm_80 --gpu-emulation --cuda-path='" +
+                    cudaPath() + "' -o '" + dir + "' 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return cache.emplace(spec, dir).first->second;
+}
+
+/// Allocations the test driver has not seen freed.
+int64_t fakeLiveAllocations() {
+  void *lib = dlopen(RWKV_FAKE_CUDA_PATH, RTLD_NOW | RTLD_LOCAL);
+  auto fn = lib ? reinterpret_cast<int64_t (*)()>(
+                      dlsym(lib, "rwkvFakeCudaLiveAllocations"))
+                : nullptr;
+  int64_t n = fn ? fn() : -1;
+  if (lib)
+    dlclose(lib);
+  return n;
+}
+
+class EmulatedGpuModels : public ::testing::TestWithParam<TinySpec> {};
+
+} // namespace
+
+TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
+  REQUIRE_GPU();
+  std::string spec = RWKV_SPECS "/" + std::string(GetParam().spec) + ".toml";
+  checkAgainstCpu(GetParam(), gpuArtifactFor(spec));
+}
+
+TEST_P(EmulatedGpuModels, AgreeWithTheCpuArtifact) {
+  REQUIRE_TOOLKIT();
+  std::string spec = RWKV_SPECS "/" + std::string(GetParam().spec) + ".toml";
+  const std::string &dir = emulatedArtifactFor(spec);
+  std::string kernels = dir + "/kernels.emu.so";
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv emulation("RWKV_FAKE_CUDA_KERNELS", kernels.c_str());
+  int64_t before = fakeLiveAllocations();
+  checkAgainstCpu(GetParam(), dir);
+  // Every device buffer of the sessions and the model was freed.
+  EXPECT_EQ(fakeLiveAllocations(), before);
+}
+
+TEST(EmulatedGpu, DriverWithoutAGpuIsADeviceError) {
+  REQUIRE_TOOLKIT();
+  const std::string &dir = emulatedArtifactFor(kSpec7);
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv devices("RWKV_FAKE_CUDA_DEVICES", "0");
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 1, &model),
+            RWKV_ERROR_DEVICE);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("this artifact runs on NVIDIA GPUs, but the CUDA "
+                      "driver reports no GPU"),
+            std::string::npos)
+      << rwkv_last_error();
+}
+
+TEST(EmulatedGpu, GpuWithoutCodeInTheArtifactIsADeviceError) {
+  REQUIRE_TOOLKIT();
+  const std::string &dir = emulatedArtifactFor(kSpec7);
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv cc("RWKV_FAKE_CUDA_CC", "75");
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 1, &model),
+            RWKV_ERROR_DEVICE);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("it has code for sm_80 and this GPU is cuda:0 "
+                      "rwkv-mlir emulated GPU (sm_75); recompile with rwkvc "
+                      "--target=sm_75"),
+            std::string::npos)
+      << rwkv_last_error();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     TinyModels, GpuModels,
+    ::testing::Values(
+        TinySpec{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin"},
+        TinySpec{"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin"}),
+    [](const ::testing::TestParamInfo<TinySpec> &info) {
+      std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
+      for (char &ch : name)
+        if (ch == '-')
+          ch = '_';
+      return name;
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    TinyModels, EmulatedGpuModels,
     ::testing::Values(
         TinySpec{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
         TinySpec{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
