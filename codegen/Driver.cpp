@@ -117,6 +117,12 @@ struct Options {
                "threads (the runtime picks the count; default: on when "
                "LLVM's libomp is installed)"),
       cl::init(openmpAvailable())};
+  cl::opt<bool> gpuEmulation{
+      "gpu-emulation",
+      cl::desc("Test infrastructure (GPU targets, --emit=so): also write "
+               "kernels.emu.so, the kernels compiled for the host for the "
+               "SIMT emulator of the test driver"),
+      cl::init(false), cl::Hidden};
   cl::opt<std::string> mode{
       "mode",
       cl::desc("Entry-point forms to build: recurrent (one token per call, "
@@ -179,6 +185,23 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   if (opts.linearTokens.getNumOccurrences())
     pipelineOptions.linearTokens = opts.linearTokens.getValue();
   buildGpuKernelPipeline(pm, pipelineOptions);
+  bool emulate = opts.gpuEmulation && opts.emit == Stage::So;
+  if (emulate) {
+    // Stop after stage 1: the emulation library is built from the kernels
+    // before they are lowered to NVVM.
+    if (opts.output.empty())
+      return fail("--emit=so needs an output directory: -o DIR");
+    if (failed(pm.run(module)))
+      return failure();
+    if (std::error_code ec = llvm::sys::fs::create_directories(opts.output))
+      return fail("cannot create '" + opts.output + "': " + ec.message());
+    llvm::SmallString<256> emuPath(opts.output);
+    llvm::sys::path::append(emuPath, "kernels.emu.so");
+    TimingScope emuTiming = timing.nest("kernels for the emulator");
+    if (failed(emitGpuEmulation(module, emuPath, error)))
+      return fail(error);
+    pm.clear();
+  }
   if (opts.emit != Stage::Gpu)
     buildGpuNvvmPipeline(pm, pipelineOptions);
   if (needsPtx)

@@ -2,9 +2,17 @@
 
 #include "codegen/GpuArtifact.h"
 
+#include "codegen/LLVMEmitter.h"
+#include "codegen/Target.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
@@ -15,7 +23,9 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <algorithm>
 
@@ -379,26 +389,28 @@ void defineCaller(llvm::Module &m, StringRef name,
 
 } // namespace
 
-LogicalResult mlir::rwkv::bindGpuRuntime(llvm::Module &m, std::string &error) {
+/// Turns every declared function named `prefix`* into a forwarder through a
+/// pointer and adds `int <bindName>(void *(*resolve)(const char *))`, which
+/// fills the pointers and returns how many stayed null.
+static LogicalResult bindCalls(llvm::Module &m, StringRef prefix,
+                               StringRef bindName, std::string &error) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
   auto *i32 = llvm::Type::getInt32Ty(ctx);
 
   SmallVector<llvm::Function *> runtimeFns;
   for (llvm::Function &f : m)
-    if (f.isDeclaration() && f.getName().starts_with("mgpu"))
+    if (f.isDeclaration() && f.getName().starts_with(prefix))
       runtimeFns.push_back(&f);
   if (runtimeFns.empty()) {
-    error = "the GPU host code calls no mgpu* runtime function";
+    error = ("the generated code calls no " + prefix + "* function").str();
     return failure();
   }
 
-  // int rwkv_gpu_bind(void *(*resolve)(const char *name)): fills one
-  // pointer per runtime function; returns how many stayed null.
   auto *resolveTy = llvm::FunctionType::get(ptrTy, {ptrTy}, false);
-  auto *bind = llvm::Function::Create(
-      llvm::FunctionType::get(i32, {ptrTy}, false),
-      llvm::GlobalValue::ExternalLinkage, "rwkv_gpu_bind", m);
+  auto *bind =
+      llvm::Function::Create(llvm::FunctionType::get(i32, {ptrTy}, false),
+                             llvm::GlobalValue::ExternalLinkage, bindName, m);
   llvm::IRBuilder<> bb(llvm::BasicBlock::Create(ctx, "entry", bind));
   llvm::Value *missing = bb.getInt32(0);
 
@@ -427,12 +439,115 @@ LogicalResult mlir::rwkv::bindGpuRuntime(llvm::Module &m, std::string &error) {
     missing = bb.CreateAdd(missing, bb.CreateZExt(bb.CreateIsNull(ptr), i32));
   }
   bb.CreateRet(missing);
+  return success();
+}
 
+LogicalResult mlir::rwkv::bindGpuRuntime(llvm::Module &m, std::string &error) {
+  if (failed(bindCalls(m, "mgpu", "rwkv_gpu_bind", error)))
+    return failure();
   defineCaller(m, "rwkv_gpu_load", takeStructors(m, "llvm.global_ctors"));
   SmallVector<llvm::Function *> dtors = takeStructors(m, "llvm.global_dtors");
   std::reverse(dtors.begin(), dtors.end());
   defineCaller(m, "rwkv_gpu_unload", dtors);
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Emulation (tests)
+//===----------------------------------------------------------------------===//
+
+LogicalResult mlir::rwkv::emitGpuEmulation(ModuleOp stage1, StringRef path,
+                                           std::string &error) {
+  OwningOpRef<ModuleOp> module(cast<ModuleOp>(stage1->clone()));
+  MLIRContext *ctx = stage1.getContext();
+  PassManager pm(ctx, ModuleOp::getOperationName());
+  std::string diagnostics;
+  {
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      diagnostics += d.str() + "\n";
+      return success();
+    });
+    auto pipeline = parsePassPipeline(
+        "builtin.module(rwkv-gpu-emulate-on-cpu, lower-affine, "
+        "convert-scf-to-cf, expand-strided-metadata, finalize-memref-to-llvm, "
+        "convert-math-to-llvm, convert-math-to-libm, convert-arith-to-llvm, "
+        "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
+        "convert-ub-to-llvm, reconcile-unrealized-casts)");
+    if (failed(pipeline)) {
+      error = "invalid emulation pipeline";
+      return failure();
+    }
+    static_cast<OpPassManager &>(pm) = *pipeline;
+    if (failed(pm.run(*module))) {
+      error = "lowering the kernels for emulation failed: " + diagnostics;
+      return failure();
+    }
+  }
+  CpuTarget host;
+  host.name = "x86-64";
+  host.triple = "x86_64-unknown-linux-gnu";
+  host.cpu = "x86-64";
+  host.vectorWidth = 4;
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(host, error);
+  if (!tm)
+    return failure();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> m =
+      translateModuleToLLVMIR(*module, llvmContext, "rwkv_emulation");
+  if (!m) {
+    error = "translating the emulated kernels to LLVM IR failed";
+    return failure();
+  }
+  m->setTargetTriple(tm->getTargetTriple());
+  m->setDataLayout(tm->createDataLayout());
+  // void <kernel>(void **params): params[i] points to argument i, as for
+  // cuLaunchKernel.
+  auto *ptrTy = llvm::PointerType::get(llvmContext, 0);
+  SmallVector<llvm::Function *> impls;
+  for (llvm::Function &f : *m)
+    if (!f.isDeclaration() && f.getName().ends_with("_impl"))
+      impls.push_back(&f);
+  for (llvm::Function *impl : impls) {
+    impl->setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *wrapper = llvm::Function::Create(
+        llvm::FunctionType::get(llvm::Type::getVoidTy(llvmContext), {ptrTy},
+                                false),
+        llvm::GlobalValue::ExternalLinkage,
+        impl->getName().drop_back(strlen("_impl")), *m);
+    llvm::IRBuilder<> b(
+        llvm::BasicBlock::Create(llvmContext, "entry", wrapper));
+    SmallVector<llvm::Value *> args;
+    for (llvm::Argument &a : impl->args()) {
+      llvm::Value *slot = b.CreateLoad(
+          ptrTy, b.CreateConstGEP1_64(ptrTy, wrapper->getArg(0), a.getArgNo()));
+      args.push_back(b.CreateLoad(a.getType(), slot));
+    }
+    b.CreateCall(impl, args);
+    b.CreateRetVoid();
+  }
+  if (failed(bindCalls(*m, "rwkv_emu_", "rwkv_emu_bind", error)))
+    return failure();
+  auto optimize =
+      makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, tm.get());
+  if (llvm::Error err = optimize(m.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return failure();
+  }
+  std::string obj = (path + ".o").str();
+  {
+    std::error_code ec;
+    llvm::ToolOutputFile file(obj, ec, llvm::sys::fs::OF_None);
+    if (ec) {
+      error = "cannot write '" + obj + "': " + ec.message();
+      return failure();
+    }
+    if (failed(emitMachineCode(*m, *tm, /*assembly=*/false, file.os(), error)))
+      return failure();
+    file.keep();
+  }
+  LogicalResult linked = linkSharedLibrary(obj, path, /*openmp=*/false, error);
+  llvm::sys::fs::remove(obj);
+  return linked;
 }
 
 //===----------------------------------------------------------------------===//

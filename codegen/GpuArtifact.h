@@ -95,6 +95,15 @@ void embedFatbin(ModuleOp module, const GpuImages &images);
 /// the file comment).
 LogicalResult bindGpuRuntime(llvm::Module &module, std::string &error);
 
+/// Test infrastructure: compiles the kernels of `stage1` (the module after
+/// buildGpuKernelPipeline) for the host into the shared library `path`
+/// (kernels.emu.so), run by the SIMT emulator of the test driver
+/// test/unit/FakeCuda.cpp. Exports `void <kernel>(void **params)` per kernel
+/// and `rwkv_emu_bind` for the emulator's thread-id, barrier and shuffle
+/// functions.
+LogicalResult emitGpuEmulation(ModuleOp stage1, StringRef path,
+                               std::string &error);
+
 /// The manifest's `device` section for the image files written next to
 /// model.so (kernels.<chip>.ptx, kernels.<chip>.cubin, kernels.fatbin).
 llvm::json::Object deviceManifest(const GpuTarget &target,

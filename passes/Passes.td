@@ -184,6 +184,26 @@ def RwkvGpuPrepareHostPass : Pass<"rwkv-gpu-prepare-host", "func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
+def RwkvGpuEmulateOnCpuPass : Pass<"rwkv-gpu-emulate-on-cpu", "ModuleOp"> {
+  let summary = "Test infrastructure: GPU kernels as CPU functions for a SIMT emulator";
+  let description = [{
+    Not part of any compilation pipeline. Replaces the module's contents by
+    its GPU kernels rewritten as CPU functions `@<kernel>_impl` with the
+    kernel's signature: thread/block ids and sizes become calls to
+    `@rwkv_emu_id(kind * 3 + dim)`, `gpu.barrier` a call to
+    `@rwkv_emu_barrier`, xor shuffles calls to `@rwkv_emu_shuffle_xor_f32`,
+    and workgroup buffers private globals (the emulator runs one block at a
+    time). `rwkvc --gpu-emulation` compiles the result for the host into
+    `kernels.emu.so`, which the test driver `libfake-cuda.so` runs with one
+    fiber per GPU thread, so GPU artifacts are checked numerically on
+    machines without a GPU.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
 def RwkvLowerVectorPass : Pass<"rwkv-lower-vector", "func::FuncOp"> {
   let summary = "Lower n-D vector ops to the 1-D forms LLVM codegen expects";
   let description = [{

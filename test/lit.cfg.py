@@ -40,6 +40,7 @@ if os.access(ptxas, os.X_OK) and os.path.isfile(
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
     config.substitutions.append(("%cuda_path", cuda_path))
+    config.substitutions.append(("%fake_cuda", config.rwkv_fake_cuda))
 else:
     lit_config.note(ptxas + " not found: the GPU code generation tests are "
                     "UNSUPPORTED (set CUDA_HOME to a CUDA toolkit)")

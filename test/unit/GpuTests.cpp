@@ -5,6 +5,12 @@
 //
 //  * everywhere the toolkit exists: loading fails with RWKV_ERROR_DEVICE and
 //    a message naming the artifact and the missing driver or GPU;
+//  * everywhere the toolkit exists: the same artifacts, run by the test
+//    driver libfake-cuda.so (FakeCuda.cpp), which executes the kernels'
+//    host-compiled twins (rwkvc --gpu-emulation) with one fiber per GPU
+//    thread, agree with the CPU artifact for every tiny model. This checks
+//    the kernels' logic, the host code and the runtime's GPU sessions
+//    without a GPU (not PTX code generation or the hardware);
 //  * where a GPU is usable (the CUDA driver loads, cuInit succeeds and a
 //    device exists): every tiny model on the GPU agrees with the CPU
 //    artifact within 1e-4 (relative to the largest logit), in the
@@ -292,11 +298,29 @@ class GpuModels : public ::testing::TestWithParam<TinySpec> {};
 
 } // namespace
 
-TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
-  REQUIRE_GPU();
-  std::string spec = RWKV_SPECS "/" + std::string(GetParam().spec) + ".toml";
-  std::string weights = kData + "/" + GetParam().weights;
-  const std::string &cpuDir = artifactFor(spec), &gpuDir = gpuArtifactFor(spec);
+namespace {
+
+/// How much checkAgainstCpu runs: sequences, tokens per sequence, the
+/// parallel chunk and the piece size of the "parallel in pieces" case, and
+/// the ragged batch's lengths.
+struct Workload {
+  int64_t batch, tokens, chunk, piece;
+  std::vector<int64_t> ragged;
+};
+
+/// On a GPU.
+const Workload kFull{3, 37, 16, 9, {5, 0, 12, 12}};
+/// In the emulator (every GPU thread is a fiber): fewer tokens, the same
+/// cases (several chunks, pieces that straddle chunks, a skipped sequence).
+const Workload kEmulated{2, 9, 4, 3, {3, 0, 4, 4}};
+
+/// Runs the CPU artifact and the GPU artifact `gpuDir` of `spec` on the same
+/// batches and checks that they agree.
+void checkAgainstCpu(const TinySpec &param, const std::string &gpuDir,
+                     const Workload &w) {
+  std::string spec = RWKV_SPECS "/" + std::string(param.spec) + ".toml";
+  std::string weights = kData + "/" + param.weights;
+  const std::string &cpuDir = artifactFor(spec);
   bool trained = fs::exists(weights);
   rwkv_model *cpu = nullptr, *gpu = nullptr;
   auto load = [&](const std::string &dir, rwkv_model **m) {
@@ -309,7 +333,7 @@ TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
             std::string::npos);
   const int64_t vocab = rwkv_model_vocab_size(cpu);
 
-  const int64_t batch = 3, n = 37;
+  const int64_t batch = w.batch, n = w.tokens;
   std::vector<int32_t> tokens(static_cast<size_t>(batch * n));
   for (size_t i = 0; i < tokens.size(); ++i)
     tokens[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
@@ -318,9 +342,10 @@ TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
     rwkv_mode mode;
     int64_t chunk, piece;
   };
-  for (Case c : {Case{"recurrent", RWKV_MODE_RECURRENT, 16, n},
-                 Case{"parallel", RWKV_MODE_PARALLEL, 16, n},
-                 Case{"parallel in pieces", RWKV_MODE_PARALLEL, 64, 9}}) {
+  for (Case c :
+       {Case{"recurrent", RWKV_MODE_RECURRENT, w.chunk, n},
+        Case{"parallel", RWKV_MODE_PARALLEL, w.chunk, n},
+        Case{"parallel in pieces", RWKV_MODE_PARALLEL, 4 * w.chunk, w.piece}}) {
     Outputs want = runBatch(cpu, tokens, batch, c.mode, c.chunk, c.piece);
     Outputs got = runBatch(gpu, tokens, batch, c.mode, c.chunk, c.piece);
     ASSERT_EQ(got.logits.size(), want.logits.size());
@@ -328,8 +353,11 @@ TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
     EXPECT_LT(relative(got.state, want.state), 1e-4) << c.name << " state";
   }
   // A ragged batch: sub-batches address their sequences' state in place.
-  std::vector<int64_t> lengths{5, 0, 12, 12};
-  std::vector<int32_t> ragged(tokens.begin(), tokens.begin() + 29);
+  const std::vector<int64_t> &lengths = w.ragged;
+  int64_t raggedTokens = 0;
+  for (int64_t l : lengths)
+    raggedTokens += l;
+  std::vector<int32_t> ragged(tokens.begin(), tokens.begin() + raggedTokens);
   Outputs want = runRagged(cpu, ragged, lengths);
   Outputs got = runRagged(gpu, ragged, lengths);
   EXPECT_LT(relative(got.logits, want.logits), 1e-4) << "ragged";
@@ -338,8 +366,111 @@ TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
   rwkv_model_free(cpu);
 }
 
+/// The GPU artifact of `spec` for sm_80 with the emulation library.
+const std::string &emulatedArtifactFor(const std::string &spec) {
+  struct Cache : std::map<std::string, std::string> {
+    ~Cache() {
+      for (auto &kv : *this)
+        fs::remove_all(kv.second);
+    }
+  };
+  static Cache cache;
+  auto it = cache.find(spec);
+  if (it != cache.end())
+    return it->second;
+  std::string dir = scratchDir("emu-" + fs::path(spec).stem().string());
+  std::string cmd = std::string(RWKVC_PATH) + " '" + spec +
+                    "' --target=sm_80 --gpu-emulation --cuda-path='" +
+                    cudaPath() + "' -o '" + dir + "' 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return cache.emplace(spec, dir).first->second;
+}
+
+/// Allocations the test driver has not seen freed.
+int64_t fakeLiveAllocations() {
+  void *lib = dlopen(RWKV_FAKE_CUDA_PATH, RTLD_NOW | RTLD_LOCAL);
+  auto fn = lib ? reinterpret_cast<int64_t (*)()>(
+                      dlsym(lib, "rwkvFakeCudaLiveAllocations"))
+                : nullptr;
+  int64_t n = fn ? fn() : -1;
+  if (lib)
+    dlclose(lib);
+  return n;
+}
+
+class EmulatedGpuModels : public ::testing::TestWithParam<TinySpec> {};
+
+} // namespace
+
+TEST_P(GpuModels, AgreeWithTheCpuArtifact) {
+  REQUIRE_GPU();
+  std::string spec = RWKV_SPECS "/" + std::string(GetParam().spec) + ".toml";
+  checkAgainstCpu(GetParam(), gpuArtifactFor(spec), kFull);
+}
+
+TEST_P(EmulatedGpuModels, AgreeWithTheCpuArtifact) {
+  REQUIRE_TOOLKIT();
+  std::string spec = RWKV_SPECS "/" + std::string(GetParam().spec) + ".toml";
+  const std::string &dir = emulatedArtifactFor(spec);
+  std::string kernels = dir + "/kernels.emu.so";
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv emulation("RWKV_FAKE_CUDA_KERNELS", kernels.c_str());
+  int64_t before = fakeLiveAllocations();
+  checkAgainstCpu(GetParam(), dir, kEmulated);
+  // Every device buffer of the sessions and the model was freed.
+  EXPECT_EQ(fakeLiveAllocations(), before);
+}
+
+TEST(EmulatedGpu, DriverWithoutAGpuIsADeviceError) {
+  REQUIRE_TOOLKIT();
+  const std::string &dir = emulatedArtifactFor(kSpec7);
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv devices("RWKV_FAKE_CUDA_DEVICES", "0");
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 1, &model),
+            RWKV_ERROR_DEVICE);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("this artifact runs on NVIDIA GPUs, but the CUDA "
+                      "driver reports no GPU"),
+            std::string::npos)
+      << rwkv_last_error();
+}
+
+TEST(EmulatedGpu, GpuWithoutCodeInTheArtifactIsADeviceError) {
+  REQUIRE_TOOLKIT();
+  const std::string &dir = emulatedArtifactFor(kSpec7);
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv cc("RWKV_FAKE_CUDA_CC", "75");
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 1, &model),
+            RWKV_ERROR_DEVICE);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("it has code for sm_80 and this GPU is cuda:0 "
+                      "rwkv-mlir emulated GPU (sm_75); recompile with rwkvc "
+                      "--target=sm_75"),
+            std::string::npos)
+      << rwkv_last_error();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     TinyModels, GpuModels,
+    ::testing::Values(
+        TinySpec{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin"},
+        TinySpec{"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin"},
+        TinySpec{"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin"}),
+    [](const ::testing::TestParamInfo<TinySpec> &info) {
+      std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
+      for (char &ch : name)
+        if (ch == '-')
+          ch = '_';
+      return name;
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    TinyModels, EmulatedGpuModels,
     ::testing::Values(
         TinySpec{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
         TinySpec{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
