@@ -369,8 +369,8 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   std::unique_ptr<llvm::Module> llvmModule;
   {
     TimingScope llvmTiming = timing.nest("LLVM IR translation + -O3");
-    llvmModule =
-        emitLLVMModule(*module, llvmContext, *tm, *target, entries, error);
+    llvmModule = emitLLVMModule(*module, llvmContext, *tm, *target, entries,
+                                error, bindAllocator);
   }
   if (!llvmModule)
     return fail(error);

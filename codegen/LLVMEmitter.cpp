@@ -54,6 +54,64 @@ LogicalResult addPackedWrapper(llvm::Module &m, const EntryPoint &entry,
 
 } // namespace
 
+LogicalResult mlir::rwkv::bindAllocator(llvm::Module &m, std::string &error) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::get(ctx, 0);
+  auto *voidTy = llvm::Type::getVoidTy(ctx);
+  auto *sizeTy = llvm::Type::getInt64Ty(ctx);
+  auto *allocTy = llvm::FunctionType::get(ptrTy, {sizeTy}, false);
+  auto *releaseTy = llvm::FunctionType::get(voidTy, {ptrTy}, false);
+
+  // One slot per libc function, initialized to it; every call site calls an
+  // internal forwarder through the slot (inlined by -O3).
+  auto route = [&](StringRef libcName, llvm::FunctionType *type,
+                   StringRef slotName) -> llvm::GlobalVariable * {
+    llvm::FunctionCallee libc = m.getOrInsertFunction(libcName, type);
+    auto *libcFn = cast<llvm::Function>(libc.getCallee());
+    auto *slot = new llvm::GlobalVariable(m, ptrTy, /*isConstant=*/false,
+                                          llvm::GlobalValue::InternalLinkage,
+                                          libcFn, slotName);
+    auto *forwarder =
+        llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage,
+                               ("__rwkv_" + libcName).str(), m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", forwarder));
+    SmallVector<llvm::Value *> args;
+    for (llvm::Argument &a : forwarder->args())
+      args.push_back(&a);
+    llvm::CallInst *call = b.CreateCall(type, b.CreateLoad(ptrTy, slot), args);
+    if (type->getReturnType()->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(call);
+    // Calls (not the slot's initializer) go through the forwarder.
+    SmallVector<llvm::CallBase *> calls;
+    for (llvm::User *u : libcFn->users())
+      if (auto *c = dyn_cast<llvm::CallBase>(u))
+        if (c->getCalledOperand() == libcFn && c->getFunction() != forwarder)
+          calls.push_back(c);
+    for (llvm::CallBase *c : calls)
+      c->setCalledOperand(forwarder);
+    return slot;
+  };
+  if (llvm::Function *f = m.getFunction("malloc");
+      f && f->getFunctionType() != allocTy) {
+    error = "unexpected malloc signature in the generated code";
+    return failure();
+  }
+  llvm::GlobalVariable *allocSlot = route("malloc", allocTy, "__rwkv_alloc_fn");
+  llvm::GlobalVariable *releaseSlot =
+      route("free", releaseTy, "__rwkv_release_fn");
+
+  auto *set = llvm::Function::Create(
+      llvm::FunctionType::get(voidTy, {ptrTy, ptrTy}, false),
+      llvm::GlobalValue::ExternalLinkage, "rwkv_set_allocator", m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", set));
+  b.CreateStore(set->getArg(0), allocSlot);
+  b.CreateStore(set->getArg(1), releaseSlot);
+  b.CreateRetVoid();
+  return success();
+}
+
 std::unique_ptr<llvm::Module> mlir::rwkv::emitLLVMModule(
     ModuleOp module, llvm::LLVMContext &llvmContext, llvm::TargetMachine &tm,
     const CpuTarget &target, ArrayRef<EntryPoint> entries, std::string &error,

@@ -38,6 +38,15 @@ std::unique_ptr<llvm::Module> emitLLVMModule(
     function_ref<LogicalResult(llvm::Module &, std::string &)> prepare =
         nullptr);
 
+/// CPU artifacts: routes the generated code's heap allocations (malloc/free
+/// of the temporaries bufferization leaves in a call) through two pointers,
+/// initialized to libc's malloc and free, and exports
+///   void rwkv_set_allocator(void *(*alloc)(size_t), void (*release)(void *))
+/// to replace them. The runtime installs a per-thread cache of freed blocks
+/// there, so a prefill call does not map, fault in and unmap its large
+/// temporaries every time. An artifact that is never told keeps using libc.
+LogicalResult bindAllocator(llvm::Module &module, std::string &error);
+
 /// Writes assembly (`assembly` = true) or an ELF object for `module`.
 LogicalResult emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
                               bool assembly, llvm::raw_pwrite_stream &os,

@@ -1,6 +1,7 @@
 //===- Model.cpp - a loaded artifact with bound weights -------------------===//
 
 #include "Model.h"
+#include "Scratch.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -77,6 +78,12 @@ Model::Model(const std::string &dir,
                             (why ? why : "unknown dlopen error"));
   }
   bindEntries();
+  // CPU artifacts take their temporaries from the runtime's per-thread
+  // cache (Scratch.h); older ones keep calling libc.
+  if (auto setAllocator =
+          reinterpret_cast<void (*)(void *(*)(size_t), void (*)(void *))>(
+              dlsym(library_, "rwkv_set_allocator")))
+    setAllocator(&rwkvScratchAlloc, &rwkvScratchFree);
   // Artifacts compiled with OpenMP link libomp; dlsym on the library handle
   // also searches its dependencies.
   ompSetNumThreads_ =
