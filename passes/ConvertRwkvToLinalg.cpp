@@ -181,6 +181,9 @@ bool staticMatrix(Value w) {
 }
 
 /// Largest power-of-two divisor of `n` that is at most `cap` (at least 1).
+/// Registers of one value row the WKV5/WKV7 scans may use per step.
+constexpr int64_t kWkvRowRegisters = 4;
+
 int64_t fittingWidth(int64_t n, int64_t cap) {
   int64_t w = 1;
   while (w * 2 <= cap && n % (w * 2) == 0)
@@ -873,7 +876,14 @@ struct Wkv7Lowering : OpRewritePattern<Wkv7Op> {
   LogicalResult rewriteScan(Wkv7Op op, PatternRewriter &rewriter) const {
     Emitter e{rewriter, op.getLoc()};
     int64_t n = cast<RankedTensorType>(op.getState().getType()).getDimSize(2);
+    // A whole value row per step when it fits in 4 registers (N = 64 at 16
+    // lanes): the five per-key broadcasts are then shared by the 4 register
+    // blocks instead of repeated per block, which leaves the loop FMA-bound
+    // rather than load-bound. Lanes are independent, so the rounding is
+    // the same as with narrower steps.
     int64_t lanes = fittingWidth(n, opts.vectorWidth);
+    if (n % lanes == 0 && n / lanes <= kWkvRowRegisters)
+      lanes = n;
     auto laneType = VectorType::get({lanes}, rewriter.getF32Type());
     Value pad = e.f32(0.0),
           zeros = arith::ConstantOp::create(
@@ -950,7 +960,10 @@ struct Wkv5Lowering : OpRewritePattern<Wkv5Op> {
   LogicalResult rewriteScan(Wkv5Op op, PatternRewriter &rewriter) const {
     Emitter e{rewriter, op.getLoc()};
     int64_t n = cast<RankedTensorType>(op.getState().getType()).getDimSize(2);
+    // Whole value rows per step when they fit (as for wkv7).
     int64_t lanes = fittingWidth(n, opts.vectorWidth);
+    if (n % lanes == 0 && n / lanes <= kWkvRowRegisters)
+      lanes = n;
     auto laneType = VectorType::get({lanes}, rewriter.getF32Type());
     auto headType = VectorType::get({n}, rewriter.getF32Type());
     Value pad = e.f32(0.0),

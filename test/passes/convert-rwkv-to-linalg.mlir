@@ -46,8 +46,10 @@ func.func @linear_one_token(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> te
 // -----
 
 // Tests that wkv7 scans tokens on each head's state transposed to
-// [key][value]: blocks of 8 value rows, a first pass for sa (old state), a
-// second that updates the state and accumulates y, all vertical FMAs.
+// [key][value]: a first pass for sa (old state), a second that updates the
+// state and accumulates y, all vertical FMAs. A value row of 16 fits in 2
+// registers of 8 lanes (at most 4), so one step covers the whole row and the
+// per-key broadcasts are shared.
 
 // CHECK-LABEL: func.func @wkv7
 // CHECK: scf.for %[[B:[^ ]+]] = {{.+}} iter_args
@@ -55,18 +57,32 @@ func.func @linear_one_token(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> te
 // CHECK:     %[[S:.+]] = tensor.extract_slice %{{.+}}[%[[B]], %[[H]], 0, 0] [1, 1, 16, 16] [1, 1, 1, 1] : tensor<?x2x16x16xf32> to tensor<16x16xf32>
 // CHECK:     %[[ST:.+]] = linalg.transpose ins(%[[S]] : tensor<16x16xf32>) {{.+}} permutation = [1, 0]
 // CHECK:     %[[T:.+]]:2 = scf.for %{{.+}} iter_args(%{{.+}} = %[[ST]], %{{.+}})
-// CHECK:       scf.for %{{.+}} step %[[C8:.+]] iter_args
-// CHECK:         %[[SA:.+]] = scf.for {{.+}} -> (vector<8xf32>)
+// CHECK:       scf.for %{{.+}} step %[[C16:.+]] iter_args
+// CHECK:         %[[SA:.+]] = scf.for {{.+}} -> (vector<16xf32>)
 // CHECK:           vector.fma
 // CHECK-NOT:       vector.reduction
-// CHECK:         scf.for {{.+}} -> (tensor<16x16xf32>, vector<8xf32>)
-// CHECK:           vector.fma %{{.+}}, %[[SA]], %{{.+}} : vector<8xf32>
+// CHECK:         scf.for {{.+}} -> (tensor<16x16xf32>, vector<16xf32>)
+// CHECK:           vector.fma %{{.+}}, %[[SA]], %{{.+}} : vector<16xf32>
 // CHECK:           vector.transfer_write
 // CHECK:     %[[BACK:.+]] = linalg.transpose ins(%[[T]]#0 : tensor<16x16xf32>)
 // CHECK:     tensor.insert_slice %[[BACK]] into %{{.+}}[%[[B]], %[[H]], 0, 0]
 func.func @wkv7(%r: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>) -> (tensor<?x1x32xf32>, tensor<?x2x16x16xf32>) {
   %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
   return %y, %s1 : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
+}
+
+// -----
+
+// Tests that a value row of 64 (8 registers of 8 lanes, more than 4) is
+// scanned in blocks of 8 value rows.
+
+// CHECK-LABEL: func.func @wkv7_wide_rows
+// CHECK:       scf.for %{{.+}} step %{{.+}} iter_args
+// CHECK:         scf.for {{.+}} -> (vector<8xf32>)
+// CHECK:         scf.for {{.+}} -> (tensor<64x64xf32>, vector<8xf32>)
+func.func @wkv7_wide_rows(%r: tensor<?x1x64xf32>, %s: tensor<?x1x64x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x64x64xf32>) {
+  %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x1x64x64xf32>
+  return %y, %s1 : tensor<?x1x64xf32>, tensor<?x1x64x64xf32>
 }
 
 // -----
