@@ -151,6 +151,55 @@ LogicalResult fail(const Twine &message) {
 
 /// The NVIDIA flow after import: GPU pipeline, PTX, cubins and fat binary,
 /// host library and manifest.
+/// The stages after LLVM IR, shared by the CPU and GPU flows:
+/// --emit=llvm-ir|asm|obj write that output and set `done`; --emit=so
+/// writes <dir>/model.o and links <dir>/model.so (with libomp when
+/// `openmp`), leaving the images and the manifest to the caller.
+LogicalResult emitLibrary(const Options &opts, llvm::Module &llvmModule,
+                          llvm::TargetMachine &tm, bool openmp,
+                          TimingScope &timing, bool &done) {
+  done = true;
+  std::string error;
+  if (opts.emit == Stage::LLVMIR)
+    return writeOutput(opts.output, [&](llvm::raw_ostream &os) {
+      llvmModule.print(os, nullptr);
+    });
+  TimingScope codegenTiming = timing.nest("LLVM code generation");
+  if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
+    std::string path = opts.output.empty() ? "-" : opts.output.getValue();
+    auto file = openOutputFile(path, &error);
+    if (!file)
+      return fail(error);
+    if (failed(emitMachineCode(llvmModule, tm, opts.emit == Stage::Asm,
+                               file->os(), error)))
+      return fail(error);
+    file->keep();
+    return success();
+  }
+  done = false;
+  if (opts.output.empty())
+    return fail("--emit=so needs an output directory: -o DIR");
+  if (std::error_code ec = llvm::sys::fs::create_directories(opts.output))
+    return fail("cannot create '" + opts.output + "': " + ec.message());
+  llvm::SmallString<256> objPath(opts.output), soPath(opts.output);
+  llvm::sys::path::append(objPath, "model.o");
+  llvm::sys::path::append(soPath, "model.so");
+  {
+    auto file = openOutputFile(objPath, &error);
+    if (!file)
+      return fail(error);
+    if (failed(emitMachineCode(llvmModule, tm, /*assembly=*/false, file->os(),
+                               error)))
+      return fail(error);
+    file->keep();
+  }
+  codegenTiming.stop();
+  TimingScope linkTiming = timing.nest("link shared library");
+  if (failed(linkSharedLibrary(objPath, soPath, openmp, error)))
+    return fail(error);
+  return success();
+}
+
 LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
                          const Spec &spec, ModuleOp module,
                          ArrayRef<EntryPoint> entries) {
@@ -227,11 +276,7 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   embedFatbin(module, images);
 
   // Host code: baseline x86-64, it only allocates, launches and copies.
-  CpuTarget host;
-  host.name = "x86-64";
-  host.triple = "x86_64-unknown-linux-gnu";
-  host.cpu = "x86-64";
-  host.vectorWidth = 4;
+  CpuTarget host = baselineX86Target();
   std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(host, error);
   if (!tm)
     return fail(error);
@@ -244,47 +289,15 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   }
   if (!llvmModule)
     return fail(error);
-  if (opts.emit == Stage::LLVMIR)
-    return writeOutput(opts.output, [&](llvm::raw_ostream &os) {
-      llvmModule->print(os, nullptr);
-    });
-  if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
-    std::string path = opts.output.empty() ? "-" : opts.output.getValue();
-    auto file = openOutputFile(path, &error);
-    if (!file)
-      return fail(error);
-    if (failed(emitMachineCode(*llvmModule, *tm, opts.emit == Stage::Asm,
-                               file->os(), error)))
-      return fail(error);
-    file->keep();
-    return success();
-  }
-
   // --emit=so: model.so (host code + embedded fat binary), the images and
   // the manifest.
-  if (opts.output.empty())
-    return fail("--emit=so needs an output directory: -o DIR");
-  if (std::error_code ec = llvm::sys::fs::create_directories(opts.output))
-    return fail("cannot create '" + opts.output + "': " + ec.message());
-  llvm::SmallString<256> objPath(opts.output), soPath(opts.output),
-      manifestPath(opts.output);
-  llvm::sys::path::append(objPath, "model.o");
-  llvm::sys::path::append(soPath, "model.so");
+  bool done = false;
+  LogicalResult emitted =
+      emitLibrary(opts, *llvmModule, *tm, /*openmp=*/false, timing, done);
+  if (failed(emitted) || done)
+    return emitted;
+  llvm::SmallString<256> manifestPath(opts.output);
   llvm::sys::path::append(manifestPath, "manifest.json");
-  {
-    auto file = openOutputFile(objPath, &error);
-    if (!file)
-      return fail(error);
-    if (failed(emitMachineCode(*llvmModule, *tm, /*assembly=*/false, file->os(),
-                               error)))
-      return fail(error);
-    file->keep();
-  }
-  {
-    TimingScope linkTiming = timing.nest("link shared library");
-    if (failed(linkSharedLibrary(objPath, soPath, /*openmp=*/false, error)))
-      return fail(error);
-  }
   if (failed(writeImages(opts.output, images, error)))
     return fail(error);
   llvm::json::Object manifest = buildManifest(spec, host, entries, "model.so");
@@ -374,49 +387,14 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   }
   if (!llvmModule)
     return fail(error);
-  if (opts.emit == Stage::LLVMIR)
-    return writeOutput(opts.output, [&](llvm::raw_ostream &os) {
-      llvmModule->print(os, nullptr);
-    });
-
-  TimingScope codegenTiming = timing.nest("LLVM code generation");
-  if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
-    std::string path = opts.output.empty() ? "-" : opts.output.getValue();
-    auto file = openOutputFile(path, &error);
-    if (!file)
-      return fail(error);
-    if (failed(emitMachineCode(*llvmModule, *tm, opts.emit == Stage::Asm,
-                               file->os(), error)))
-      return fail(error);
-    file->keep();
-    return success();
-  }
-
   // --emit=so: <dir>/model.o, <dir>/model.so, <dir>/manifest.json.
-  if (opts.output.empty())
-    return fail("--emit=so needs an output directory: -o DIR");
-  if (std::error_code ec = llvm::sys::fs::create_directories(opts.output))
-    return fail("cannot create '" + opts.output + "': " + ec.message());
-  llvm::SmallString<256> objPath(opts.output), soPath(opts.output),
-      manifestPath(opts.output);
-  llvm::sys::path::append(objPath, "model.o");
-  llvm::sys::path::append(soPath, "model.so");
+  bool done = false;
+  LogicalResult emitted =
+      emitLibrary(opts, *llvmModule, *tm, opts.openmp, timing, done);
+  if (failed(emitted) || done)
+    return emitted;
+  llvm::SmallString<256> manifestPath(opts.output);
   llvm::sys::path::append(manifestPath, "manifest.json");
-  {
-    auto file = openOutputFile(objPath, &error);
-    if (!file)
-      return fail(error);
-    if (failed(emitMachineCode(*llvmModule, *tm, /*assembly=*/false, file->os(),
-                               error)))
-      return fail(error);
-    file->keep();
-  }
-  codegenTiming.stop();
-  {
-    TimingScope linkTiming = timing.nest("link shared library");
-    if (failed(linkSharedLibrary(objPath, soPath, opts.openmp, error)))
-      return fail(error);
-  }
   llvm::json::Object manifest =
       buildManifest(*spec, *target, entries, "model.so");
   manifest["threading"] = opts.openmp ? "openmp" : "none";

@@ -483,11 +483,7 @@ LogicalResult mlir::rwkv::emitGpuEmulation(ModuleOp stage1, StringRef path,
       return failure();
     }
   }
-  CpuTarget host;
-  host.name = "x86-64";
-  host.triple = "x86_64-unknown-linux-gnu";
-  host.cpu = "x86-64";
-  host.vectorWidth = 4;
+  CpuTarget host = baselineX86Target();
   std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(host, error);
   if (!tm)
     return failure();

@@ -45,6 +45,15 @@ void initTargets() {
 
 } // namespace
 
+CpuTarget mlir::rwkv::baselineX86Target() {
+  CpuTarget t;
+  t.name = "x86-64";
+  t.triple = "x86_64-unknown-linux-gnu";
+  t.cpu = "x86-64";
+  t.vectorWidth = 4;
+  return t;
+}
+
 FailureOr<CpuTarget> mlir::rwkv::resolveCpuTarget(StringRef name,
                                                   std::string &error) {
   CpuTarget t;

@@ -35,6 +35,11 @@ struct CpuTarget {
   int64_t vectorWidth = 8; ///< f32 lanes: 16 with AVX-512, 8 with AVX2
 };
 
+/// Plain x86-64 (SSE2, 4 lanes) with no extra ISA features: the target of
+/// code that only orchestrates (the host side of GPU artifacts, the
+/// emulated kernels of tests).
+CpuTarget baselineX86Target();
+
 /// Resolves a --target value. Returns failure with `error` set for unknown
 /// names or a host without AVX2.
 FailureOr<CpuTarget> resolveCpuTarget(StringRef name, std::string &error);

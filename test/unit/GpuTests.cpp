@@ -65,25 +65,25 @@ std::string gpuUnavailableReason() {
   if (std::string why = gpuUnavailableReason(); !why.empty())                  \
   GTEST_SKIP() << "no GPU (" << why << "): GPU numerics are not checked"
 
+/// The artifact rwkvc writes for `spec` with `flags` (a GPU target),
+/// compiled once per test process.
+const std::string &gpuArtifact(const std::string &spec,
+                               const std::string &prefix,
+                               const std::string &flags) {
+  return cachedArtifact(prefix + spec, prefix + fs::path(spec).stem().string(),
+                        [&](const std::string &dir) {
+                          std::string cmd = std::string(RWKVC_PATH) + " '" +
+                                            spec + "' " + flags +
+                                            " --cuda-path='" + cudaPath() +
+                                            "' -o '" + dir + "' 2>&1";
+                          EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+                        });
+}
+
 /// The GPU artifact of `spec` for sm_80 and sm_90, compiled once per test
 /// process.
 const std::string &gpuArtifactFor(const std::string &spec) {
-  struct Cache : std::map<std::string, std::string> {
-    ~Cache() {
-      for (auto &kv : *this)
-        fs::remove_all(kv.second);
-    }
-  };
-  static Cache cache;
-  auto it = cache.find(spec);
-  if (it != cache.end())
-    return it->second;
-  std::string dir = scratchDir("gpu-" + fs::path(spec).stem().string());
-  std::string cmd = std::string(RWKVC_PATH) + " '" + spec +
-                    "' --target=sm_80,sm_90 --cuda-path='" + cudaPath() +
-                    "' -o '" + dir + "' 2>&1";
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  return cache.emplace(spec, dir).first->second;
+  return gpuArtifact(spec, "gpu-", "--target=sm_80,sm_90");
 }
 
 /// Sets an environment variable for the scope.
@@ -368,22 +368,7 @@ void checkAgainstCpu(const TinySpec &param, const std::string &gpuDir,
 
 /// The GPU artifact of `spec` for sm_80 with the emulation library.
 const std::string &emulatedArtifactFor(const std::string &spec) {
-  struct Cache : std::map<std::string, std::string> {
-    ~Cache() {
-      for (auto &kv : *this)
-        fs::remove_all(kv.second);
-    }
-  };
-  static Cache cache;
-  auto it = cache.find(spec);
-  if (it != cache.end())
-    return it->second;
-  std::string dir = scratchDir("emu-" + fs::path(spec).stem().string());
-  std::string cmd = std::string(RWKVC_PATH) + " '" + spec +
-                    "' --target=sm_80 --gpu-emulation --cuda-path='" +
-                    cudaPath() + "' -o '" + dir + "' 2>&1";
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  return cache.emplace(spec, dir).first->second;
+  return gpuArtifact(spec, "emu-", "--target=sm_80 --gpu-emulation");
 }
 
 /// Allocations the test driver has not seen freed.

@@ -54,9 +54,11 @@ inline ::testing::AssertionResult compileSpec(const std::string &spec,
   return ::testing::AssertionSuccess();
 }
 
-/// The artifact of `spec` (compiled once per test process, x86-64-v3).
-inline const std::string &artifactFor(const std::string &spec) {
-  // Removes the artifacts when the test process exits.
+/// The artifact directory that `compile(dir)` fills for `key`, compiled
+/// once per test process and removed when it exits.
+template <typename Compile>
+const std::string &cachedArtifact(const std::string &key,
+                                  const std::string &dirName, Compile compile) {
   struct Cache : std::map<std::string, std::string> {
     ~Cache() {
       for (auto &kv : *this)
@@ -64,12 +66,19 @@ inline const std::string &artifactFor(const std::string &spec) {
     }
   };
   static Cache cache;
-  auto it = cache.find(spec);
+  auto it = cache.find(key);
   if (it != cache.end())
     return it->second;
-  std::string dir = scratchDir("artifact-" + fs::path(spec).stem().string());
-  EXPECT_TRUE(compileSpec(spec, dir));
-  return cache.emplace(spec, dir).first->second;
+  std::string dir = scratchDir(dirName);
+  compile(dir);
+  return cache.emplace(key, dir).first->second;
+}
+
+/// The artifact of `spec` (compiled once per test process, x86-64-v3).
+inline const std::string &artifactFor(const std::string &spec) {
+  return cachedArtifact(
+      "cpu:" + spec, "artifact-" + fs::path(spec).stem().string(),
+      [&](const std::string &dir) { EXPECT_TRUE(compileSpec(spec, dir)); });
 }
 
 inline std::vector<char> readFile(const std::string &path) {
