@@ -11,6 +11,7 @@
 
 #include "Error.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@ struct ParamSpec {
   std::string initKind; ///< uniform | constant
   double initLo = 0, initHi = 0;
   std::string dtype = "f32"; ///< element type the kernels read: f32 | bf16
+  size_t elementBytes() const { return dtype == "bf16" ? 2 : 4; }
 };
 
 struct StateSpec {

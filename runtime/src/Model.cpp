@@ -143,22 +143,21 @@ void Model::attachGpu() {
 }
 
 void Model::uploadWeights() {
-  std::map<std::string, size_t> elementBytes;
-  for (const ParamSpec &p : manifest_.params)
-    elementBytes[p.name] = p.dtype == "bf16" ? 2 : 4;
-  for (auto &kv : weights_)
-    for (Buffer &b : kv.second) {
+  for (const ParamSpec &p : manifest_.params) {
+    auto slots = weights_.find(p.name);
+    if (slots == weights_.end())
+      continue;
+    for (Buffer &b : slots->second) {
       if (!b.view && b.data.empty() && b.bf16.empty())
         continue; // a layer before the parameter's first_layer
-      auto it = elementBytes.find(kv.first);
-      size_t bytes = static_cast<size_t>(b.elements()) *
-                     (it == elementBytes.end() ? sizeof(float) : it->second);
+      size_t bytes = static_cast<size_t>(b.elements()) * p.elementBytes();
       b.device = gpu_->alloc(bytes);
       gpu_->upload(b.device, b.ptr(), bytes);
       b.data = std::vector<float>();
       b.bf16 = std::vector<uint16_t>();
       b.view = nullptr;
     }
+  }
   // Everything runs from device memory: the checkpoint mapping can go.
   mappedBytes_ = 0;
   checkpoint_.reset();
@@ -266,7 +265,7 @@ void Model::bindWeights(const Checkpoint &ck) {
       // Dense rows already in the kernels' dtype are used in place unless
       // they must be transposed.
       const bool bf16 = p.dtype == "bf16";
-      const size_t elementBytes = bf16 ? 2 : 4;
+      const size_t elementBytes = p.elementBytes();
       const uint8_t *mapped = nullptr;
       if (!p.checkpoint.transpose)
         mapped = bf16 ? reinterpret_cast<const uint8_t *>(ck.bf16Data(*t))

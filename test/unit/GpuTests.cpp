@@ -437,36 +437,25 @@ TEST(EmulatedGpu, GpuWithoutCodeInTheArtifactIsADeviceError) {
       << rwkv_last_error();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    TinyModels, GpuModels,
-    ::testing::Values(
-        TinySpec{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin"},
-        TinySpec{"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin"}),
-    [](const ::testing::TestParamInfo<TinySpec> &info) {
-      std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
-      for (char &ch : name)
-        if (ch == '-')
-          ch = '_';
-      return name;
-    });
+const TinySpec kTinySpecs[] = {
+    {"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
+    {"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
+    {"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin"},
+    {"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin"},
+    {"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin"},
+    {"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin"},
+};
 
-INSTANTIATE_TEST_SUITE_P(
-    TinyModels, EmulatedGpuModels,
-    ::testing::Values(
-        TinySpec{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin"},
-        TinySpec{"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin"},
-        TinySpec{"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin"}),
-    [](const ::testing::TestParamInfo<TinySpec> &info) {
-      std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
-      for (char &ch : name)
-        if (ch == '-')
-          ch = '_';
-      return name;
-    });
+/// "6v0_1m" for rwkvcpp-tiny-6v0-1m.
+std::string tinyName(const ::testing::TestParamInfo<TinySpec> &info) {
+  std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
+  for (char &ch : name)
+    if (ch == '-')
+      ch = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, GpuModels, ::testing::ValuesIn(kTinySpecs),
+                         tinyName);
+INSTANTIATE_TEST_SUITE_P(TinyModels, EmulatedGpuModels,
+                         ::testing::ValuesIn(kTinySpecs), tinyName);
