@@ -7,6 +7,9 @@
 //   Kernel/*         single generated kernels (WKV7 at H=12 N=64 T=512, the
 //                    linear kernel at 0.1B shapes), compiled through the same
 //                    pipeline as rwkvc for the host
+//   Blas/*           OpenBLAS cblas_sgemm (1 thread) at the linear kernel's
+//                    shapes, when the build found OpenBLAS: the comparison
+//                    issue 4 asks for (generated GEMM against a BLAS)
 //   Model/*          the RWKV-7 0.1B spec compiled by rwkvc, synthetic f32
 //                    weights, through the runtime's C API: decode (one token
 //                    per call) and prefill of 512 tokens
@@ -22,6 +25,9 @@
 
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
+#ifdef RWKV_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -239,6 +245,23 @@ void Linear(benchmark::State &state) {
       benchmark::Counter::kIsRate);
 }
 
+#ifdef RWKV_BENCH_OPENBLAS
+/// y = x · Wᵀ by OpenBLAS on one thread, same shapes and data as Linear.
+void BlasLinear(benchmark::State &state) {
+  const int64_t in = state.range(0), out = state.range(1), tokens = 512;
+  openblas_set_num_threads(1);
+  Tensor x = randomTensor({1, tokens, in}, -1, 1, 7),
+         w = randomTensor({out, in}, -0.1f, 0.1f, 8),
+         y = Tensor::zeros({1, tokens, out});
+  for (auto _ : state)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, out, in, 1.0f,
+                x.data.data(), in, w.data.data(), in, 0.0f, y.data.data(), out);
+  state.counters["FLOP"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 2 * tokens * in * out,
+      benchmark::Counter::kIsRate);
+}
+#endif
+
 //===----------------------------------------------------------------------===//
 // The 0.1B model through the runtime
 //===----------------------------------------------------------------------===//
@@ -343,6 +366,15 @@ BENCHMARK(Linear)
     ->Args({3072, 768})
     ->ArgNames({"in", "out"})
     ->Unit(benchmark::kMillisecond);
+#ifdef RWKV_BENCH_OPENBLAS
+BENCHMARK(BlasLinear)
+    ->Name("Blas/Sgemm/T512")
+    ->Args({768, 768})
+    ->Args({768, 3072})
+    ->Args({3072, 768})
+    ->ArgNames({"in", "out"})
+    ->Unit(benchmark::kMillisecond);
+#endif
 BENCHMARK(Decode<model01bBf16>)
     ->Name("Model/rwkv7-0.1b-bf16/Decode")
     ->Arg(1)

@@ -66,6 +66,8 @@ def main():
     prefill2 = find("Model/rwkv7-0.1b/Prefill/tokens:512/threads:2")["tok"]
     compile_s = find("Compile/rwkv7-0.1b")["real_time"]
     linear = [(n, b["FLOP"]) for n, b in runs.items() if n.startswith("Kernel/Linear")]
+    blas = {n.split("/", 2)[2]: b["FLOP"] for n, b in runs.items()
+            if n.startswith("Blas/Sgemm")}
 
     v, c = spec["vocab_size"], spec["d_model"]
     total_bytes = decode["weight_bytes_per_tok"]
@@ -130,8 +132,12 @@ def main():
     ]
     for name, flop in linear:
         shape = name.split("/", 2)[2]
-        lines.append(f"| linear kernel {shape} | {flop / 1e9:.0f} GFLOP/s "
-                     f"({flop / peak * 100:.0f}% of peak) |")
+        row = (f"| linear kernel {shape} | {flop / 1e9:.0f} GFLOP/s "
+               f"({flop / peak * 100:.0f}% of peak)")
+        if shape in blas:
+            row += (f"; OpenBLAS sgemm, 1 thread: {blas[shape] / 1e9:.0f} "
+                    f"GFLOP/s ({flop / blas[shape]:.2f}x of it)")
+        lines.append(row + " |")
     lines += [
         f"| rwkvc on specs/rwkv7-goose-0.1b.toml (both forms) | {compile_s:.1f} s |",
         "",

@@ -106,6 +106,25 @@ struct Options {
   cl::opt<int64_t> linearChunk{"linear-chunk",
                                cl::desc("Tokens per linear cache block"),
                                cl::init(64), cl::Hidden};
+  cl::opt<int64_t> sequenceChunk{
+      "sequence-chunk",
+      cl::desc("Tokens per chunk of the parallel-form block functions "
+               "(rwkv-tile-sequence; 0: none)"),
+      cl::init(0), cl::Hidden};
+  cl::opt<int64_t> headTile{
+      "head-tile",
+      cl::desc("Heads per tile of the WKV ops (rwkv-tile-heads; 0: none)"),
+      cl::init(0), cl::Hidden};
+  cl::opt<int64_t> rowTile{
+      "row-tile",
+      cl::desc("Output rows per tile of the projections (rwkv-tile-rows; 0: "
+               "none)"),
+      cl::init(0), cl::Hidden};
+  cl::opt<bool> remarks{
+      "remarks",
+      cl::desc("Print the optimization remarks of the passes: fusions and "
+               "tilings they declined, and why"),
+      cl::init(false)};
   cl::opt<bool> verifyDiagnostics{
       "verify-diagnostics",
       cl::desc("Check that emitted diagnostics match expected-* lines in the "
@@ -365,6 +384,9 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   pipelineOptions.linearRows = opts.linearRows.getValue();
   pipelineOptions.linearTokens = opts.linearTokens.getValue();
   pipelineOptions.linearChunk = opts.linearChunk.getValue();
+  pipelineOptions.sequenceChunk = opts.sequenceChunk.getValue();
+  pipelineOptions.headTile = opts.headTile.getValue();
+  pipelineOptions.rowTile = opts.rowTile.getValue();
   pipelineOptions.openmp = opts.openmp.getValue();
   buildCpuTensorPipeline(pm, pipelineOptions);
   if (opts.emit != Stage::Linalg)
@@ -440,5 +462,11 @@ int mlir::rwkv::compilerMain(int argc, char **argv) {
     return failed(handler.verify()) ? 1 : 0;
   }
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+  // Remarks (declined fusions) only on request; registered last, so it sees
+  // every diagnostic first and passes the others on.
+  ctx.getDiagEngine().registerHandler([&](Diagnostic &diag) {
+    return success(diag.getSeverity() == DiagnosticSeverity::Remark &&
+                   !opts.remarks);
+  });
   return failed(compile(opts, ctx, text)) ? 1 : 0;
 }

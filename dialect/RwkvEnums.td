@@ -25,4 +25,14 @@ def Rwkv_DecayKind : I32EnumAttr<"DecayKind",
   let cppNamespace = "::mlir::rwkv";
 }
 
+def Rwkv_ShiftMix : I32EnumAttr<"ShiftMix",
+    "which token a token-shift mix weight μ applies to (rwkv-math §9.11)", [
+      // x + (x_prev - x) * mu: RWKV-6/7 (`time_maa`, `x_*`).
+      I32EnumAttrCase<"Previous", 0, "previous">,
+      // x_prev + (x - x_prev) * mu: RWKV-4/5 (`time_mix`).
+      I32EnumAttrCase<"Current", 1, "current">
+    ]> {
+  let cppNamespace = "::mlir::rwkv";
+}
+
 #endif // RWKV_ENUMS_TD

@@ -8,6 +8,7 @@
 
 #include "dialect/RwkvOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/OpImplementation.h"
 
 using namespace mlir;
@@ -178,6 +179,36 @@ LogicalResult LinearOp::verify() {
                         "the output width M of 'weight'");
 }
 
+LogicalResult ShiftLerpLinearOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getPrev(), "prev", 2, "[B, C]")) ||
+      failed(checkDim(op, getPrev(), "prev", 0, dimOf(getInput(), 0),
+                      "the batch size of 'input'")) ||
+      failed(checkDim(op, getPrev(), "prev", 1, dimOf(getInput(), 2),
+                      "the channel count of 'input'")) ||
+      failed(checkChannelVector(op, getMu(), "mu", dimOf(getInput(), 2))) ||
+      failed(checkRank(op, getWeight(), "weight", 2, "[M, C] (out, in)")) ||
+      failed(checkDim(op, getWeight(), "weight", 1, dimOf(getInput(), 2),
+                      "the input width C")))
+    return failure();
+  return checkRowResult(op, getInput(), getResult(), dimOf(getWeight(), 0),
+                        "the output width M of 'weight'");
+}
+
+Value ShiftLerpLinearOp::decompose(OpBuilder &builder) {
+  Location loc = getLoc();
+  auto shift = TokenShiftOp::create(builder, loc, getInput().getType(),
+                                    getPrev().getType(), getInput(), getPrev());
+  Value shifted = shift.getShifted();
+  bool previous = getMix() == ShiftMix::Previous;
+  Value mixed = LerpOp::create(builder, loc, getInput().getType(),
+                               previous ? getInput() : shifted,
+                               previous ? shifted : getInput(), getMu());
+  return LinearOp::create(builder, loc, getResult().getType(), mixed,
+                          getWeight());
+}
+
 LogicalResult ActivationOp::verify() {
   if (getKind() == Activation::None)
     return emitOpError() << "expects an activation other than 'none' (omit "
@@ -312,6 +343,55 @@ LogicalResult Wkv7BonusOp::verify() {
     return emitOpError() << "expects a static 'r_k' shape, got "
                          << getRK().getType();
   return checkDim(op, getR(), "r", 2, heads * headSize, "H * N from 'r_k'");
+}
+
+LogicalResult Wkv7FusedOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
+      failed(checkRank(op, getState(), "state", 4, "[B, H, N, N]")) ||
+      failed(checkDim(op, getState(), "state", 0, dimOf(getR(), 0),
+                      "the batch size of 'r'")) ||
+      failed(checkDim(op, getState(), "state", 3, dimOf(getState(), 2),
+                      "a square N x N state per head")))
+    return failure();
+  int64_t heads = dimOf(getState(), 1), headSize = dimOf(getState(), 2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
+    return emitOpError() << "expects static head count and head size in "
+                            "'state', got "
+                         << getState().getType();
+  int64_t channels = heads * headSize;
+  if (failed(checkDim(op, getR(), "r", 2, channels, "H * N from 'state'")) ||
+      failed(
+          checkChannelVector(op, getNormWeight(), "norm_weight", channels)) ||
+      failed(checkRank(op, getRK(), "r_k", 2, "[H, N]")) ||
+      failed(checkDim(op, getRK(), "r_k", 0, heads, "H from 'state'")) ||
+      failed(checkDim(op, getRK(), "r_k", 1, headSize, "N from 'state'")))
+    return failure();
+  if (getGate() && getGate().getType() != getR().getType())
+    return emitOpError() << "expects 'gate' to have the type of 'r' ("
+                         << getR().getType() << "), got "
+                         << getGate().getType();
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "expects a positive 'eps', got "
+                         << getEps().convertToFloat();
+  return success();
+}
+
+std::pair<Value, Value> Wkv7FusedOp::decompose(OpBuilder &builder) {
+  Location loc = getLoc();
+  auto wkv = Wkv7Op::create(builder, loc, getR().getType(),
+                            getState().getType(), getR(), getW(), getK(),
+                            getV(), getA(), getB(), getState());
+  int64_t heads = dimOf(getState(), 1);
+  Value normed =
+      GroupNormOp::create(builder, loc, wkv.getY().getType(), wkv.getY(),
+                          getNormWeight(), getNormBias(), heads, getEps());
+  Value bonus = Wkv7BonusOp::create(builder, loc, getR().getType(), getR(),
+                                    getK(), getV(), getRK());
+  Value out = arith::AddFOp::create(builder, loc, normed, bonus);
+  if (getGate())
+    out = arith::MulFOp::create(builder, loc, out, getGate());
+  return {out, wkv.getNewState()};
 }
 
 LogicalResult ChannelMixOp::verify() {

@@ -263,6 +263,49 @@ def Rwkv_LinearOp : Rwkv_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Rwkv_ShiftLerpLinearOp : Rwkv_Op<"shift_lerp_linear", [Pure]> {
+  let summary = "Projection whose input is the token-shift mix of `x`";
+  let description = [{
+    A projection with its token shift and lerp folded into its input
+    (rwkv-math §2.1, §3.1, §4.1, §5.1), formed by `rwkv-fuse-token-shift`:
+
+    ```
+    xs[b, t] = t == 0 ? prev[b] : input[b, t - 1]        (rwkv.token_shift)
+    xm       = input + (xs - input) ⊙ mu     mix = previous  (RWKV-6/7)
+    xm       = xs + (input - xs) ⊙ mu        mix = current   (RWKV-4/5)
+    result   = xm · weightᵀ                                  (rwkv.linear)
+    ```
+
+    so a lowering can mix a cache-sized block of tokens right before it
+    multiplies them instead of writing the mixed `[B, T, C]` tensor for
+    every projection. The block's next token-shift state (`input[:, T-1]`)
+    stays with `rwkv.token_shift`.
+
+    * `input`: `[B, T, C]` f32; `prev`: `[B, C]` f32 (the token-shift state);
+      `mu`: `[C]`; `weight`: `[M, C]`; `result`: `[B, T, M]` f32.
+
+    ```mlir
+    %r = rwkv.shift_lerp_linear previous %x, %shift, %mu_r, %w_r
+        : tensor<?x?x768xf32>, tensor<?x768xf32>, tensor<768xf32>,
+          tensor<768x768xf32> -> tensor<?x?x768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_ShiftMix:$mix, Rwkv_F32Tensor:$input,
+                   Rwkv_F32Tensor:$prev, Rwkv_FloatTensor:$mu,
+                   Rwkv_FloatTensor:$weight);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $mix $input `,` $prev `,` $mu `,` $weight attr-dict `:` type($input) `,`
+    type($prev) `,` type($mu) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The unfused token_shift, lerp and linear, built at `builder`'s
+    /// insertion point; returns the projection.
+    ::mlir::Value decompose(::mlir::OpBuilder &builder);
+  }];
+}
+
 def Rwkv_LoraOp : Rwkv_Op<"lora", [Pure]> {
   let summary = "Low-rank projection `act_out(act(x · Aᵀ) · Bᵀ + bias)`";
   let description = [{
@@ -517,6 +560,69 @@ def Rwkv_Wkv7BonusOp : Rwkv_Op<"wkv7_bonus",
     $r `,` $k `,` $v `,` $r_k attr-dict `:` type($r) `,` type($r_k)
   }];
   let hasVerifier = 1;
+}
+
+def Rwkv_Wkv7FusedOp : Rwkv_Op<"wkv7_fused",
+    [Pure, AllTypesMatch<["r", "w", "k", "v", "a", "b", "result"]>,
+     AllTypesMatch<["state", "new_state"]>,
+     AllTypesMatch<["norm_weight", "norm_bias"]>]> {
+  let summary = "RWKV-7 WKV with its output epilogue: group norm, bonus, gate";
+  let description = [{
+    The RWKV-7 time-mix output from the WKV to the input of the output
+    projection (rwkv-math §5.4–§5.5; ChatRWKV `RWKV_x070_TMix_one`), as one
+    op so that a lowering can finish each head's output while it is still
+    in registers. With `y, new_state = rwkv.wkv7(r, w, k, v, a, b, state)`
+    and, per `(b, t, h)` over the head's `N` channels:
+
+    ```
+    n      = (y - mean(y)) / sqrt(var(y) + eps) · norm_weight + norm_bias
+    bonus  = (Σ_j r_j · k_j · r_k[h, j]) · v
+    result = (n + bonus) · gate          (· gate only when `gate` is given)
+    ```
+
+    which is `rwkv.group_norm` with `num_groups = H`, `rwkv.wkv7_bonus` and
+    two `arith` ops. `rwkv-fuse-wkv-output` forms it from those ops;
+    `decompose()` gives them back (the GPU lowering and CPU lowerings of head
+    sizes that do not fit a register block use it).
+
+    * `r`, `w`, `k`, `v`, `a`, `b`, `result`: `[B, T, C]` f32, `C = H · N`,
+      as for `rwkv.wkv7` (`k` is the replacement key `k̃`, `v` the value
+      after the value residual).
+    * `state`, `new_state`: `[B, H, N, N]` f32, [value][key] per head.
+    * `norm_weight`, `norm_bias`: `[C]` (`att.ln_x`); `r_k`: `[H, N]`.
+    * `gate`: `[B, T, C]` f32, already activated (RWKV-7: `σ(xg·g1)·g2`).
+    * `eps`: the group norm's epsilon (64e-5 for RWKV-7).
+
+    ```mlir
+    %o, %s1 = rwkv.wkv7_fused %r, %w, %k, %v, %a, %b, %s0
+        norm(%lnw, %lnb) bonus(%r_k) gate(%g : tensor<?x1x768xf32>)
+        {eps = 6.4e-04 : f32}
+        : tensor<?x1x768xf32>, tensor<?x12x64x64xf32>, tensor<768xf32>,
+          tensor<12x64xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$r, Rwkv_F32Tensor:$w,
+                   Rwkv_F32Tensor:$k, Rwkv_F32Tensor:$v, Rwkv_F32Tensor:$a,
+                   Rwkv_F32Tensor:$b, Rwkv_F32Tensor:$state,
+                   Rwkv_FloatTensor:$norm_weight, Rwkv_FloatTensor:$norm_bias,
+                   Rwkv_FloatTensor:$r_k, Optional<Rwkv_F32Tensor>:$gate,
+                   F32Attr:$eps);
+  let results = (outs Rwkv_F32Tensor:$result, Rwkv_F32Tensor:$new_state);
+  let assemblyFormat = [{
+    $r `,` $w `,` $k `,` $v `,` $a `,` $b `,` $state
+    `norm` `(` $norm_weight `,` $norm_bias `)` `bonus` `(` $r_k `)`
+    (`gate` `(` $gate^ `:` type($gate) `)`)? attr-dict `:` type($r) `,`
+    type($state) `,`
+    type($norm_weight) `,` type($r_k)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The unfused ops (wkv7, group_norm, wkv7_bonus, arith.addf and
+    /// arith.mulf on tensors) built at `builder`'s insertion point; returns
+    /// {result, new_state}.
+    std::pair<::mlir::Value, ::mlir::Value>
+    decompose(::mlir::OpBuilder &builder);
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -7,8 +7,8 @@
 //   @channel_mix_<k> likewise
 //   @head            h [B,1,C] -> logits [B,1,V]        (ln_out, head)
 //
-// Every argument and result carries a role attribute the code generator turns
-// into the artifact manifest:
+// Every argument and result carries a role attribute (names in
+// dialect/RwkvDialect.h) the code generator turns into the artifact manifest:
 //   rwkv.param = "att.key"       a weight (see Spec::parameters())
 //   rwkv.state = "wkv"           a per-layer recurrent state (in and out)
 //   rwkv.activation = "h"        an activation buffer the runtime routes
@@ -25,6 +25,7 @@
 
 #include "importer/Spec.h"
 
+#include "dialect/RwkvDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
@@ -39,14 +40,6 @@ struct ImportOptions {
   bool recurrent = true;
   bool parallel = true;
 };
-
-/// Attribute names of the function ABI described above.
-constexpr llvm::StringLiteral kParamAttr = "rwkv.param";
-constexpr llvm::StringLiteral kStateAttr = "rwkv.state";
-constexpr llvm::StringLiteral kActivationAttr = "rwkv.activation";
-constexpr llvm::StringLiteral kEntryAttr = "rwkv.entry";
-constexpr llvm::StringLiteral kLayersAttr = "rwkv.layers";
-constexpr llvm::StringLiteral kModeAttr = "rwkv.mode";
 
 /// Builds the rwkv-dialect module for `spec`. Emits a located error and
 /// returns null when the spec combines components the importer cannot build.

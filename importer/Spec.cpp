@@ -19,6 +19,7 @@
 #define TOML_ENABLE_FORMATTERS 0
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -243,8 +244,34 @@ std::vector<ParamInfo> Spec::parameters() const {
 
   for (ParamInfo &p : params) {
     auto it = bindingOverrides.find(p.name);
-    if (it != bindingOverrides.end())
-      p.binding = it->second;
+    if (it == bindingOverrides.end())
+      continue;
+    p.binding = it->second;
+    // Synthetic weights are drawn in the stored form: map the bounds of
+    // the parameter's own range through the checkpoint's transform (all
+    // monotonic), so that e.g. a decay stored as exp(-exp(d)) lies in (0, 1).
+    if (p.binding.storedAs == StoredAs::Raw)
+      continue;
+    auto stored = [&](double x) {
+      switch (p.binding.storedAs) {
+      case StoredAs::Exp:
+        return std::exp(x);
+      case StoredAs::NegExp:
+        return -std::exp(x);
+      case StoredAs::ExpNegExp:
+        return std::exp(-std::exp(x));
+      case StoredAs::Raw:
+        break;
+      }
+      return x;
+    };
+    double lo = stored(p.init.lo), hi = stored(p.init.hi);
+    if (p.init.kind == InitHint::Kind::Constant) {
+      p.init.lo = lo;
+    } else {
+      p.init.lo = std::min(lo, hi);
+      p.init.hi = std::max(lo, hi);
+    }
   }
   return params;
 }

@@ -1066,13 +1066,32 @@ struct ConvertRwkvToGpuPass
                         "must be positive with a product of at most 64";
       return signalPassFailure();
     }
+    IRRewriter rewriter(&getContext());
+    // Fused ops without GPU kernels of their own are lowered as their parts.
+    // rwkv.wkv7_fused: the WKV kernel keeps one
+    // value row per thread, so a per-head group norm in its epilogue would
+    // need a block reduction per token. Its parts are lowered separately.
+    SmallVector<Wkv7FusedOp> fused;
+    fn.walk([&](Wkv7FusedOp op) { fused.push_back(op); });
+    for (Wkv7FusedOp op : fused) {
+      rewriter.setInsertionPoint(op);
+      auto [y, state] = op.decompose(rewriter);
+      rewriter.replaceOp(op, {y, state});
+    }
+    // Likewise rwkv.shift_lerp_linear: the projection kernels read x with
+    // coalesced loads straight from global memory.
+    SmallVector<ShiftLerpLinearOp> mixed;
+    fn.walk([&](ShiftLerpLinearOp op) { mixed.push_back(op); });
+    for (ShiftLerpLinearOp op : mixed) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOp(op, op.decompose(rewriter));
+    }
     SmallVector<Operation *> ops;
     fn.walk([&](Operation *op) {
       if (isa<RwkvDialect>(op->getDialect()))
         ops.push_back(op);
     });
     KernelNamer namer(fn);
-    IRRewriter rewriter(&getContext());
     Lowering lowering{rewriter, namer, {linearRows, linearTokens}};
     bool failed = false;
     for (Operation *op : ops) {

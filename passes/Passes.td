@@ -117,6 +117,92 @@ def ConvertRwkvToGpuPass : Pass<"convert-rwkv-to-gpu", "func::FuncOp"> {
 // Transformations
 //===----------------------------------------------------------------------===//
 
+def RwkvTileSequencePass : Pass<"rwkv-tile-sequence", "func::FuncOp"> {
+  let summary = "Run a parallel-form block in chunks of tokens, carrying its state";
+  let description = [{
+    Every rwkv op is causal along the token axis and gets what it needs from
+    earlier tokens through an explicit state (the token-shift row, the WKV
+    state), so a block function computes the same result chunk by chunk
+    when its state results are fed back as its state arguments. For each
+    function with state arguments (`rwkv.state`) and a dynamic token count
+    (the parallel form), this pass wraps the body in
+
+    ```
+    scf.for %t0 = 0 to T step chunk-size iter_args(outputs, states)
+      activations[:, t0 : t0 + len]  ->  body  ->  insert_slice / next state
+    ```
+
+    with `len = min(chunk-size, T - t0)` (T need not be a multiple). A next
+    state need not be equivalent to the carried one (the token-shift state
+    is a slice of the chunk), so the CPU pipeline bufferizes with
+    `allow-return-allocs-from-loops`. Every
+    intermediate activation of the block is then `[B, len, C]` and stays in
+    cache, and the WKV scans continue their state across chunks. Every
+    token sees the same operations in the same order as untiled (state
+    transposes are exact moves), so results are bit-identical. Functions
+    without state
+    (embedding, head) and the recurrent form (T = 1) are left alone; a
+    function with a state whose roles do not fit the scheme (a state result
+    without its argument, an activation that is not `[B, T, ...]`) is left
+    alone with a remark.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
+           "tokens per chunk">
+  ];
+}
+
+def RwkvTileHeadsPass : Pass<"rwkv-tile-heads", "func::FuncOp"> {
+  let summary = "Tile WKV ops (wkv5, wkv7, wkv7_fused) over groups of heads";
+  let description = [{
+    Heads are independent (each has its own `N × N` state and reads only
+    its own `N` channels: rwkv-math §3.1, §5.4), so a WKV op over `H` heads
+    becomes a loop over `H / heads-per-tile` tiles, each applying the same
+    op to its channels `[g·hpt·N, (g+1)·hpt·N)` of every `[B, T, C]` and
+    `[C]` operand and to its heads of the state and of `r_k`, and inserting
+    its outputs. The loop is marked `rwkv.parallel`, so
+    `rwkv-parallelize-loops` runs tiles on threads (the lowering's head loop
+    inside a tile then stays serial): the tile size is the grain of the
+    threads' work. Results are bit-identical. Ops with fewer heads than a
+    tile are left alone; a head count that is not a multiple of the tile is
+    left alone with a remark.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+  let options = [
+    Option<"headsPerTile", "heads-per-tile", "int64_t", /*default=*/"4",
+           "heads per tile">
+  ];
+}
+
+def RwkvTileRowsPass : Pass<"rwkv-tile-rows", "func::FuncOp"> {
+  let summary = "Tile projections (linear, shift_lerp_linear) over output rows";
+  let description = [{
+    Output rows of a projection are independent, so `y = x · Wᵀ` with `W`
+    `[M, K]` becomes a loop over `M / rows-per-tile` tiles, each multiplying
+    by its rows of `W` and inserting its columns of `y`. The loop is marked
+    `rwkv.parallel` (see `rwkv-tile-heads`); each tile streams a contiguous
+    block of `W`. Results are bit-identical. Projections with fewer rows
+    than a tile are left alone; a row count that is not a multiple of the
+    tile is left alone with a remark. LoRAs and channel mixes keep their
+    fused form.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+  let options = [
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"256",
+           "output rows per tile">
+  ];
+}
+
 def RwkvTileAndVectorizePass
     : Pass<"rwkv-tile-and-vectorize", "func::FuncOp"> {
   let summary = "Tile linalg ops on tensors and vectorize the tiles";
@@ -244,6 +330,37 @@ def RwkvFuseLoraPass : Pass<"rwkv-fuse-lora", "func::FuncOp"> {
     activations are used elsewhere, or whose middle activation is
     `relu_square` (a channel mix; run `rwkv-fuse-channel-mix` first), is
     left alone with a remark.
+  }];
+}
+
+def RwkvFuseTokenShiftPass : Pass<"rwkv-fuse-token-shift", "func::FuncOp"> {
+  let summary = "Fold token-shift mixes into the projections they feed";
+  let description = [{
+    Rewrites `rwkv.linear(rwkv.lerp(x, xs, mu), W)` with
+    `xs, _ = rwkv.token_shift(x, prev)` (either lerp order: RWKV-6/7 weight
+    the previous token, RWKV-4/5 the current one) and a per-channel `mu`
+    into `rwkv.shift_lerp_linear`, whose lowering mixes each cache block of
+    tokens right before the projection multiplies it. Run it after
+    `rwkv-fuse-lora` and `rwkv-fuse-channel-mix`, which take their chains'
+    first projection as it is. A mix that feeds no `rwkv.linear` is left
+    alone, and one that also feeds a LoRA or a channel mix is kept for
+    those, with a remark.
+  }];
+}
+
+def RwkvFuseWkvOutputPass : Pass<"rwkv-fuse-wkv-output", "func::FuncOp"> {
+  let summary = "Fuse the RWKV-7 WKV with its group norm, bonus and gate";
+  let description = [{
+    Rewrites `rwkv.wkv7`, followed by `rwkv.group_norm` with one group per
+    head, `arith.addf` with the `rwkv.wkv7_bonus` of the same r, k and v,
+    and optionally `arith.mulf` with the output gate (rwkv-math §5.5), into
+    one `rwkv.wkv7_fused`. The CPU lowering then normalises, adds the bonus
+    and gates each head's output for a token while the WKV scan still
+    holds it in registers, instead of writing the WKV output and reading it
+    back three times. A chain whose WKV output, normalised output or bonus
+    is used elsewhere, whose group norm's groups are not the heads, or
+    whose new state is used before the chain ends is left alone with a
+    remark.
   }];
 }
 

@@ -27,12 +27,26 @@ void append(OpPassManager &pm, StringRef text) {
 } // namespace
 
 void mlir::rwkv::buildFusionPipeline(OpPassManager &pm) {
-  append(pm, "func.func(rwkv-fuse-channel-mix, rwkv-fuse-lora)");
+  append(pm, "func.func(rwkv-fuse-channel-mix, rwkv-fuse-lora, "
+             "rwkv-fuse-wkv-output, rwkv-fuse-token-shift)");
 }
 
 void mlir::rwkv::buildCpuTensorPipeline(OpPassManager &pm,
                                         const CpuPipelineOptions &options) {
   buildFusionPipeline(pm);
+  // Optional tiling at the rwkv level (off by default; see PERFORMANCE.md).
+  if (options.sequenceChunk > 0)
+    append(pm, llvm::formatv("func.func(rwkv-tile-sequence{{chunk-size={0}})",
+                             options.sequenceChunk.getValue())
+                   .str());
+  if (options.headTile > 0)
+    append(pm, llvm::formatv("func.func(rwkv-tile-heads{{heads-per-tile={0}})",
+                             options.headTile.getValue())
+                   .str());
+  if (options.rowTile > 0)
+    append(pm, llvm::formatv("func.func(rwkv-tile-rows{{rows-per-tile={0}})",
+                             options.rowTile.getValue())
+                   .str());
   append(pm,
          llvm::formatv(
              "func.func(convert-rwkv-to-linalg{{vector-width={0} "
@@ -48,9 +62,12 @@ void mlir::rwkv::buildCpuTensorPipeline(OpPassManager &pm,
 
 void mlir::rwkv::buildCpuLLVMPipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
+  // Loops may yield new allocations: rwkv-tile-sequence carries states
+  // (the token-shift row is a slice of its chunk, not the carried buffer).
   append(pm, "rwkv-prepare-abi, "
              "one-shot-bufferize{bufferize-function-boundaries "
-             "function-boundary-type-conversion=identity-layout-map}, "
+             "function-boundary-type-conversion=identity-layout-map "
+             "allow-return-allocs-from-loops}, "
              "buffer-results-to-out-params{hoist-static-allocs "
              "modify-public-functions}, "
              "buffer-deallocation-pipeline, convert-bufferization-to-memref, "
@@ -144,7 +161,7 @@ void mlir::rwkv::registerPipelines() {
       buildCpuPipeline);
   PassPipelineRegistration<>(
       "rwkv-fusion-pipeline",
-      "Stage 0: fuse LoRA and channel-mix chains (rwkv dialect to rwkv)",
+      "Stage 0: fuse LoRA, channel-mix, WKV-output and token-shift chains",
       buildFusionPipeline);
   PassPipelineRegistration<CpuPipelineOptions>(
       "rwkv-cpu-tensor-pipeline",

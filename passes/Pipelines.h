@@ -6,6 +6,10 @@
 //  1. rwkv -> "linalg" (buildCpuTensorPipeline), on tensors:
 //       rwkv-fuse-channel-mix         relu² chains -> rwkv.channel_mix
 //       rwkv-fuse-lora                low-rank chains -> rwkv.lora
+//       rwkv-fuse-wkv-output          wkv7 + group norm + bonus + gate
+//       rwkv-fuse-token-shift         token shift + lerp into projections
+//       rwkv-tile-sequence            parallel-form blocks in token chunks
+//       rwkv-tile-heads, rwkv-tile-rows  WKV head / projection row tiles
 //       convert-rwkv-to-linalg        rwkv ops -> linalg.generic / scf+vector
 //       convert-elementwise-to-linalg arith/math on tensors -> linalg.generic
 //       linalg-generalize-named-ops   broadcasts and fills -> linalg.generic
@@ -70,6 +74,20 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "linear-chunk",
       llvm::cl::desc("tokens per cache block of linear kernels"),
       llvm::cl::init(64)};
+  Option<int64_t> sequenceChunk{
+      *this, "sequence-chunk",
+      llvm::cl::desc("tokens per chunk of rwkv-tile-sequence in parallel-form "
+                     "block functions (0: no sequence tiling)"),
+      llvm::cl::init(0)};
+  Option<int64_t> headTile{
+      *this, "head-tile",
+      llvm::cl::desc("heads per tile of rwkv-tile-heads (0: no head tiling)"),
+      llvm::cl::init(0)};
+  Option<int64_t> rowTile{
+      *this, "row-tile",
+      llvm::cl::desc("output rows per tile of rwkv-tile-rows (0: no row "
+                     "tiling)"),
+      llvm::cl::init(0)};
   Option<bool> openmp{
       *this, "openmp",
       llvm::cl::desc("run the loops marked rwkv.parallel on OpenMP threads "

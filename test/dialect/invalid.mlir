@@ -115,6 +115,38 @@ func.func @wkv7_channels(%r: tensor<?x1x64xf32>, %s: tensor<?x2x16x16xf32>) {
 
 // -----
 
+func.func @shift_lerp_linear_prev(%x: tensor<?x1x64xf32>, %prev: tensor<?x32xf32>, %mu: tensor<64xf32>, %w: tensor<16x64xf32>) {
+  // expected-error @+1 {{'rwkv.shift_lerp_linear' op expects dimension 1 of 'prev' to be 64 (the channel count of 'input'), got 32}}
+  %y = rwkv.shift_lerp_linear previous %x, %prev, %mu, %w : tensor<?x1x64xf32>, tensor<?x32xf32>, tensor<64xf32>, tensor<16x64xf32> -> tensor<?x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_fused_r_k(%r: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %rk: tensor<4x8xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7_fused' op expects dimension 1 of 'r_k' to be 16 (N from 'state'), got 8}}
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) {eps = 6.4e-04 : f32} : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>, tensor<64xf32>, tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_fused_gate(%r: tensor<?x1x64xf32>, %g: tensor<?x2x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %rk: tensor<4x16xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7_fused' op expects 'gate' to have the type of 'r' ('tensor<?x1x64xf32>'), got 'tensor<?x2x64xf32>'}}
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%g : tensor<?x2x64xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>, tensor<64xf32>, tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @wkv7_fused_norm(%r: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<32xf32>, %rk: tensor<4x16xf32>) {
+  // expected-error @+1 {{'rwkv.wkv7_fused' op expects dimension 0 of 'norm_weight' to be 64 (the channel count C), got 32}}
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) {eps = 6.4e-04 : f32} : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>, tensor<32xf32>, tensor<4x16xf32>
+  return
+}
+
+// -----
+
 func.func @wkv7_square(%r: tensor<?x1x64xf32>, %s: tensor<?x1x64x32xf32>) {
   // expected-error @+1 {{'rwkv.wkv7' op expects dimension 3 of 'state' to be 64 (a square N x N state per head), got 32}}
   %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x1x64x32xf32>

@@ -68,6 +68,28 @@ func.func @wkv7(%r: tensor<?x2x64xf32>, %w: tensor<?x2x64xf32>,
   return %u, %s1 : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>
 }
 
+// CHECK-LABEL: func.func @shift_lerp_linear
+func.func @shift_lerp_linear(%x: tensor<?x?x64xf32>, %prev: tensor<?x64xf32>,
+                             %mu: tensor<64xf32>, %w: tensor<32x64xbf16>)
+    -> (tensor<?x?x32xf32>, tensor<?x?x32xf32>) {
+  // CHECK: rwkv.shift_lerp_linear previous %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x?x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<32x64xbf16> -> tensor<?x?x32xf32>
+  %a = rwkv.shift_lerp_linear previous %x, %prev, %mu, %w : tensor<?x?x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<32x64xbf16> -> tensor<?x?x32xf32>
+  // CHECK: rwkv.shift_lerp_linear current
+  %b = rwkv.shift_lerp_linear current %x, %prev, %mu, %w : tensor<?x?x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<32x64xbf16> -> tensor<?x?x32xf32>
+  return %a, %b : tensor<?x?x32xf32>, tensor<?x?x32xf32>
+}
+
+// CHECK-LABEL: func.func @wkv7_fused
+func.func @wkv7_fused(%r: tensor<?x2x64xf32>, %s: tensor<?x8x8x8xf32>,
+                      %lw: tensor<64xbf16>, %rk: tensor<8x8xf32>)
+    -> (tensor<?x2x64xf32>, tensor<?x2x64xf32>) {
+  // CHECK: rwkv.wkv7_fused %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} norm(%{{.+}}, %{{.+}}) bonus(%{{.+}}) gate(%{{.+}} : tensor<?x2x64xf32>) {eps = 6.400000e-04 : f32} : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>, tensor<64xbf16>, tensor<8x8xf32>
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%r : tensor<?x2x64xf32>) {eps = 6.4e-04 : f32} : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>, tensor<64xbf16>, tensor<8x8xf32>
+  // CHECK: rwkv.wkv7_fused {{.+}} bonus(%{{[^)]+}}) {eps
+  %o2, %s2 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s1 norm(%lw, %lw) bonus(%rk) {eps = 6.4e-04 : f32} : tensor<?x2x64xf32>, tensor<?x8x8x8xf32>, tensor<64xbf16>, tensor<8x8xf32>
+  return %o, %o2 : tensor<?x2x64xf32>, tensor<?x2x64xf32>
+}
+
 // CHECK-LABEL: func.func @generations
 func.func @generations(%x: tensor<?x1x64xf32>, %c: tensor<64xf32>, %row: tensor<?x64xf32>,
                        %s: tensor<?x8x8x8xf32>, %down: tensor<96x64xf32>, %up: tensor<3x64x32xf32>,

@@ -41,6 +41,23 @@ func.func @wkv7(%r: tensor<?x?x32xf32>, %w: tensor<?x?x32xf32>, %k: tensor<?x?x3
 
 // -----
 
+// Tests that wkv7_fused is lowered as its parts (it has no kernel of its
+// own): the WKV kernel, the group norm and bonus kernels, then the add and
+// the gate on tensors for rwkv-gpu-launch-elementwise.
+
+// CHECK-LABEL: func.func @wkv7_fused
+// CHECK: function(@wkv7_fused_wkv7)
+// CHECK: function(@wkv7_fused_group_norm)
+// CHECK: function(@wkv7_fused_wkv7_bonus)
+// CHECK: %[[SUM:.+]] = arith.addf %{{.+}} : tensor<?x?x32xf32>
+// CHECK: arith.mulf %[[SUM]], %{{.+}} : tensor<?x?x32xf32>
+func.func @wkv7_fused(%r: tensor<?x?x32xf32>, %s: tensor<?x2x16x16xf32>, %lw: tensor<32xf32>, %rk: tensor<2x16xf32>) -> (tensor<?x?x32xf32>, tensor<?x2x16x16xf32>) {
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%r : tensor<?x?x32xf32>) {eps = 6.4e-04 : f32} : tensor<?x?x32xf32>, tensor<?x2x16x16xf32>, tensor<32xf32>, tensor<2x16xf32>
+  return %o, %s1 : tensor<?x?x32xf32>, tensor<?x2x16x16xf32>
+}
+
+// -----
+
 // Tests that wkv5 stages r, k, w per token and the bonus u once.
 
 // CHECK-LABEL: func.func @wkv5

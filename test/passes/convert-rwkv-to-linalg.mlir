@@ -45,6 +45,62 @@ func.func @linear_one_token(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> te
 
 // -----
 
+// Tests that a one-token projection with bf16 weights computes one output
+// per block (W is read as one contiguous stream) with 4 partial sums along
+// K: the K loop steps by 4 vectors of 8 lanes, and the partial sums are
+// added before the one horizontal reduction.
+
+// CHECK-LABEL: func.func @linear_one_token_bf16
+// CHECK-SAME: (%[[X:.+]]: tensor<?x1x64xf32>, %[[W:.+]]: tensor<48x64xbf16>)
+// CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
+// CHECK:   %[[ACC:.+]]:4 = scf.for %[[K:[^ ]+]] = %{{.+}} to %{{.+}} step %[[C32]] iter_args
+// CHECK:     vector.transfer_read %[[W]][%[[N:[^,]+]], %[[K]]]{{.+}} : tensor<48x64xbf16>, vector<8xbf16>
+// CHECK-COUNT-3: vector.transfer_read %[[W]][%[[N]], %{{.+}}]{{.+}} : tensor<48x64xbf16>, vector<8xbf16>
+// CHECK:   %[[S1:.+]] = arith.addf %[[ACC]]#0, %[[ACC]]#1 : vector<8xf32>
+// CHECK:   %[[S2:.+]] = arith.addf %[[S1]], %[[ACC]]#2 : vector<8xf32>
+// CHECK:   %[[S3:.+]] = arith.addf %[[S2]], %[[ACC]]#3 : vector<8xf32>
+// CHECK:   vector.reduction <add>, %[[S3]] fastmath<reassoc> : vector<8xf32> into f32
+// CHECK:   vector.from_elements {{.+}} : vector<1xf32>
+func.func @linear_one_token_bf16(%x: tensor<?x1x64xf32>, %w: tensor<48x64xbf16>) -> tensor<?x1x48xf32> {
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<48x64xbf16> -> tensor<?x1x48xf32>
+  return %y : tensor<?x1x48xf32>
+}
+
+// -----
+
+// Tests that shift_lerp_linear mixes each cache block of tokens into a
+// [1, len, K] block (the previous row is the token-shift state for token 0,
+// else the row before; mu weights the previous token) and that the register
+// blocks read that block, at token indices relative to the block's start.
+
+// CHECK-LABEL: func.func @shift_lerp_linear
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<?x?x64xf32>, %[[PREV:[^:]+]]: tensor<?x64xf32>, %[[MU:[^:]+]]: tensor<64xf32>, %[[W:[^:]+]]: tensor<48x64xf32>)
+// CHECK: scf.for %[[B:[^ ]+]] = {{.+}} iter_args
+// CHECK:   scf.for %[[T0:[^ ]+]] = {{.+}} iter_args
+// CHECK:     %[[SPAN:.+]] = arith.subi
+// CHECK:     %[[EMPTY:.+]] = tensor.empty(%[[SPAN]]) : tensor<1x?x64xf32>
+// CHECK:     %[[MIXED:.+]] = scf.for %[[I:[^ ]+]] = %{{.+}} to %[[SPAN]] {{.+}} iter_args(%{{.+}} = %[[EMPTY]])
+// CHECK:       %[[T:.+]] = arith.addi %[[T0]], %[[I]]
+// CHECK:       %[[FIRST:.+]] = arith.cmpi eq, %[[T]]
+// CHECK:       scf.for
+// CHECK:         %[[CUR:.+]] = vector.transfer_read %[[X]][%[[B]], %[[T]], %{{.+}}]
+// CHECK:         %[[P:.+]] = vector.transfer_read %[[PREV]][%[[B]], %{{.+}}]
+// CHECK:         %[[BEFORE:.+]] = vector.transfer_read %[[X]][%[[B]], %{{.+}}, %{{.+}}]
+// CHECK:         %[[S:.+]] = arith.select %[[FIRST]], %[[P]], %[[BEFORE]] : vector<8xf32>
+// CHECK:         %[[M:.+]] = vector.transfer_read %[[MU]]
+// CHECK:         %[[D:.+]] = arith.subf %[[S]], %[[CUR]]
+// CHECK:         vector.fma %[[D]], %[[M]], %[[CUR]]
+// CHECK:     scf.for %{{.+}} step %{{.+}} iter_args
+// CHECK:         %[[ROW:.+]] = arith.subi %{{.+}}, %[[T0]]
+// CHECK:         vector.transfer_read %[[MIXED]][%{{.+}}, %[[ROW]], %{{.+}}]
+// CHECK-NOT: linalg.generic
+func.func @shift_lerp_linear(%x: tensor<?x?x64xf32>, %prev: tensor<?x64xf32>, %mu: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> {
+  %y = rwkv.shift_lerp_linear previous %x, %prev, %mu, %w : tensor<?x?x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<48x64xf32> -> tensor<?x?x48xf32>
+  return %y : tensor<?x?x48xf32>
+}
+
+// -----
+
 // Tests that wkv7 scans tokens on each head's state transposed to
 // [key][value]: a first pass for sa (old state), a second that updates the
 // state and accumulates y, all vertical FMAs. A value row of 16 fits in 2
@@ -83,6 +139,55 @@ func.func @wkv7(%r: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>) -> (tensor<?x
 func.func @wkv7_wide_rows(%r: tensor<?x1x64xf32>, %s: tensor<?x1x64x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x64x64xf32>) {
   %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x1x64x64xf32>
   return %y, %s1 : tensor<?x1x64xf32>, tensor<?x1x64x64xf32>
+}
+
+// -----
+
+// Tests that wkv7_fused finishes each head's output inside the scan, after
+// the key loop and before the store: mean and centred variance by two
+// horizontal reductions, rsqrt, the norm's affine FMA, the bonus (one more
+// reduction of r·k·r_k, times v) and the gate.
+
+// CHECK-LABEL: func.func @wkv7_fused
+// CHECK-SAME: (%[[R:[^:]+]]: tensor<?x1x32xf32>, %[[S:[^:]+]]: tensor<?x2x16x16xf32>, %[[LW:[^:]+]]: tensor<32xf32>, %[[RK:[^:]+]]: tensor<2x16xf32>, %[[G:[^:]+]]: tensor<?x1x32xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK:         scf.for {{.+}} -> (tensor<16x16xf32>, vector<16xf32>)
+// CHECK:         }
+// CHECK:         %[[SUM:.+]] = vector.reduction <add>, %[[Y:[^ ]+]] fastmath<reassoc>
+// CHECK:         %[[MEAN:.+]] = arith.mulf %[[SUM]]
+// CHECK:         %[[D:.+]] = arith.subf %[[Y]], %{{.+}} : vector<16xf32>
+// CHECK:         vector.reduction <add>
+// CHECK:         math.rsqrt
+// CHECK:         vector.transfer_read %[[LW]]
+// CHECK:         vector.fma
+// CHECK:         vector.transfer_read %[[RK]]
+// CHECK:         vector.reduction <add>
+// CHECK:         vector.fma
+// CHECK:         %[[GV:.+]] = vector.transfer_read %[[G]]
+// CHECK:         %[[OUT:.+]] = arith.mulf %{{.+}}, %[[GV]] : vector<16xf32>
+// CHECK:         vector.transfer_write %[[OUT]]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @wkv7_fused(%r: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>, %lw: tensor<32xf32>, %rk: tensor<2x16xf32>, %g: tensor<?x1x32xf32>) -> (tensor<?x1x32xf32>, tensor<?x2x16x16xf32>) {
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%g : tensor<?x1x32xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>, tensor<32xf32>, tensor<2x16xf32>
+  return %o, %s1 : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
+}
+
+// -----
+
+// Tests that a wkv7_fused whose value row does not fit the register block
+// (64 at 8 lanes) is lowered as its parts: the scan, then the group norm
+// and bonus kernels and the elementwise add and gate.
+
+// CHECK-LABEL: func.func @wkv7_fused_wide_rows
+// CHECK:         scf.for {{.+}} -> (tensor<64x64xf32>, vector<8xf32>)
+// CHECK-NOT:     math.rsqrt
+// CHECK:       linalg.generic
+// CHECK:       arith.addf {{.+}} : tensor<?x1x64xf32>
+// CHECK:       arith.mulf {{.+}} : tensor<?x1x64xf32>
+func.func @wkv7_fused_wide_rows(%r: tensor<?x1x64xf32>, %s: tensor<?x1x64x64xf32>, %lw: tensor<64xf32>, %rk: tensor<1x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x64x64xf32>) {
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%r : tensor<?x1x64xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x64xf32>, tensor<?x1x64x64xf32>, tensor<64xf32>, tensor<1x64xf32>
+  return %o, %s1 : tensor<?x1x64xf32>, tensor<?x1x64x64xf32>
 }
 
 // -----

@@ -44,11 +44,12 @@ inline std::string scratchDir(const std::string &name) {
 }
 
 /// Runs rwkvc on `spec` into `dir` (x86-64-v3 so the artifact runs on any
-/// AVX2 host); fails the test on error.
+/// AVX2 host, plus `flags`); fails the test on error.
 inline ::testing::AssertionResult compileSpec(const std::string &spec,
-                                              const std::string &dir) {
+                                              const std::string &dir,
+                                              const std::string &flags = "") {
   std::string cmd = std::string(RWKVC_PATH) + " '" + spec +
-                    "' --target=x86-64-v3 -o '" + dir + "' 2>&1";
+                    "' --target=x86-64-v3 " + flags + " -o '" + dir + "' 2>&1";
   if (std::system(cmd.c_str()) != 0)
     return ::testing::AssertionFailure() << "rwkvc failed: " << cmd;
   return ::testing::AssertionSuccess();

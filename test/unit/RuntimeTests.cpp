@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -478,6 +479,13 @@ RunResult feed(rwkv_model *model, const std::vector<int32_t> &prompt,
   r.state.resize(static_cast<size_t>(rwkv_session_state_size(s)));
   EXPECT_EQ(rwkv_session_get_state(s, r.state.data()), RWKV_OK);
   rwkv_session_free(s);
+  // A NaN would make every comparison below vacuous.
+  EXPECT_TRUE(std::all_of(r.logits.begin(), r.logits.end(),
+                          [](float x) { return std::isfinite(x); }))
+      << "non-finite logits after " << prompt.size() << " tokens";
+  EXPECT_TRUE(std::all_of(r.state.begin(), r.state.end(),
+                          [](float x) { return std::isfinite(x); }))
+      << "non-finite state after " << prompt.size() << " tokens";
   return r;
 }
 
@@ -525,6 +533,39 @@ INSTANTIATE_TEST_SUITE_P(
           ch = '_';
       return name;
     });
+
+/// Tiling at the rwkv level: rwkv-tile-sequence (the parallel-form blocks
+/// loop over chunks of 16 tokens inside each call, carrying their states),
+/// rwkv-tile-heads (WKV ops in tiles of 2 heads, where a model has more)
+/// and rwkv-tile-rows (projections in tiles of 16 output rows). Every
+/// output keeps its order of operations and the WKV scans continue their
+/// state, so the results equal the untiled artifact's bit for bit, for
+/// lengths below, at and across chunk boundaries.
+TEST_P(ParallelForm, RwkvLevelTilingChangesNothing) {
+  std::string spec = RWKV_SPECS "/" + std::string(GetParam()) + ".toml";
+  std::string dir = scratchDir(std::string("tiled-") + GetParam());
+  ASSERT_TRUE(compileSpec(spec, dir,
+                          "--sequence-chunk=16 --head-tile=2 --row-tile=16"));
+  rwkv_model *tiled = nullptr, *untiled = nullptr;
+  ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 11, &tiled), RWKV_OK)
+      << rwkv_last_error();
+  ASSERT_EQ(rwkv_model_load_synthetic(artifactFor(spec).c_str(), 11, &untiled),
+            RWKV_OK)
+      << rwkv_last_error();
+  const int64_t vocab = rwkv_model_vocab_size(tiled);
+  for (int64_t length : {1, 15, 16, 17, 100}) {
+    std::vector<int32_t> prompt(static_cast<size_t>(length));
+    for (int64_t i = 0; i < length; ++i)
+      prompt[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
+    RunResult a = feed(tiled, prompt, RWKV_MODE_PARALLEL, 256, {length});
+    RunResult b = feed(untiled, prompt, RWKV_MODE_PARALLEL, 256, {length});
+    EXPECT_EQ(a.logits, b.logits) << length << " tokens";
+    EXPECT_EQ(a.state, b.state) << length << " tokens";
+  }
+  rwkv_model_free(tiled);
+  rwkv_model_free(untiled);
+  fs::remove_all(dir);
+}
 
 /// With the recorded logits: the parallel form alone reproduces them.
 TEST_P(TinyModels, ParallelFormReproducesRecordedLogits) {

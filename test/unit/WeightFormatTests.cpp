@@ -193,20 +193,24 @@ TEST_F(WeightFormats, Bf16KernelsReadBf16WeightsInPlace) {
   std::string bf16Artifact = scratchDir("artifact-bf16");
   ASSERT_TRUE(compileSpec(spec, bf16Artifact));
 
-  // The tiny model's weights are bf16-exact: same logits as f32 kernels.
+  // The tiny model's weights are bf16-exact: the logits of the f32 kernels,
+  // up to summation order (see below).
   Loaded bin = load(bf16Artifact, kTiny7);
   ASSERT_EQ(bin.status, RWKV_OK) << bin.error;
-  EXPECT_EQ(bin.logits, reference);
+  EXPECT_LE(maxAbsDiff(bin.logits, reference), 2e-6);
   Loaded st =
       write("rwkvcpp-bf16.safetensors",
             "--layout=rwkvcpp --format=safetensors --dtype=bf16", bf16Artifact);
   ASSERT_EQ(st.status, RWKV_OK) << st.error;
-  EXPECT_EQ(st.logits, reference);
+  EXPECT_EQ(st.logits, bin.logits);
   // Every projection matrix is mapped (the vectors stay f32, converted).
   EXPECT_GT(st.mappedBytes, 0);
 
   // Jittered (no longer bf16-exact) weights: rounding at load is rounding
-  // the projection matrices in the file, bit for bit.
+  // the projection matrices in the file. Not bit for bit: the one-token bf16
+  // kernels keep 4 partial sums along K where the f32 kernels keep one, so
+  // the same products are added in another order (f32 roundoff, ~1e-7 here,
+  // against ~1e-3 for the bf16 rounding itself).
   Loaded loadRounded =
       write("jitter-f32.safetensors",
             "--layout=rwkvcpp --format=safetensors --jitter", bf16Artifact);
@@ -220,8 +224,9 @@ TEST_F(WeightFormats, Bf16KernelsReadBf16WeightsInPlace) {
   ASSERT_EQ(loadRounded.status, RWKV_OK) << loadRounded.error;
   ASSERT_EQ(fileRounded.status, RWKV_OK) << fileRounded.error;
   ASSERT_EQ(unrounded.status, RWKV_OK) << unrounded.error;
-  EXPECT_EQ(loadRounded.logits, fileRounded.logits);
-  EXPECT_NE(loadRounded.logits, unrounded.logits) << "rounding had no effect";
+  EXPECT_LE(maxAbsDiff(loadRounded.logits, fileRounded.logits), 2e-6);
+  EXPECT_GT(maxAbsDiff(loadRounded.logits, unrounded.logits), 1e-4)
+      << "rounding had no effect";
   fs::remove_all(bf16Artifact);
 }
 
