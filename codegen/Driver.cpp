@@ -110,7 +110,7 @@ struct Options {
       "sequence-chunk",
       cl::desc("Tokens per chunk of the parallel-form block functions "
                "(rwkv-tile-sequence; 0: none)"),
-      cl::init(0), cl::Hidden};
+      cl::init(64), cl::Hidden};
   cl::opt<int64_t> headTile{
       "head-tile",
       cl::desc("Heads per tile of the WKV ops (rwkv-tile-heads; 0: none)"),

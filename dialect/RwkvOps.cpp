@@ -196,11 +196,12 @@ LogicalResult ShiftLerpLinearOp::verify() {
                         "the output width M of 'weight'");
 }
 
-Value ShiftLerpLinearOp::decompose(OpBuilder &builder) {
+Value ShiftLerpLinearOp::decompose(OpBuilder &builder, Value shifted) {
   Location loc = getLoc();
-  auto shift = TokenShiftOp::create(builder, loc, getInput().getType(),
-                                    getPrev().getType(), getInput(), getPrev());
-  Value shifted = shift.getShifted();
+  if (!shifted)
+    shifted = TokenShiftOp::create(builder, loc, getInput().getType(),
+                                   getPrev().getType(), getInput(), getPrev())
+                  .getShifted();
   bool previous = getMix() == ShiftMix::Previous;
   Value mixed = LerpOp::create(builder, loc, getInput().getType(),
                                previous ? getInput() : shifted,

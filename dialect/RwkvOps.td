@@ -301,8 +301,11 @@ def Rwkv_ShiftLerpLinearOp : Rwkv_Op<"shift_lerp_linear", [Pure]> {
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The unfused token_shift, lerp and linear, built at `builder`'s
-    /// insertion point; returns the projection.
-    ::mlir::Value decompose(::mlir::OpBuilder &builder);
+    /// insertion point; returns the projection. With `shifted` (the
+    /// `shifted` result of an existing rwkv.token_shift of the same input
+    /// and state), no new token shift is built.
+    ::mlir::Value decompose(::mlir::OpBuilder &builder,
+                            ::mlir::Value shifted = {});
   }];
 }
 

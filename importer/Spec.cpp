@@ -267,7 +267,7 @@ std::vector<ParamInfo> Spec::parameters() const {
     };
     double lo = stored(p.init.lo), hi = stored(p.init.hi);
     if (p.init.kind == InitHint::Kind::Constant) {
-      p.init.lo = lo;
+      p.init.lo = p.init.hi = lo;
     } else {
       p.init.lo = std::min(lo, hi);
       p.init.hi = std::max(lo, hi);

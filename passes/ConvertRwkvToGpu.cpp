@@ -1079,12 +1079,23 @@ struct ConvertRwkvToGpuPass
       rewriter.replaceOp(op, {y, state});
     }
     // Likewise rwkv.shift_lerp_linear: the projection kernels read x with
-    // coalesced loads straight from global memory.
+    // coalesced loads straight from global memory. The token shift that
+    // rwkv-fuse-token-shift left for the next shift state is reused, so the
+    // decomposition adds no shift kernels.
     SmallVector<ShiftLerpLinearOp> mixed;
     fn.walk([&](ShiftLerpLinearOp op) { mixed.push_back(op); });
     for (ShiftLerpLinearOp op : mixed) {
+      Value shifted;
+      for (Operation *user : op.getInput().getUsers())
+        if (auto shift = dyn_cast<TokenShiftOp>(user);
+            shift && shift.getInput() == op.getInput() &&
+            shift.getPrev() == op.getPrev() &&
+            shift->getBlock() == op->getBlock() && shift->isBeforeInBlock(op)) {
+          shifted = shift.getShifted();
+          break;
+        }
       rewriter.setInsertionPoint(op);
-      rewriter.replaceOp(op, op.decompose(rewriter));
+      rewriter.replaceOp(op, op.decompose(rewriter, shifted));
     }
     SmallVector<Operation *> ops;
     fn.walk([&](Operation *op) {

@@ -181,6 +181,8 @@ struct FuseWkvOutput {
     if (static_cast<int64_t>(norm.getNumGroups()) != heads)
       return decline("the group norm has " + Twine(norm.getNumGroups()) +
                      " groups, the WKV " + Twine(heads) + " heads");
+    if (norm.getWeight().getType() != norm.getBias().getType())
+      return decline("the group norm's weight and bias have different types");
     auto add = soleUser<arith::AddFOp>(norm.getResult());
     if (!add)
       return decline("the group norm's result is not used only by an "
@@ -257,6 +259,8 @@ struct FuseTokenShift {
           other = user;
       }
       if (projections.empty()) {
+        if (!other)
+          continue; // unused: left to the canonicalizer
         lerp.emitRemark() << "token-shift mix not fused: it feeds no "
                              "rwkv.linear ("
                           << other->getName() << " has no mixed-input form)";

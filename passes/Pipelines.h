@@ -78,7 +78,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "sequence-chunk",
       llvm::cl::desc("tokens per chunk of rwkv-tile-sequence in parallel-form "
                      "block functions (0: no sequence tiling)"),
-      llvm::cl::init(0)};
+      llvm::cl::init(64)};
   Option<int64_t> headTile{
       *this, "head-tile",
       llvm::cl::desc("heads per tile of rwkv-tile-heads (0: no head tiling)"),

@@ -152,11 +152,16 @@ struct RwkvTileHeadsPass
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      // The state is the operand of rank 4: [B, H, N, N].
-      Value state;
-      for (Value operand : op->getOperands())
-        if (cast<RankedTensorType>(operand.getType()).getRank() == 4)
-          state = operand;
+      // Operands by role: the state [B, H, N, N] and r_k [H, N] are sliced
+      // along H; every other operand must be per channel ([B, T, C] or
+      // [C]) and is sliced along C.
+      Value state, rk;
+      if (auto wkv = dyn_cast<Wkv5Op>(op))
+        state = wkv.getState();
+      else if (auto wkv = dyn_cast<Wkv7Op>(op))
+        state = wkv.getState();
+      else if (auto wkv = dyn_cast<Wkv7FusedOp>(op))
+        state = wkv.getState(), rk = wkv.getRK();
       auto stateType = cast<RankedTensorType>(state.getType());
       int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
       int64_t hpt = headsPerTile;
@@ -168,24 +173,30 @@ struct RwkvTileHeadsPass
         continue;
       }
       int64_t channels = heads * n, width = hpt * n;
-      // [B, T, C] and [C] operands are sliced along C, [H, N] (r_k) and
-      // [B, H, N, N] (state) along H.
-      auto slice = [&](OpBuilder &b, Location l, Value v, Value g) -> Value {
+      auto perChannel = [&](Value v) {
         auto type = cast<RankedTensorType>(v.getType());
-        unsigned last = type.getRank() - 1;
+        return (type.getRank() == 3 || type.getRank() == 1) &&
+               type.getDimSize(type.getRank() - 1) == channels;
+      };
+      if (!llvm::all_of(op->getOperands(), [&](Value v) {
+            return v == state || v == rk || perChannel(v);
+          })) {
+        op->emitRemark() << "heads not tiled: an operand is neither the "
+                            "state, r_k nor per channel";
+        continue;
+      }
+      auto slice = [&](OpBuilder &b, Location l, Value v, Value g) -> Value {
         auto at = [&](int64_t step) -> OpFoldResult {
           return arith::MulIOp::create(
                      b, l, g, arith::ConstantIndexOp::create(b, l, step))
               .getResult();
         };
-        if ((type.getRank() == 3 || type.getRank() == 1) &&
-            type.getDimSize(last) == channels)
-          return sliceAlong(b, l, v, last, at(width), width);
-        if (type.getRank() == 2 && type.getDimSize(0) == heads)
-          return sliceAlong(b, l, v, 0, at(hpt), hpt);
-        if (type.getRank() == 4)
+        if (v == state)
           return sliceAlong(b, l, v, 1, at(hpt), hpt);
-        return v;
+        if (v == rk)
+          return sliceAlong(b, l, v, 0, at(hpt), hpt);
+        unsigned last = cast<RankedTensorType>(v.getType()).getRank() - 1;
+        return sliceAlong(b, l, v, last, at(width), width);
       };
       // Results: the output [B, T, C] along C, the new state along H.
       tileOp(op, heads / hpt, {2, 1}, {width, hpt}, slice);

@@ -20,6 +20,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <algorithm>
+
 namespace mlir {
 namespace rwkv {
 #define GEN_PASS_DEF_RWKVTILESEQUENCEPASS
@@ -82,7 +84,12 @@ struct RwkvTileSequencePass
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       if (auto name = fn.getArgAttrOfType<StringAttr>(i, kStateAttr)) {
         roles.stateArgs.push_back(i);
-        stateArgByName[name.getValue()] = i;
+        if (!stateArgByName.try_emplace(name.getValue(), i).second) {
+          fn.emitRemark() << "sequence not tiled: two state arguments are "
+                             "named '"
+                          << name.getValue() << "'";
+          return failure();
+        }
       } else if (fn.getArgAttr(i, kActivationAttr)) {
         roles.activationArgs.push_back(i);
       }
@@ -127,7 +134,13 @@ struct RwkvTileSequencePass
                        " is neither a state nor a [B, T, ...] activation");
       }
     }
-    if (roles.stateResults.size() != roles.stateArgs.size())
+    // Every state argument is returned exactly once.
+    SmallVector<unsigned> returnedArgs(roles.stateArgOfResult);
+    llvm::sort(returnedArgs);
+    if (std::adjacent_find(returnedArgs.begin(), returnedArgs.end()) !=
+        returnedArgs.end())
+      return decline("a state is returned twice");
+    if (returnedArgs.size() != roles.stateArgs.size())
       return decline("not every state argument is returned");
     if (!fn.getBody().hasOneBlock())
       return decline("the body has more than one block");

@@ -58,6 +58,23 @@ func.func @wkv7_fused(%r: tensor<?x?x32xf32>, %s: tensor<?x2x16x16xf32>, %lw: te
 
 // -----
 
+// Tests that shift_lerp_linear is lowered as its parts on the GPU, reusing
+// the token shift left for the next shift state: one shift kernel, not one
+// per projection.
+
+// CHECK-LABEL: func.func @shift_lerp_linear
+// CHECK-COUNT-1: function(@shift_lerp_linear_token_shift)
+// CHECK-NOT: function(@shift_lerp_linear_token_shift
+// CHECK: return
+func.func @shift_lerp_linear(%x: tensor<?x?x32xf32>, %prev: tensor<?x32xf32>, %m: tensor<32xf32>, %w: tensor<32x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x32xf32>) {
+  %xs, %last = rwkv.token_shift %x, %prev : tensor<?x?x32xf32>, tensor<?x32xf32>
+  %a = rwkv.shift_lerp_linear previous %x, %prev, %m, %w : tensor<?x?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x32xf32> -> tensor<?x?x32xf32>
+  %b = rwkv.shift_lerp_linear previous %x, %prev, %m, %w : tensor<?x?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x32xf32> -> tensor<?x?x32xf32>
+  return %a, %b, %last : tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
 // Tests that wkv5 stages r, k, w per token and the bonus u once.
 
 // CHECK-LABEL: func.func @wkv5

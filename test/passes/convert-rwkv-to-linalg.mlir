@@ -81,21 +81,40 @@ func.func @linear_one_token_bf16(%x: tensor<?x1x64xf32>, %w: tensor<48x64xbf16>)
 // CHECK:     %[[EMPTY:.+]] = tensor.empty(%[[SPAN]]) : tensor<1x?x64xf32>
 // CHECK:     %[[MIXED:.+]] = scf.for %[[I:[^ ]+]] = %{{.+}} to %[[SPAN]] {{.+}} iter_args(%{{.+}} = %[[EMPTY]])
 // CHECK:       %[[T:.+]] = arith.addi %[[T0]], %[[I]]
-// CHECK:       %[[FIRST:.+]] = arith.cmpi eq, %[[T]]
-// CHECK:       scf.for
-// CHECK:         %[[CUR:.+]] = vector.transfer_read %[[X]][%[[B]], %[[T]], %{{.+}}]
-// CHECK:         %[[P:.+]] = vector.transfer_read %[[PREV]][%[[B]], %{{.+}}]
-// CHECK:         %[[BEFORE:.+]] = vector.transfer_read %[[X]][%[[B]], %{{.+}}, %{{.+}}]
+// CHECK:       %[[FIRST:.+]] = arith.cmpi eq, %[[T]], %[[C0:.+]] : index
+// CHECK:       %[[TM1:.+]] = arith.subi %[[T]], %[[C1:.+]] : index
+// CHECK:       %[[ROWB:.+]] = arith.select %[[FIRST]], %[[C0]], %[[TM1]] : index
+// CHECK:       scf.for %[[K:[^ ]+]] =
+// CHECK:         %[[CUR:.+]] = vector.transfer_read %[[X]][%[[B]], %[[T]], %[[K]]]
+// CHECK:         %[[P:.+]] = vector.transfer_read %[[PREV]][%[[B]], %[[K]]]
+// CHECK:         %[[BEFORE:.+]] = vector.transfer_read %[[X]][%[[B]], %[[ROWB]], %[[K]]]
 // CHECK:         %[[S:.+]] = arith.select %[[FIRST]], %[[P]], %[[BEFORE]] : vector<8xf32>
-// CHECK:         %[[M:.+]] = vector.transfer_read %[[MU]]
+// CHECK:         %[[M:.+]] = vector.transfer_read %[[MU]][%[[K]]]
 // CHECK:         %[[D:.+]] = arith.subf %[[S]], %[[CUR]]
-// CHECK:         vector.fma %[[D]], %[[M]], %[[CUR]]
+// CHECK:         %[[MX:.+]] = vector.fma %[[D]], %[[M]], %[[CUR]]
+// CHECK:         vector.transfer_write %[[MX]], %{{.+}}[%{{.+}}, %[[I]], %[[K]]]
 // CHECK:     scf.for %{{.+}} step %{{.+}} iter_args
 // CHECK:         %[[ROW:.+]] = arith.subi %{{.+}}, %[[T0]]
 // CHECK:         vector.transfer_read %[[MIXED]][%{{.+}}, %[[ROW]], %{{.+}}]
 // CHECK-NOT: linalg.generic
 func.func @shift_lerp_linear(%x: tensor<?x?x64xf32>, %prev: tensor<?x64xf32>, %mu: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> {
   %y = rwkv.shift_lerp_linear previous %x, %prev, %mu, %w : tensor<?x?x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<48x64xf32> -> tensor<?x?x48xf32>
+  return %y : tensor<?x?x48xf32>
+}
+
+// -----
+
+// Tests the RWKV-4/5 mix (mu weights the current token): the same blocks,
+// with the shifted row as the FMA's base.
+
+// CHECK-LABEL: func.func @shift_lerp_linear_current
+// CHECK:         %[[CUR:.+]] = vector.transfer_read %arg0
+// CHECK:         %[[S:.+]] = arith.select
+// CHECK:         %[[M:.+]] = vector.transfer_read %arg2
+// CHECK:         %[[D:.+]] = arith.subf %[[CUR]], %[[S]]
+// CHECK:         vector.fma %[[D]], %[[M]], %[[S]]
+func.func @shift_lerp_linear_current(%x: tensor<?x?x64xf32>, %prev: tensor<?x64xf32>, %mu: tensor<64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x48xf32> {
+  %y = rwkv.shift_lerp_linear current %x, %prev, %mu, %w : tensor<?x?x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<48x64xf32> -> tensor<?x?x48xf32>
   return %y : tensor<?x?x48xf32>
 }
 
@@ -149,27 +168,43 @@ func.func @wkv7_wide_rows(%r: tensor<?x1x64xf32>, %s: tensor<?x1x64x64xf32>) -> 
 // reduction of r·k·r_k, times v) and the gate.
 
 // CHECK-LABEL: func.func @wkv7_fused
-// CHECK-SAME: (%[[R:[^:]+]]: tensor<?x1x32xf32>, %[[S:[^:]+]]: tensor<?x2x16x16xf32>, %[[LW:[^:]+]]: tensor<32xf32>, %[[RK:[^:]+]]: tensor<2x16xf32>, %[[G:[^:]+]]: tensor<?x1x32xf32>)
+// CHECK-SAME: (%[[R:[^:]+]]: tensor<?x1x32xf32>, %[[W:[^:]+]]: tensor<?x1x32xf32>, %[[K:[^:]+]]: tensor<?x1x32xf32>, %[[V:[^:]+]]: tensor<?x1x32xf32>, %[[A:[^:]+]]: tensor<?x1x32xf32>, %[[BB:[^:]+]]: tensor<?x1x32xf32>, %[[S:[^:]+]]: tensor<?x2x16x16xf32>, %[[LW:[^:]+]]: tensor<32xf32>, %[[LB:[^:]+]]: tensor<32xf32>, %[[RK:[^:]+]]: tensor<2x16xf32>, %[[G:[^:]+]]: tensor<?x1x32xf32>)
+// CHECK-DAG: %[[INVN:.+]] = arith.constant 6.250000e-02 : f32
 // CHECK-NOT: linalg.generic
-// CHECK:         scf.for {{.+}} -> (tensor<16x16xf32>, vector<16xf32>)
-// CHECK:         }
-// CHECK:         %[[SUM:.+]] = vector.reduction <add>, %[[Y:[^ ]+]] fastmath<reassoc>
-// CHECK:         %[[MEAN:.+]] = arith.mulf %[[SUM]]
-// CHECK:         %[[D:.+]] = arith.subf %[[Y]], %{{.+}} : vector<16xf32>
-// CHECK:         vector.reduction <add>
-// CHECK:         math.rsqrt
-// CHECK:         vector.transfer_read %[[LW]]
-// CHECK:         vector.fma
-// CHECK:         vector.transfer_read %[[RK]]
-// CHECK:         vector.reduction <add>
-// CHECK:         vector.fma
-// CHECK:         %[[GV:.+]] = vector.transfer_read %[[G]]
-// CHECK:         %[[OUT:.+]] = arith.mulf %{{.+}}, %[[GV]] : vector<16xf32>
-// CHECK:         vector.transfer_write %[[OUT]]
+// CHECK:       scf.for %[[B:[^ ]+]] =
+// CHECK:         %[[BASE:.+]] = arith.muli %{{.+}}, %[[C16:.+]] : index
+// CHECK:         scf.for %[[T:[^ ]+]] =
+// CHECK:           %[[VV:.+]] = vector.transfer_read %[[V]][%[[B]], %[[T]], %{{.+}}]
+// CHECK:           scf.for {{.+}} -> (tensor<16x16xf32>, vector<16xf32>)
+// CHECK:           }
+// CHECK:           %[[SUM:.+]] = vector.reduction <add>, %[[Y:[^ ]+]] fastmath<reassoc>
+// CHECK:           %[[MEAN:.+]] = arith.mulf %[[SUM]], %[[INVN]] : f32
+// CHECK:           %[[MEANV:.+]] = vector.broadcast %[[MEAN]]
+// CHECK:           %[[D:.+]] = arith.subf %[[Y]], %[[MEANV]] : vector<16xf32>
+// CHECK:           %[[D2:.+]] = arith.mulf %[[D]], %[[D]]
+// CHECK:           %[[SQ:.+]] = vector.reduction <add>, %[[D2]]
+// CHECK:           %[[VAR:.+]] = arith.mulf %[[SQ]], %[[INVN]] : f32
+// CHECK:           %[[VE:.+]] = arith.addf %[[VAR]], %{{.+}} : f32
+// CHECK:           %[[RSTD:.+]] = math.rsqrt %[[VE]]
+// CHECK:           %[[NW:.+]] = vector.transfer_read %[[LW]][%[[BASE]]]
+// CHECK:           %[[NB:.+]] = vector.transfer_read %[[LB]][%[[BASE]]]
+// CHECK:           %[[NORMED:.+]] = vector.fma %{{.+}}, %[[NW]], %[[NB]]
+// CHECK:           %[[HEAD:.+]] = arith.divui %[[BASE]], %[[C16]] : index
+// CHECK:           %[[RV:.+]] = vector.transfer_read %[[R]][%[[B]], %[[T]], %[[BASE]]]
+// CHECK:           %[[KV:.+]] = vector.transfer_read %[[K]][%[[B]], %[[T]], %[[BASE]]]
+// CHECK:           %[[RKV:.+]] = arith.mulf %[[RV]], %[[KV]]
+// CHECK:           %[[RKR:.+]] = vector.transfer_read %[[RK]][%[[HEAD]], %{{.+}}]
+// CHECK:           %[[PROD:.+]] = arith.mulf %[[RKV]], %[[RKR]]
+// CHECK:           %[[DOT:.+]] = vector.reduction <add>, %[[PROD]]
+// CHECK:           %[[DOTV:.+]] = vector.broadcast %[[DOT]]
+// CHECK:           %[[WITHBONUS:.+]] = vector.fma %[[DOTV]], %[[VV]], %[[NORMED]]
+// CHECK:           %[[GV:.+]] = vector.transfer_read %[[G]][%[[B]], %[[T]], %[[BASE]]]
+// CHECK:           %[[OUT:.+]] = arith.mulf %[[WITHBONUS]], %[[GV]] : vector<16xf32>
+// CHECK:           vector.transfer_write %[[OUT]], %{{.+}}[%[[B]], %[[T]], %{{.+}}]
 // CHECK-NOT: linalg.generic
 // CHECK: return
-func.func @wkv7_fused(%r: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>, %lw: tensor<32xf32>, %rk: tensor<2x16xf32>, %g: tensor<?x1x32xf32>) -> (tensor<?x1x32xf32>, tensor<?x2x16x16xf32>) {
-  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%g : tensor<?x1x32xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>, tensor<32xf32>, tensor<2x16xf32>
+func.func @wkv7_fused(%r: tensor<?x1x32xf32>, %w: tensor<?x1x32xf32>, %k: tensor<?x1x32xf32>, %v: tensor<?x1x32xf32>, %a: tensor<?x1x32xf32>, %b: tensor<?x1x32xf32>, %s: tensor<?x2x16x16xf32>, %lw: tensor<32xf32>, %lb: tensor<32xf32>, %rk: tensor<2x16xf32>, %g: tensor<?x1x32xf32>) -> (tensor<?x1x32xf32>, tensor<?x2x16x16xf32>) {
+  %o, %s1 = rwkv.wkv7_fused %r, %w, %k, %v, %a, %b, %s norm(%lw, %lb) bonus(%rk) gate(%g : tensor<?x1x32xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>, tensor<32xf32>, tensor<2x16xf32>
   return %o, %s1 : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>
 }
 

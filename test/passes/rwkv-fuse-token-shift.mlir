@@ -72,3 +72,15 @@ func.func @token_dependent_weight(%x: tensor<?x1x32xf32>, %prev: tensor<?x32xf32
   %y = rwkv.linear %xm, %w : tensor<?x1x32xf32>, tensor<32x32xf32> -> tensor<?x1x32xf32>
   return %y : tensor<?x1x32xf32>
 }
+
+// -----
+
+// Tests that an unused mix is left alone silently (no remark, no crash).
+
+// CHECK-LABEL: func.func @unused_mix
+// CHECK: rwkv.lerp
+func.func @unused_mix(%x: tensor<?x1x32xf32>, %prev: tensor<?x32xf32>, %m: tensor<32xf32>) -> tensor<?x32xf32> {
+  %xs, %last = rwkv.token_shift %x, %prev : tensor<?x1x32xf32>, tensor<?x32xf32>
+  %xm = rwkv.lerp %x, %xs, %m : tensor<?x1x32xf32>, tensor<32xf32>
+  return %last : tensor<?x32xf32>
+}

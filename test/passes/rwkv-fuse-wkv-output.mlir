@@ -23,12 +23,13 @@ func.func @wkv_output(%r: tensor<?x?x64xf32>, %w: tensor<?x?x64xf32>, %k: tensor
 // on either side of the addition), and the fused op has no gate.
 
 // CHECK-LABEL: func.func @no_gate
-// CHECK-NEXT: %[[O:.+]], %{{.+}} = rwkv.wkv7_fused {{.+}} bonus(%{{[^)]+}}) {eps
+// CHECK-SAME: (%[[R:[^:]+]]: tensor<?x1x64xf32>, %[[K:[^:]+]]: tensor<?x1x64xf32>, %[[V:[^:]+]]: tensor<?x1x64xf32>, %[[X:[^:]+]]: tensor<?x1x64xf32>, %[[S:[^:]+]]: tensor<?x4x16x16xf32>, %[[LW:[^:]+]]: tensor<64xf32>, %[[LB:[^:]+]]: tensor<64xf32>, %[[RK:[^:]+]]: tensor<4x16xf32>)
+// CHECK-NEXT: %[[O:.+]], %{{.+}} = rwkv.wkv7_fused %[[R]], %[[X]], %[[K]], %[[V]], %[[X]], %[[X]], %[[S]] norm(%[[LW]], %[[LB]]) bonus(%[[RK]]) {eps
 // CHECK-NEXT: return %[[O]]
-func.func @no_gate(%r: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %rk: tensor<4x16xf32>) -> (tensor<?x1x64xf32>, tensor<?x4x16x16xf32>) {
-  %y, %s1 = rwkv.wkv7 %r, %r, %r, %r, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>
-  %n = rwkv.group_norm %y, %lw, %lw {eps = 6.4e-04 : f32, num_groups = 4 : i64} : tensor<?x1x64xf32>, tensor<64xf32>
-  %u = rwkv.wkv7_bonus %r, %r, %r, %rk : tensor<?x1x64xf32>, tensor<4x16xf32>
+func.func @no_gate(%r: tensor<?x1x64xf32>, %k: tensor<?x1x64xf32>, %v: tensor<?x1x64xf32>, %x: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %lb: tensor<64xf32>, %rk: tensor<4x16xf32>) -> (tensor<?x1x64xf32>, tensor<?x4x16x16xf32>) {
+  %y, %s1 = rwkv.wkv7 %r, %x, %k, %v, %x, %x, %s : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>
+  %n = rwkv.group_norm %y, %lw, %lb {eps = 6.4e-04 : f32, num_groups = 4 : i64} : tensor<?x1x64xf32>, tensor<64xf32>
+  %u = rwkv.wkv7_bonus %r, %k, %v, %rk : tensor<?x1x64xf32>, tensor<4x16xf32>
   %sum = arith.addf %u, %n : tensor<?x1x64xf32>
   return %sum, %s1 : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>
 }
@@ -97,4 +98,20 @@ func.func @state_used_early(%r: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %
   %u = rwkv.wkv7_bonus %r, %r, %r, %rk : tensor<?x1x64xf32>, tensor<4x16xf32>
   %sum = arith.addf %n, %u : tensor<?x1x64xf32>
   return %sum, %s1, %d : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>, index
+}
+
+// -----
+
+// Tests that a bonus whose r and k are swapped relative to the WKV's is not
+// fused.
+
+// CHECK-LABEL: func.func @bonus_operands_swapped
+// CHECK-NOT: rwkv.wkv7_fused
+func.func @bonus_operands_swapped(%r: tensor<?x1x64xf32>, %k: tensor<?x1x64xf32>, %v: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %rk: tensor<4x16xf32>) -> (tensor<?x1x64xf32>, tensor<?x4x16x16xf32>) {
+  // expected-remark @below {{WKV output not fused: the group norm is not added to rwkv.wkv7_bonus of the WKV's r, k and v}}
+  %y, %s1 = rwkv.wkv7 %r, %r, %k, %v, %r, %r, %s : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>
+  %n = rwkv.group_norm %y, %lw, %lw {eps = 6.4e-04 : f32, num_groups = 4 : i64} : tensor<?x1x64xf32>, tensor<64xf32>
+  %u = rwkv.wkv7_bonus %k, %r, %v, %rk : tensor<?x1x64xf32>, tensor<4x16xf32>
+  %sum = arith.addf %n, %u : tensor<?x1x64xf32>
+  return %sum, %s1 : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>
 }

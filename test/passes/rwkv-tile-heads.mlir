@@ -30,12 +30,17 @@ func.func @wkv7(%r: tensor<?x?x64xf32>, %s: tensor<?x4x16x16xf32>) -> (tensor<?x
 // r_k and its gate with the heads.
 
 // CHECK-LABEL: func.func @wkv7_fused
-// CHECK: scf.for
-// CHECK:   tensor.extract_slice %{{.+}} : tensor<64xf32> to tensor<32xf32>
-// CHECK:   tensor.extract_slice %{{.+}} : tensor<4x16xf32> to tensor<2x16xf32>
-// CHECK:   rwkv.wkv7_fused {{.+}} gate(%{{.+}} : tensor<?x1x32xf32>) {eps = 6.400000e-04 : f32} : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>, tensor<32xf32>, tensor<2x16xf32>
-func.func @wkv7_fused(%r: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %rk: tensor<4x16xf32>) -> (tensor<?x1x64xf32>, tensor<?x4x16x16xf32>) {
-  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lw) bonus(%rk) gate(%r : tensor<?x1x64xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>, tensor<64xf32>, tensor<4x16xf32>
+// CHECK-SAME: (%[[R:[^:]+]]: tensor<?x1x64xf32>, %[[S:[^:]+]]: tensor<?x4x16x16xf32>, %[[LW:[^:]+]]: tensor<64xf32>, %[[LB:[^:]+]]: tensor<64xf32>, %[[RK:[^:]+]]: tensor<4x16xf32>, %[[G:[^:]+]]: tensor<?x1x64xf32>)
+// CHECK: scf.for %[[T:[^ ]+]] =
+// CHECK-DAG:   %[[RT:.+]] = tensor.extract_slice %[[R]][0, 0, %[[CH:.+]]] [%{{.+}}, 1, 32] [1, 1, 1]
+// CHECK-DAG:   %[[ST:.+]] = tensor.extract_slice %[[S]][0, %[[HD:.+]], 0, 0] [%{{.+}}, 2, 16, 16]
+// CHECK-DAG:   %[[LWT:.+]] = tensor.extract_slice %[[LW]][%[[CH]]] [32] [1] : tensor<64xf32> to tensor<32xf32>
+// CHECK-DAG:   %[[LBT:.+]] = tensor.extract_slice %[[LB]][%[[CH]]] [32] [1] : tensor<64xf32> to tensor<32xf32>
+// CHECK-DAG:   %[[RKT:.+]] = tensor.extract_slice %[[RK]][%[[HD]], 0] [2, 16] [1, 1] : tensor<4x16xf32> to tensor<2x16xf32>
+// CHECK-DAG:   %[[GT:.+]] = tensor.extract_slice %[[G]][0, 0, %[[CH]]] [%{{.+}}, 1, 32] [1, 1, 1]
+// CHECK:   rwkv.wkv7_fused %[[RT]], %[[RT]], %[[RT]], %[[RT]], %[[RT]], %[[RT]], %[[ST]] norm(%[[LWT]], %[[LBT]]) bonus(%[[RKT]]) gate(%[[GT]] : tensor<?x1x32xf32>) {eps = 6.400000e-04 : f32} : tensor<?x1x32xf32>, tensor<?x2x16x16xf32>, tensor<32xf32>, tensor<2x16xf32>
+func.func @wkv7_fused(%r: tensor<?x1x64xf32>, %s: tensor<?x4x16x16xf32>, %lw: tensor<64xf32>, %lb: tensor<64xf32>, %rk: tensor<4x16xf32>, %g: tensor<?x1x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x4x16x16xf32>) {
+  %o, %s1 = rwkv.wkv7_fused %r, %r, %r, %r, %r, %r, %s norm(%lw, %lb) bonus(%rk) gate(%g : tensor<?x1x64xf32>) {eps = 6.4e-04 : f32} : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>, tensor<64xf32>, tensor<4x16xf32>
   return %o, %s1 : tensor<?x1x64xf32>, tensor<?x4x16x16xf32>
 }
 
