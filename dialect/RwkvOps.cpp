@@ -73,6 +73,27 @@ LogicalResult checkDivides(Operation *op, StringRef attrName, int64_t divisor,
   return success();
 }
 
+/// Checks `r` ([B, T, C]) against a per-head matrix state `state`
+/// ([B, H, N, N], static H and N, C = H * N); returns {H, N}.
+FailureOr<std::pair<int64_t, int64_t>> checkHeadState(Operation *op, Value r,
+                                                      Value state) {
+  if (failed(checkRank(op, r, "r", 3, "[B, T, C]")) ||
+      failed(checkRank(op, state, "state", 4, "[B, H, N, N]")) ||
+      failed(checkDim(op, state, "state", 0, dimOf(r, 0),
+                      "the batch size of 'r'")) ||
+      failed(checkDim(op, state, "state", 3, dimOf(state, 2),
+                      "a square N x N state per head")))
+    return failure();
+  int64_t heads = dimOf(state, 1), headSize = dimOf(state, 2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
+    return op->emitOpError() << "expects static head count and head size in "
+                                "'state', got "
+                             << state.getType();
+  if (failed(checkDim(op, r, "r", 2, heads * headSize, "H * N from 'state'")))
+    return failure();
+  return std::make_pair(heads, headSize);
+}
+
 /// Checks that `result` is `[B, T, outChannels]` with B and T from `input`.
 LogicalResult checkRowResult(Operation *op, Value input, Value result,
                              int64_t outChannels, StringRef what) {
@@ -299,39 +320,16 @@ LogicalResult Wkv4Op::verify() {
 
 LogicalResult Wkv5Op::verify() {
   Operation *op = getOperation();
-  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
-      failed(checkRank(op, getState(), "state", 4, "[B, H, N, N]")) ||
-      failed(checkDim(op, getState(), "state", 0, dimOf(getR(), 0),
-                      "the batch size of 'r'")) ||
-      failed(checkDim(op, getState(), "state", 3, dimOf(getState(), 2),
-                      "a square N x N state per head")))
+  FailureOr<std::pair<int64_t, int64_t>> shape =
+      checkHeadState(op, getR(), getState());
+  if (failed(shape))
     return failure();
-  int64_t heads = dimOf(getState(), 1), headSize = dimOf(getState(), 2);
-  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
-    return emitOpError() << "expects static head count and head size in "
-                            "'state', got "
-                         << getState().getType();
-  if (failed(
-          checkDim(op, getR(), "r", 2, heads * headSize, "H * N from 'state'")))
-    return failure();
+  auto [heads, headSize] = *shape;
   return checkChannelVector(op, getU(), "u", heads * headSize);
 }
 
 LogicalResult Wkv7Op::verify() {
-  Operation *op = getOperation();
-  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
-      failed(checkRank(op, getState(), "state", 4, "[B, H, N, N]")) ||
-      failed(checkDim(op, getState(), "state", 0, dimOf(getR(), 0),
-                      "the batch size of 'r'")) ||
-      failed(checkDim(op, getState(), "state", 3, dimOf(getState(), 2),
-                      "a square N x N state per head")))
-    return failure();
-  int64_t heads = dimOf(getState(), 1), headSize = dimOf(getState(), 2);
-  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
-    return emitOpError() << "expects static head count and head size in "
-                            "'state', got "
-                         << getState().getType();
-  return checkDim(op, getR(), "r", 2, heads * headSize, "H * N from 'state'");
+  return checkHeadState(getOperation(), getR(), getState());
 }
 
 LogicalResult Wkv7BonusOp::verify() {
@@ -348,21 +346,13 @@ LogicalResult Wkv7BonusOp::verify() {
 
 LogicalResult Wkv7FusedOp::verify() {
   Operation *op = getOperation();
-  if (failed(checkRank(op, getR(), "r", 3, "[B, T, C]")) ||
-      failed(checkRank(op, getState(), "state", 4, "[B, H, N, N]")) ||
-      failed(checkDim(op, getState(), "state", 0, dimOf(getR(), 0),
-                      "the batch size of 'r'")) ||
-      failed(checkDim(op, getState(), "state", 3, dimOf(getState(), 2),
-                      "a square N x N state per head")))
+  FailureOr<std::pair<int64_t, int64_t>> shape =
+      checkHeadState(op, getR(), getState());
+  if (failed(shape))
     return failure();
-  int64_t heads = dimOf(getState(), 1), headSize = dimOf(getState(), 2);
-  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headSize))
-    return emitOpError() << "expects static head count and head size in "
-                            "'state', got "
-                         << getState().getType();
+  auto [heads, headSize] = *shape;
   int64_t channels = heads * headSize;
-  if (failed(checkDim(op, getR(), "r", 2, channels, "H * N from 'state'")) ||
-      failed(
+  if (failed(
           checkChannelVector(op, getNormWeight(), "norm_weight", channels)) ||
       failed(checkRank(op, getRK(), "r_k", 2, "[H, N]")) ||
       failed(checkDim(op, getRK(), "r_k", 0, heads, "H from 'state'")) ||

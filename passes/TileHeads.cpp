@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/TensorSizes.h"
 
 #include "dialect/RwkvOps.h"
 
@@ -38,22 +39,6 @@ namespace {
 /// attribute convert-rwkv-to-linalg also sets).
 constexpr llvm::StringLiteral kParallelAttr = "rwkv.parallel";
 
-/// Full sizes of `v`, with dimension `dim` replaced by `size`.
-SmallVector<OpFoldResult> sizesWith(OpBuilder &b, Location loc, Value v,
-                                    unsigned dim, OpFoldResult size) {
-  auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d = 0; d < type.getRank(); ++d) {
-    if (d == dim)
-      sizes.push_back(size);
-    else if (type.isDynamicDim(d))
-      sizes.push_back(tensor::DimOp::create(b, loc, v, d).getResult());
-    else
-      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-  }
-  return sizes;
-}
-
 /// The slice [offset, offset + size) of `v` along `dim`.
 Value sliceAlong(OpBuilder &b, Location loc, Value v, unsigned dim,
                  OpFoldResult offset, int64_t size) {
@@ -66,7 +51,7 @@ Value sliceAlong(OpBuilder &b, Location loc, Value v, unsigned dim,
   auto sliceType = RankedTensorType::get(shape, type.getElementType());
   return tensor::ExtractSliceOp::create(
       b, loc, sliceType, v, offsets,
-      sizesWith(b, loc, v, dim, b.getIndexAttr(size)), strides);
+      sizesWith(b, loc, type, v, dim, b.getIndexAttr(size)), strides);
 }
 
 /// Replaces `op` by a loop over `tiles` tiles. For tile g, `sliceOperand`
@@ -82,8 +67,8 @@ void tileOp(
   SmallVector<Value> inits;
   for (auto [i, result] : llvm::enumerate(op->getResults())) {
     auto type = cast<RankedTensorType>(result.getType());
-    // Every result dimension but the tiled one matches an operand's: take
-    // the dynamic sizes from the first operand of the same rank.
+    // The result's dynamic dimensions (batch, tokens) are those of the
+    // first operand of the same rank.
     Value like;
     for (Value operand : op->getOperands())
       if (cast<RankedTensorType>(operand.getType()).getRank() ==
@@ -91,7 +76,7 @@ void tileOp(
           !like)
         like = operand;
     SmallVector<OpFoldResult> sizes =
-        sizesWith(b, loc, like, resultDims[i],
+        sizesWith(b, loc, type, like, resultDims[i],
                   b.getIndexAttr(type.getDimSize(resultDims[i])));
     inits.push_back(
         tensor::EmptyOp::create(b, loc, sizes, type.getElementType()));
@@ -124,7 +109,7 @@ void tileOp(
                                             lb.getIndexAttr(1));
           next.push_back(tensor::InsertSliceOp::create(
               lb, l, result, acc[i], offsets,
-              sizesWith(lb, l, acc[i], resultDims[i],
+              sizesWith(lb, l, accType, acc[i], resultDims[i],
                         lb.getIndexAttr(resultTile[i])),
               strides));
         }

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/TensorSizes.h"
 
 #include "dialect/RwkvDialect.h"
 
@@ -42,23 +43,6 @@ struct Roles {
   /// For each state result, the state argument it feeds back into.
   SmallVector<unsigned> stateArgOfResult;
 };
-
-/// Sizes of `type` with dimension 1 (tokens) replaced by `tokens` and every
-/// other dynamic dimension read from `like`.
-SmallVector<OpFoldResult> sizesWithTokens(OpBuilder &b, Location loc,
-                                          RankedTensorType type, Value like,
-                                          OpFoldResult tokens) {
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d = 0; d < type.getRank(); ++d) {
-    if (d == 1)
-      sizes.push_back(tokens);
-    else if (type.isDynamicDim(d))
-      sizes.push_back(tensor::DimOp::create(b, loc, like, d).getResult());
-    else
-      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-  }
-  return sizes;
-}
 
 /// A token-indexed tensor: rank >= 2, dimension 1 dynamic, every dimension
 /// after it static.
@@ -176,7 +160,7 @@ struct RwkvTileSequencePass
     for (unsigned i : roles->activationResults) {
       auto type = cast<RankedTensorType>(fn.getResultTypes()[i]);
       inits.push_back(tensor::EmptyOp::create(
-          b, loc, sizesWithTokens(b, loc, type, like, tokens),
+          b, loc, sizesWith(b, loc, type, like, 1, tokens),
           type.getElementType()));
     }
     for (unsigned i : roles->stateArgs)
@@ -197,7 +181,7 @@ struct RwkvTileSequencePass
       SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
       offsets[1] = t0;
       SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-      return std::make_tuple(offsets, sizesWithTokens(b, loc, type, src, len),
+      return std::make_tuple(offsets, sizesWith(b, loc, type, src, 1, len),
                              strides);
     };
     unsigned numActivations = roles->activationResults.size();
