@@ -833,8 +833,20 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
       step(model_.program(false), tokens + t, n, 1,
            t + 1 == n ? logits : nullptr);
   } else {
-    for (int64_t start = 0; start < n; start += chunk_) {
-      int64_t len = std::min(chunk_, n - start);
+    // Without a chunk size from the user: as many tokens per call as keep
+    // one [sequences, tokens, d_model] f32 activation within 32 MiB, from
+    // 64 to 4096 (the compiled blocks themselves work through a call in
+    // chunks of rwkvc --sequence-chunk tokens, so long calls cost no cache
+    // locality; 2048-token calls prefill 7-9% faster than 256-token ones).
+    constexpr int64_t kActivationBudget = int64_t{8} << 20; // f32 elements
+    int64_t chunk =
+        chunk_ > 0
+            ? chunk_
+            : std::clamp<int64_t>(kActivationBudget /
+                                      std::max<int64_t>(1, count * m.dModel),
+                                  64, 4096);
+    for (int64_t start = 0; start < n; start += chunk) {
+      int64_t len = std::min(chunk, n - start);
       step(model_.program(true), tokens + start, n, len,
            start + len == n ? logits : nullptr);
     }

@@ -178,7 +178,9 @@ private:
   int64_t batchN_;      ///< sequences in the current call
   int64_t tokens_ = 1;  ///< tokens per sequence of the current call
   Mode mode_ = Mode::Auto;
-  int64_t chunk_ = 256;
+  /// Tokens per parallel call; 0: as many as the activation budget allows
+  /// (see evalRange).
+  int64_t chunk_ = 0;
   int64_t threads_ = 0;
   /// states_[name][layer]
   std::map<std::string, std::vector<Buffer>> states_;

@@ -115,8 +115,11 @@ static cl::opt<std::string>
          cl::desc("Prompt evaluation: auto (parallel form for "
                   "prompts), recurrent or parallel"),
          cl::init("auto"));
-static cl::opt<unsigned> chunk("chunk", cl::desc("Tokens per parallel call"),
-                               cl::init(256));
+static cl::opt<unsigned>
+    chunk("chunk",
+          cl::desc("Tokens per parallel call (0: the runtime's default, as "
+                   "many as keep one activation within 32 MiB)"),
+          cl::init(0));
 static cl::opt<unsigned>
     threads("num-threads",
             cl::desc("Threads for the model's parallel loops (0: all CPUs)"),
@@ -350,7 +353,7 @@ int main(int argc, char **argv) {
     return die("--mode must be auto, recurrent or parallel, got '" + mode +
                "'");
   if (rwkv_session_set_mode(session, m) != RWKV_OK ||
-      rwkv_session_set_chunk_size(session, chunk) != RWKV_OK ||
+      (chunk > 0 && rwkv_session_set_chunk_size(session, chunk) != RWKV_OK) ||
       rwkv_session_set_threads(session, threads) != RWKV_OK)
     return die(rwkv_last_error());
   std::vector<float> logits(B * static_cast<size_t>(vocab));

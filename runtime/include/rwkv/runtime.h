@@ -152,8 +152,9 @@ RWKV_API rwkv_status rwkv_session_eval_ragged(rwkv_session *session,
 RWKV_API rwkv_status rwkv_session_set_mode(rwkv_session *session,
                                            rwkv_mode mode);
 
-/* Tokens per parallel call (default 256; >= 1). Long prompts are fed in
- * chunks of this many tokens, bounding activation memory. */
+/* Tokens per parallel call (>= 1). Long prompts are fed in chunks of this
+ * many tokens, bounding activation memory. Default: as many tokens (64 to
+ * 4096) as keep one [batch, tokens, d_model] f32 activation within 32 MiB. */
 RWKV_API rwkv_status rwkv_session_set_chunk_size(rwkv_session *session,
                                                  int64_t tokens);
 
