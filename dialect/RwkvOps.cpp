@@ -73,6 +73,18 @@ LogicalResult checkDivides(Operation *op, StringRef attrName, int64_t divisor,
   return success();
 }
 
+/// Checks a token-shift input `input` ([B, T, C]) and its state `prev`
+/// ([B, C]).
+LogicalResult checkShiftState(Operation *op, Value input, Value prev) {
+  if (failed(checkRank(op, input, "input", 3, "[B, T, C]")) ||
+      failed(checkRank(op, prev, "prev", 2, "[B, C]")) ||
+      failed(checkDim(op, prev, "prev", 0, dimOf(input, 0),
+                      "the batch size of 'input'")))
+    return failure();
+  return checkDim(op, prev, "prev", 1, dimOf(input, 2),
+                  "the channel count of 'input'");
+}
+
 /// Checks `r` ([B, T, C]) against a per-head matrix state `state`
 /// ([B, H, N, N], static H and N, C = H * N); returns {H, N}.
 FailureOr<std::pair<int64_t, int64_t>> checkHeadState(Operation *op, Value r,
@@ -104,6 +116,20 @@ LogicalResult checkRowResult(Operation *op, Value input, Value result,
                       "the token count of the input")))
     return failure();
   return checkDim(op, result, "result", 2, outChannels, what);
+}
+
+/// Checks an `[out, in]` projection `weight` against its rank-3 `input`
+/// ([B, T, in]) and `result` ([B, T, out]); `in` names the input width in
+/// messages (K or C).
+LogicalResult checkProjection(Operation *op, Value input, Value weight,
+                              Value result, StringRef in) {
+  if (failed(checkRank(op, weight, "weight", 2,
+                       ("[M, " + in + "] (out, in)").str())) ||
+      failed(checkDim(op, weight, "weight", 1, dimOf(input, 2),
+                      ("the input width " + in).str())))
+    return failure();
+  return checkRowResult(op, input, result, dimOf(weight, 0),
+                        "the output width M of 'weight'");
 }
 
 } // namespace
@@ -161,14 +187,7 @@ LogicalResult L2NormOp::verify() {
 }
 
 LogicalResult TokenShiftOp::verify() {
-  Operation *op = getOperation();
-  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
-      failed(checkRank(op, getPrev(), "prev", 2, "[B, C]")) ||
-      failed(checkDim(op, getPrev(), "prev", 0, dimOf(getInput(), 0),
-                      "the batch size of 'input'")))
-    return failure();
-  return checkDim(op, getPrev(), "prev", 1, dimOf(getInput(), 2),
-                  "the channel count of 'input'");
+  return checkShiftState(getOperation(), getInput(), getPrev());
 }
 
 LogicalResult LerpOp::verify() {
@@ -191,30 +210,17 @@ LogicalResult LerpOp::verify() {
 
 LogicalResult LinearOp::verify() {
   Operation *op = getOperation();
-  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, K]")) ||
-      failed(checkRank(op, getWeight(), "weight", 2, "[M, K] (out, in)")) ||
-      failed(checkDim(op, getWeight(), "weight", 1, dimOf(getInput(), 2),
-                      "the input width K")))
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, K]")))
     return failure();
-  return checkRowResult(op, getInput(), getResult(), dimOf(getWeight(), 0),
-                        "the output width M of 'weight'");
+  return checkProjection(op, getInput(), getWeight(), getResult(), "K");
 }
 
 LogicalResult ShiftLerpLinearOp::verify() {
   Operation *op = getOperation();
-  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
-      failed(checkRank(op, getPrev(), "prev", 2, "[B, C]")) ||
-      failed(checkDim(op, getPrev(), "prev", 0, dimOf(getInput(), 0),
-                      "the batch size of 'input'")) ||
-      failed(checkDim(op, getPrev(), "prev", 1, dimOf(getInput(), 2),
-                      "the channel count of 'input'")) ||
-      failed(checkChannelVector(op, getMu(), "mu", dimOf(getInput(), 2))) ||
-      failed(checkRank(op, getWeight(), "weight", 2, "[M, C] (out, in)")) ||
-      failed(checkDim(op, getWeight(), "weight", 1, dimOf(getInput(), 2),
-                      "the input width C")))
+  if (failed(checkShiftState(op, getInput(), getPrev())) ||
+      failed(checkChannelVector(op, getMu(), "mu", dimOf(getInput(), 2))))
     return failure();
-  return checkRowResult(op, getInput(), getResult(), dimOf(getWeight(), 0),
-                        "the output width M of 'weight'");
+  return checkProjection(op, getInput(), getWeight(), getResult(), "C");
 }
 
 Value ShiftLerpLinearOp::decompose(OpBuilder &builder, Value shifted) {

@@ -931,7 +931,6 @@ std::pair<Value, Value> emitTransposedScan(Emitter &e, Value like, Value state,
   auto stateType = cast<RankedTensorType>(state.getType());
   int64_t heads = stateType.getDimSize(1), n = stateType.getDimSize(2);
   auto square = RankedTensorType::get({n, n}, b.getF32Type());
-  auto laneType = VectorType::get({lanes}, b.getF32Type());
   SmallVector<bool> inBounds{true};
   Value c0 = e.index(0), c1 = e.index(1), cN = e.index(n);
   Value batch = e.dim(like, 0), tokens = e.dim(like, 1);
@@ -990,7 +989,6 @@ std::pair<Value, Value> emitTransposedScan(Emitter &e, Value like, Value state,
         hLoop->setAttr(kParallelLoopAttr, b1.getUnitAttr());
         scf::YieldOp::create(b1, l1, hLoop.getResults());
       });
-  (void)laneType;
   return {bLoop.getResult(0), bLoop.getResult(1)};
 }
 

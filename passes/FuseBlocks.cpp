@@ -181,8 +181,6 @@ struct FuseWkvOutput {
     if (static_cast<int64_t>(norm.getNumGroups()) != heads)
       return decline("the group norm has " + Twine(norm.getNumGroups()) +
                      " groups, the WKV " + Twine(heads) + " heads");
-    if (norm.getWeight().getType() != norm.getBias().getType())
-      return decline("the group norm's weight and bias have different types");
     auto add = soleUser<arith::AddFOp>(norm.getResult());
     if (!add)
       return decline("the group norm's result is not used only by an "

@@ -128,7 +128,7 @@ struct RwkvTileHeadsPass
     if (headsPerTile < 1) {
       getOperation().emitError()
           << "rwkv-tile-heads: heads-per-tile must be positive, got "
-          << headsPerTile;
+          << headsPerTile.getValue();
       return signalPassFailure();
     }
     SmallVector<Operation *> ops;
@@ -196,7 +196,7 @@ struct RwkvTileRowsPass : rwkv::impl::RwkvTileRowsPassBase<RwkvTileRowsPass> {
     if (rowsPerTile < 1) {
       getOperation().emitError()
           << "rwkv-tile-rows: rows-per-tile must be positive, got "
-          << rowsPerTile;
+          << rowsPerTile.getValue();
       return signalPassFailure();
     }
     SmallVector<Operation *> ops;

@@ -40,8 +40,9 @@ struct Roles {
   SmallVector<unsigned> activationArgs; ///< sliced per chunk
   SmallVector<unsigned> stateArgs;      ///< carried by the loop
   SmallVector<unsigned> activationResults, stateResults;
-  /// For each state result, the state argument it feeds back into.
-  SmallVector<unsigned> stateArgOfResult;
+  /// For each state result, the position in `stateArgs` of the state
+  /// argument it feeds back into (its loop-carried slot).
+  SmallVector<unsigned> stateSlotOfResult;
 };
 
 /// A token-indexed tensor: rank >= 2, dimension 1 dynamic, every dimension
@@ -64,16 +65,18 @@ struct RwkvTileSequencePass
   /// remark) when the function has a state but cannot be chunked.
   FailureOr<Roles> classify(func::FuncOp fn) {
     Roles roles;
-    llvm::StringMap<unsigned> stateArgByName;
+    llvm::StringMap<unsigned> stateSlotByName; // name -> position in stateArgs
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       if (auto name = fn.getArgAttrOfType<StringAttr>(i, kStateAttr)) {
-        roles.stateArgs.push_back(i);
-        if (!stateArgByName.try_emplace(name.getValue(), i).second) {
+        if (!stateSlotByName
+                 .try_emplace(name.getValue(), roles.stateArgs.size())
+                 .second) {
           fn.emitRemark() << "sequence not tiled: two state arguments are "
                              "named '"
                           << name.getValue() << "'";
           return failure();
         }
+        roles.stateArgs.push_back(i);
       } else if (fn.getArgAttr(i, kActivationAttr)) {
         roles.activationArgs.push_back(i);
       }
@@ -101,15 +104,15 @@ struct RwkvTileSequencePass
                        "trailing dimensions");
     for (unsigned i = 0; i < fn.getNumResults(); ++i) {
       if (auto name = fn.getResultAttrOfType<StringAttr>(i, kStateAttr)) {
-        auto it = stateArgByName.find(name.getValue());
-        if (it == stateArgByName.end())
+        auto it = stateSlotByName.find(name.getValue());
+        if (it == stateSlotByName.end())
           return decline("state result '" + name.getValue() +
                          "' has no state argument");
-        if (type.getResult(i) != type.getInput(it->second))
+        if (type.getResult(i) != type.getInput(roles.stateArgs[it->second]))
           return decline("state result '" + name.getValue() +
                          "' has another type than its argument");
         roles.stateResults.push_back(i);
-        roles.stateArgOfResult.push_back(it->second);
+        roles.stateSlotOfResult.push_back(it->second);
       } else if (fn.getResultAttr(i, kActivationAttr) &&
                  isTokenTensor(type.getResult(i))) {
         roles.activationResults.push_back(i);
@@ -119,12 +122,12 @@ struct RwkvTileSequencePass
       }
     }
     // Every state argument is returned exactly once.
-    SmallVector<unsigned> returnedArgs(roles.stateArgOfResult);
-    llvm::sort(returnedArgs);
-    if (std::adjacent_find(returnedArgs.begin(), returnedArgs.end()) !=
-        returnedArgs.end())
+    SmallVector<unsigned> returnedSlots(roles.stateSlotOfResult);
+    llvm::sort(returnedSlots);
+    if (std::adjacent_find(returnedSlots.begin(), returnedSlots.end()) !=
+        returnedSlots.end())
       return decline("a state is returned twice");
-    if (returnedArgs.size() != roles.stateArgs.size())
+    if (returnedSlots.size() != roles.stateArgs.size())
       return decline("not every state argument is returned");
     if (!fn.getBody().hasOneBlock())
       return decline("the body has more than one block");
@@ -135,7 +138,7 @@ struct RwkvTileSequencePass
     func::FuncOp fn = getOperation();
     if (chunkSize < 1) {
       fn.emitError() << "rwkv-tile-sequence: chunk-size must be positive, got "
-                     << chunkSize;
+                     << chunkSize.getValue();
       return signalPassFailure();
     }
     if (fn.isExternal())
@@ -225,23 +228,16 @@ struct RwkvTileSequencePass
                                                       offsets, sizes, strides));
     }
     SmallVector<Value> stateOut(roles->stateArgs.size());
-    for (auto [k, i] : llvm::enumerate(roles->stateResults)) {
-      unsigned arg = roles->stateArgOfResult[k];
-      unsigned pos =
-          llvm::find(roles->stateArgs, arg) - roles->stateArgs.begin();
-      stateOut[pos] = returned(i);
-    }
+    for (auto [k, i] : llvm::enumerate(roles->stateResults))
+      stateOut[roles->stateSlotOfResult[k]] = returned(i);
     yielded.append(stateOut);
     yield->setOperands(yielded);
 
     for (auto [k, i] : llvm::enumerate(roles->activationResults))
       ret.setOperand(i, loop.getResult(k));
-    for (auto [k, i] : llvm::enumerate(roles->stateResults)) {
-      unsigned arg = roles->stateArgOfResult[k];
-      unsigned pos =
-          llvm::find(roles->stateArgs, arg) - roles->stateArgs.begin();
-      ret.setOperand(i, loop.getResult(numActivations + pos));
-    }
+    for (auto [k, i] : llvm::enumerate(roles->stateResults))
+      ret.setOperand(
+          i, loop.getResult(numActivations + roles->stateSlotOfResult[k]));
   }
 };
 

@@ -73,3 +73,30 @@ func.func @stateless(%h: tensor<?x?x32xf32> {rwkv.activation = "h"}, %w: tensor<
 func.func @orphan_state(%h: tensor<?x?x32xf32> {rwkv.activation = "h"}, %a: tensor<?x32xf32> {rwkv.state = "a"}) -> (tensor<?x?x32xf32> {rwkv.activation = "h"}, tensor<?x32xf32> {rwkv.state = "other"}) {
   return %h, %a : tensor<?x?x32xf32>, tensor<?x32xf32>
 }
+
+// -----
+
+// Tests that two state arguments of one name, a state returned twice and a
+// state result of another type than its argument are not tiled, with
+// remarks.
+
+// CHECK-LABEL: func.func @duplicate_names
+// CHECK-NOT: scf.for
+// expected-remark @below {{sequence not tiled: two state arguments are named 'a'}}
+func.func @duplicate_names(%h: tensor<?x?x32xf32> {rwkv.activation = "h"}, %a: tensor<?x32xf32> {rwkv.state = "a"}, %b: tensor<?x32xf32> {rwkv.state = "a"}) -> (tensor<?x?x32xf32> {rwkv.activation = "h"}, tensor<?x32xf32> {rwkv.state = "a"}) {
+  return %h, %a : tensor<?x?x32xf32>, tensor<?x32xf32>
+}
+
+// CHECK-LABEL: func.func @returned_twice
+// CHECK-NOT: scf.for
+// expected-remark @below {{sequence not tiled: a state is returned twice}}
+func.func @returned_twice(%h: tensor<?x?x32xf32> {rwkv.activation = "h"}, %a: tensor<?x32xf32> {rwkv.state = "a"}, %b: tensor<?x32xf32> {rwkv.state = "b"}) -> (tensor<?x?x32xf32> {rwkv.activation = "h"}, tensor<?x32xf32> {rwkv.state = "a"}, tensor<?x32xf32> {rwkv.state = "a"}) {
+  return %h, %a, %a : tensor<?x?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// CHECK-LABEL: func.func @state_type_changes
+// CHECK-NOT: scf.for
+// expected-remark @below {{sequence not tiled: state result 'a' has another type than its argument}}
+func.func @state_type_changes(%h: tensor<?x?x32xf32> {rwkv.activation = "h"}, %a: tensor<?x32xf32> {rwkv.state = "a"}, %c: tensor<2x32xf32>) -> (tensor<?x?x32xf32> {rwkv.activation = "h"}, tensor<2x32xf32> {rwkv.state = "a"}) {
+  return %h, %c : tensor<?x?x32xf32>, tensor<2x32xf32>
+}
