@@ -4,9 +4,10 @@
 //
 //   Machine/*        the machine's limits: streaming read bandwidth (1 and
 //                    all threads) and peak f32 FMA throughput of one core
-//   Kernel/*         single generated kernels (WKV7 at H=12 N=64 T=512, the
-//                    linear kernel at 0.1B shapes), compiled through the same
-//                    pipeline as rwkvc for the host
+//   Kernel/*         single generated kernels (WKV7 at H=12 N=64 T=512,
+//                    WKV5 at the same shapes as a scan and in the chunk
+//                    form, the linear kernel at 0.1B shapes), compiled
+//                    through the same pipeline as rwkvc for the host
 //   Blas/*           OpenBLAS cblas_sgemm (1 thread) at the linear kernel's
 //                    shapes, when the build found OpenBLAS: the comparison
 //                    issue 4 asks for (generated GEMM against a BLAS)
@@ -186,9 +187,10 @@ Tensor randomTensor(std::vector<int64_t> shape, float lo, float hi,
   return t;
 }
 
-std::unique_ptr<CompiledFunction> compileOrDie(const std::string &mlir) {
+std::unique_ptr<CompiledFunction>
+compileOrDie(const std::string &mlir, const std::string &options = "") {
   std::string error;
-  auto fn = CompiledFunction::compile(mlir, "f", error);
+  auto fn = CompiledFunction::compile(mlir, "f", error, options);
   if (!fn) {
     std::fprintf(stderr, "rwkv-bench: cannot compile kernel: %s\n",
                  error.c_str());
@@ -198,15 +200,19 @@ std::unique_ptr<CompiledFunction> compileOrDie(const std::string &mlir) {
 }
 
 /// RWKV-7 WKV alone: B = 1, H = 12, N = 64, T = 512 (the 0.1B model's
-/// shapes), state in and out. Compiled without OpenMP: one thread.
+/// shapes), state in and out, in the form chosen by the argument: 0 = the
+/// per-token scan (the default), L = the DPLR chunk form with chunks of L
+/// tokens (rwkv-math §6.3). Compiled without OpenMP: one thread.
 void Wkv7(benchmark::State &state) {
-  static auto fn = compileOrDie(R"(
+  const int64_t chunk = state.range(0);
+  auto fn = compileOrDie(R"(
     func.func @f(%r: tensor<1x512x768xf32>, %w: tensor<1x512x768xf32>, %k: tensor<1x512x768xf32>,
                  %v: tensor<1x512x768xf32>, %a: tensor<1x512x768xf32>, %b: tensor<1x512x768xf32>,
                  %s: tensor<1x12x64x64xf32>) -> (tensor<1x512x768xf32>, tensor<1x12x64x64xf32>) {
       %y, %s1 = rwkv.wkv7 %r, %w, %k, %v, %a, %b, %s : tensor<1x512x768xf32>, tensor<1x12x64x64xf32>
       return %y, %s1 : tensor<1x512x768xf32>, tensor<1x12x64x64xf32>
-    })");
+    })",
+                         "wkv7-chunk=" + std::to_string(chunk));
   Tensor r = randomTensor({1, 512, 768}, -1, 1, 1),
          w = randomTensor({1, 512, 768}, 0.55f, 1, 2),
          k = randomTensor({1, 512, 768}, -1, 1, 3),
@@ -217,6 +223,32 @@ void Wkv7(benchmark::State &state) {
          s1 = Tensor::zeros({1, 12, 64, 64});
   for (auto _ : state)
     fn->call({&r, &w, &k, &v, &a, &b, &s, &y, &s1});
+  state.counters["tok"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 512,
+                         benchmark::Counter::kIsRate);
+}
+
+/// RWKV-5/6 WKV alone at the same shapes, per-token decay (RWKV-6), in the
+/// form chosen by the argument: 0 = per-token scan, L = chunk form with
+/// chunks of L tokens (rwkv-math §6.2). One thread.
+void Wkv5(benchmark::State &state) {
+  const int64_t chunk = state.range(0);
+  auto fn = compileOrDie(R"(
+    func.func @f(%r: tensor<1x512x768xf32>, %w: tensor<1x512x768xf32>, %k: tensor<1x512x768xf32>,
+                 %v: tensor<1x512x768xf32>, %u: tensor<768xf32>,
+                 %s: tensor<1x12x64x64xf32>) -> (tensor<1x512x768xf32>, tensor<1x12x64x64xf32>) {
+      %y, %s1 = rwkv.wkv5 %r, %w, %k, %v, %u, %s : tensor<1x512x768xf32>, tensor<768xf32>, tensor<1x12x64x64xf32>
+      return %y, %s1 : tensor<1x512x768xf32>, tensor<1x12x64x64xf32>
+    })",
+                         "wkv5-chunk=" + std::to_string(chunk));
+  Tensor r = randomTensor({1, 512, 768}, -1, 1, 1),
+         w = randomTensor({1, 512, 768}, 0.3f, 1, 2),
+         k = randomTensor({1, 512, 768}, -1, 1, 3),
+         v = randomTensor({1, 512, 768}, -1, 1, 4),
+         u = randomTensor({768}, -1, 1, 5), s = Tensor::zeros({1, 12, 64, 64}),
+         y = Tensor::zeros({1, 512, 768}), s1 = Tensor::zeros({1, 12, 64, 64});
+  for (auto _ : state)
+    fn->call({&r, &w, &k, &v, &u, &s, &y, &s1});
   state.counters["tok"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * 512,
                          benchmark::Counter::kIsRate);
@@ -358,6 +390,22 @@ BENCHMARK(MemoryBandwidth)
 BENCHMARK(PeakFma)->Name("Machine/PeakFma")->Unit(benchmark::kMillisecond);
 BENCHMARK(Wkv7)
     ->Name("Kernel/Wkv7/H12_N64_T512")
+    ->Arg(0)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(32)
+    ->ArgName("chunk")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(Wkv5)
+    ->Name("Kernel/Wkv5/H12_N64_T512")
+    ->Arg(0)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Arg(32)
+    ->Arg(64)
+    ->ArgName("chunk")
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(Linear)
     ->Name("Kernel/Linear/T512")

@@ -57,7 +57,10 @@ def main():
     bw2 = find("Machine/ReadBandwidth/threads:2")["bytes_per_second"]
     peak = find("Machine/PeakFma")["FLOP"]
     isa = find("Machine/PeakFma").get("label", "")
-    wkv = find("Kernel/Wkv7")["tok"]
+    wkv = find("Kernel/Wkv7/H12_N64_T512/chunk:0")["tok"]
+    # chunk length -> tok/s of the WKV7 kernel's DPLR chunk form
+    wkv7 = {int(n.rsplit(":", 1)[1]): b["tok"] for n, b in runs.items()
+            if n.startswith("Kernel/Wkv7/")}
     decode = find("Model/rwkv7-0.1b/Decode/threads:1")
     decode2 = find("Model/rwkv7-0.1b/Decode/threads:2")["tok"]
     bf16 = find("Model/rwkv7-0.1b-bf16/Decode/threads:1")
@@ -66,6 +69,9 @@ def main():
     prefill2 = find("Model/rwkv7-0.1b/Prefill/tokens:512/threads:2")["tok"]
     compile_s = find("Compile/rwkv7-0.1b")["real_time"]
     linear = [(n, b["FLOP"]) for n, b in runs.items() if n.startswith("Kernel/Linear")]
+    # chunk length -> tok/s of the WKV5 kernel (0 = per-token scan)
+    wkv5 = {int(n.rsplit(":", 1)[1]): b["tok"] for n, b in runs.items()
+            if n.startswith("Kernel/Wkv5/")}
     blas = {n.split("/", 2)[2]: b["FLOP"] for n, b in runs.items()
             if n.startswith("Blas/Sgemm")}
 
@@ -130,6 +136,15 @@ def main():
         f"{prefill2 / prefill:.2f}x the 1-thread figure |",
         f"| WKV7 kernel alone (H=12, N=64, T=512) | {wkv / 1e3:.0f}k tok/s |",
     ]
+    forms7 = ", ".join(f"chunk {c}: {t / 1e3:.0f}k ({t / wkv:.2f}x)"
+                       for c, t in sorted(wkv7.items()) if c)
+    if forms7:
+        lines.append(f"| WKV7 DPLR chunk form alone (same shapes) | {forms7} |")
+    if 0 in wkv5:
+        forms = ", ".join(f"chunk {c}: {t / 1e3:.0f}k ({t / wkv5[0]:.2f}x)"
+                          for c, t in sorted(wkv5.items()) if c)
+        lines.append(f"| WKV5/6 kernel alone (H=12, N=64, T=512) | scan: "
+                     f"{wkv5[0] / 1e3:.0f}k tok/s; {forms} |")
     for name, flop in linear:
         shape = name.split("/", 2)[2]
         text = (f"| linear kernel {shape} | {flop / 1e9:.0f} GFLOP/s "

@@ -111,6 +111,16 @@ struct Options {
       cl::desc("Tokens per chunk of the parallel-form block functions "
                "(rwkv-tile-sequence; 0: none)"),
       cl::init(64), cl::Hidden};
+  cl::opt<int64_t> wkv5Chunk{
+      "wkv5-chunk",
+      cl::desc("Tokens per chunk of the RWKV-5/6 WKV chunk form in prompt "
+               "calls (0: per-token scan)"),
+      cl::init(0), cl::Hidden};
+  cl::opt<int64_t> wkv7Chunk{
+      "wkv7-chunk",
+      cl::desc("Tokens per chunk of the RWKV-7 WKV (DPLR) chunk form in "
+               "prompt calls (0: per-token scan)"),
+      cl::init(0), cl::Hidden};
   cl::opt<int64_t> headTile{
       "head-tile",
       cl::desc("Heads per tile of the WKV ops (rwkv-tile-heads; 0: none)"),
@@ -385,6 +395,8 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   pipelineOptions.linearTokens = opts.linearTokens.getValue();
   pipelineOptions.linearChunk = opts.linearChunk.getValue();
   pipelineOptions.sequenceChunk = opts.sequenceChunk.getValue();
+  pipelineOptions.wkv5Chunk = opts.wkv5Chunk.getValue();
+  pipelineOptions.wkv7Chunk = opts.wkv7Chunk.getValue();
   pipelineOptions.headTile = opts.headTile.getValue();
   pipelineOptions.rowTile = opts.rowTile.getValue();
   pipelineOptions.openmp = opts.openmp.getValue();

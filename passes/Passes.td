@@ -36,9 +36,18 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
     * `wkv5`/`wkv7` become a per-head scan over tokens on the head's state
       transposed to [key][value] for the call: value rows are independent
       (rwkv-math §5.4), so blocks of `vector-width` rows are updated with
-      vertical FMAs and no horizontal reduction. Both forms use the same scan
-      and round identically. `wkv4` becomes batch → channel-chunk → time
-      loops with (a, b, p) in registers.
+      vertical FMAs and no horizontal reduction. With `wkv5-chunk=L > 0`,
+      `wkv5` calls of more than one token use the diagonal-decay chunk form
+      instead (rwkv-math §6.2): per chunk of L tokens (the last may be
+      shorter) two N×N register-blocked products (outputs from the chunk's
+      incoming state, and the state update) and an L×L intra-chunk matrix,
+      with every decay factor a product of w's, so no exponent can overflow.
+      With `wkv7-chunk=L > 0`, `wkv7` (and `wkv7_fused`, decomposed first)
+      of several tokens use the DPLR chunk form (rwkv-math §6.3): four
+      intra-chunk matrices, forward substitution for the `sa` rows, then
+      the same register-blocked products. One-token calls always use the
+      scan. `wkv4` becomes batch →
+      channel-chunk → time loops with (a, b, p) in registers.
 
     The output still uses tensors; bufferization comes later in the pipeline.
   }];
@@ -57,7 +66,13 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
     Option<"linearTokens", "linear-tokens", "int64_t", /*default=*/"4",
            "tokens (rows of x) per register block of the linear kernel">,
     Option<"linearChunk", "linear-chunk", "int64_t", /*default=*/"64",
-           "tokens per cache block of the linear kernel">
+           "tokens per cache block of the linear kernel">,
+    Option<"wkv5Chunk", "wkv5-chunk", "int64_t", /*default=*/"0",
+           "tokens per chunk of the wkv5 chunk form for calls of several "
+           "tokens (0: the per-token scan)">,
+    Option<"wkv7Chunk", "wkv7-chunk", "int64_t", /*default=*/"0",
+           "tokens per chunk of the wkv7 (DPLR) chunk form for calls of "
+           "several tokens (0: the per-token scan)">
   ];
 }
 

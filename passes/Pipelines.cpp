@@ -52,13 +52,15 @@ void mlir::rwkv::buildCpuTensorPipeline(OpPassManager &pm,
   append(pm,
          llvm::formatv(
              "func.func(convert-rwkv-to-linalg{{vector-width={0} "
-             "linear-rows={1} linear-tokens={2} linear-chunk={3}}, "
+             "linear-rows={1} linear-tokens={2} linear-chunk={3} "
+             "wkv5-chunk={4} wkv7-chunk={5}}, "
              "convert-elementwise-to-linalg, "
              "linalg-generalize-named-ops, linalg-fuse-elementwise-ops, "
              "canonicalize, cse, rwkv-tile-and-vectorize{{vector-width={0}}, "
              "canonicalize, cse)",
              options.vectorWidth.getValue(), options.linearRows.getValue(),
-             options.linearTokens.getValue(), options.linearChunk.getValue())
+             options.linearTokens.getValue(), options.linearChunk.getValue(),
+             options.wkv5Chunk.getValue(), options.wkv7Chunk.getValue())
              .str());
 }
 

@@ -79,6 +79,18 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("tokens per chunk of rwkv-tile-sequence in parallel-form "
                      "block functions (0: no sequence tiling)"),
       llvm::cl::init(64)};
+  Option<int64_t> wkv5Chunk{
+      *this, "wkv5-chunk",
+      llvm::cl::desc("tokens per chunk of the wkv5 (RWKV-5/6) chunk form in "
+                     "calls of several tokens (0: per-token scan, the "
+                     "default: docs/PERFORMANCE.md)"),
+      llvm::cl::init(0)};
+  Option<int64_t> wkv7Chunk{
+      *this, "wkv7-chunk",
+      llvm::cl::desc("tokens per chunk of the wkv7 (RWKV-7) DPLR chunk form "
+                     "in calls of several tokens (0: per-token scan, the "
+                     "default: docs/PERFORMANCE.md)"),
+      llvm::cl::init(0)};
   Option<int64_t> headTile{
       *this, "head-tile",
       llvm::cl::desc("heads per tile of rwkv-tile-heads (0: no head tiling)"),

@@ -10,7 +10,7 @@
 // CHECK-NOT: memref.
 // CHECK: llvm.intr.fmuladd{{.*}}vector<16xf32>
 // CHECK: llvm.return
-// PIPE: convert-rwkv-to-linalg{linear-chunk=64 linear-rows=4 linear-tokens=4 vector-width=16}
+// PIPE: convert-rwkv-to-linalg{linear-chunk=64 linear-rows=4 linear-tokens=4 vector-width=16 wkv5-chunk=0 wkv7-chunk=0}
 // PIPE: rwkv-tile-and-vectorize{max-vector-size=4096 vector-width=16}
 func.func @time_mix_piece(%x: tensor<?x1x64xf32>, %prev: tensor<?x64xf32>, %mu: tensor<64xf32>,
                           %w: tensor<64x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x64xf32>) {

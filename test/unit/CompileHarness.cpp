@@ -42,7 +42,8 @@ int64_t Tensor::elements() const {
 
 std::unique_ptr<CompiledFunction>
 CompiledFunction::compile(const std::string &mlir, const std::string &name,
-                          std::string &error) {
+                          std::string &error,
+                          const std::string &pipelineOptions) {
   DialectRegistry registry;
   registerCompilerDialects(registry);
   MLIRContext ctx(registry);
@@ -71,6 +72,10 @@ CompiledFunction::compile(const std::string &mlir, const std::string &name,
     return nullptr;
   PassManager pm(&ctx, ModuleOp::getOperationName());
   CpuPipelineOptions options;
+  if (failed(options.parseFromString(pipelineOptions))) {
+    error = "bad pipeline options '" + pipelineOptions + "'";
+    return nullptr;
+  }
   options.vectorWidth = target->vectorWidth;
   buildCpuPipeline(pm, options);
   if (failed(pm.run(*module))) {

@@ -26,10 +26,12 @@ struct Tensor {
 
 class CompiledFunction {
 public:
-  /// Compiles `mlir` and loads function `name`. On failure returns null and
-  /// sets `error`.
+  /// Compiles `mlir` and loads function `name`. `pipelineOptions` are CPU
+  /// pipeline options in textual form ("wkv5-chunk=0 sequence-chunk=16"),
+  /// applied over the defaults. On failure returns null and sets `error`.
   static std::unique_ptr<CompiledFunction>
-  compile(const std::string &mlir, const std::string &name, std::string &error);
+  compile(const std::string &mlir, const std::string &name, std::string &error,
+          const std::string &pipelineOptions = "");
   ~CompiledFunction();
 
   /// Calls the function: `args` are the inputs, then one buffer per result

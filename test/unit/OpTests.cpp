@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -409,6 +410,165 @@ TEST(Ops, Wkv5) {
   }
   expectClose(y, wy);
   expectClose(s1, ws);
+}
+
+namespace {
+
+/// wkv5 on B = 2 sequences of `tokens` tokens, `heads` heads of size `n`,
+/// compiled with the CPU pipeline options `options`, against the double
+/// reference. The decays are w = exp(-exp(d)) with d uniform in
+/// [dLo, dHi] (RWKV-6's form, rwkv-math §4.2), optionally with some exact
+/// 0 and 1 mixed in.
+void checkWkv5(int64_t tokens, int64_t heads, int64_t n,
+               const std::string &options, double dLo, double dHi,
+               bool exactEnds, unsigned seed) {
+  const int64_t c = heads * n;
+  std::string act =
+      "tensor<2x" + std::to_string(tokens) + "x" + std::to_string(c) + "xf32>";
+  std::string u = "tensor<" + std::to_string(c) + "xf32>";
+  std::string st = "tensor<2x" + std::to_string(heads) + "x" +
+                   std::to_string(n) + "x" + std::to_string(n) + "xf32>";
+  std::string mlir = "func.func @f(%r: " + act + ", %w: " + act +
+                     ", %k: " + act + ", %v: " + act + ", %u: " + u +
+                     ", %s: " + st + ") -> (" + act + ", " + st + ") {\n" +
+                     "  %y, %s1 = rwkv.wkv5 %r, %w, %k, %v, %u, %s : " + act +
+                     ", " + u + ", " + st + "\n  return %y, %s1 : " + act +
+                     ", " + st + "\n}\n";
+  std::string error;
+  auto fn = CompiledFunction::compile(mlir, "f", error, options);
+  ASSERT_TRUE(fn) << error;
+  Tensor r = random({2, tokens, c}, -1, 1, seed),
+         w = random({2, tokens, c}, dLo, dHi, seed + 1),
+         k = random({2, tokens, c}, -1, 1, seed + 2),
+         v = random({2, tokens, c}, -1, 1, seed + 3),
+         uu = random({c}, -1, 1, seed + 4),
+         s = random({2, heads, n, n}, -1, 1, seed + 5);
+  for (size_t i = 0; i < w.data.size(); ++i) {
+    w.data[i] = static_cast<float>(std::exp(-std::exp(double(w.data[i]))));
+    if (exactEnds && i % 7 == 3)
+      w.data[i] = (i / 7) % 2 ? 1.0f : 0.0f;
+  }
+  Tensor y = Tensor::zeros({2, tokens, c}), s1 = Tensor::zeros(s.shape);
+  fn->call({&r, &w, &k, &v, &uu, &s, &y, &s1});
+  Vec wy, ws;
+  const int64_t act1 = tokens * c, st1 = heads * n * n;
+  for (int64_t bi = 0; bi < 2; ++bi) {
+    auto slice = [&](const Tensor &t, int64_t len) {
+      return Vec(t.data.begin() + bi * len, t.data.begin() + (bi + 1) * len);
+    };
+    Vec state = slice(s, st1);
+    Vec yb =
+        rwkvref::wkv5(slice(r, act1), slice(w, act1), slice(k, act1),
+                      slice(v, act1), toDouble(uu), state, tokens, heads, n);
+    wy.insert(wy.end(), yb.begin(), yb.end());
+    ws.insert(ws.end(), state.begin(), state.end());
+  }
+  for (float x : y.data)
+    ASSERT_TRUE(std::isfinite(x)) << options;
+  for (float x : s1.data)
+    ASSERT_TRUE(std::isfinite(x)) << options;
+  SCOPED_TRACE(options + ", T = " + std::to_string(tokens) +
+               ", N = " + std::to_string(n));
+  expectClose(y, wy);
+  expectClose(s1, ws);
+}
+
+} // namespace
+
+/// The diagonal-decay chunk form (rwkv-math §6.2): T = 37 is two full
+/// chunks of 16 and a partial one (or 3 of 12 and 1, 6 of 6 and 1); head
+/// sizes 8 (several value blocks per register width at 16 lanes: no), 32
+/// and 64 (a whole value row of 4 registers), and the per-token scan on the
+/// same inputs.
+TEST(Ops, Wkv5ChunkForm) {
+  checkWkv5(37, 4, 8, "wkv5-chunk=16", -3, 1, false, 300);
+  checkWkv5(37, 2, 64, "wkv5-chunk=16", -3, 1, false, 310);
+  checkWkv5(37, 2, 64, "wkv5-chunk=12", -3, 1, false, 320);
+  checkWkv5(37, 2, 32, "wkv5-chunk=6", -3, 1, false, 330);
+  checkWkv5(5, 2, 64, "wkv5-chunk=16", -3, 1, false, 340);
+  checkWkv5(37, 2, 64, "wkv5-chunk=0", -3, 1, false, 350);
+}
+
+/// Decays from 0.9997 down to exp(-e^6) = 0 in f32, with exact 0 and 1
+/// mixed in: a form that factorised exp(E_t - G_s) into exp(E_t)·exp(-G_s)
+/// would overflow (rwkv-math §6.2); the product form must stay finite and
+/// exact.
+TEST(Ops, Wkv5ChunkFormStrongDecay) {
+  checkWkv5(37, 2, 64, "wkv5-chunk=16", -8, 6, true, 400);
+  checkWkv5(40, 4, 8, "wkv5-chunk=8", -8, 6, true, 410);
+}
+
+namespace {
+
+/// wkv7 on B = 2 sequences, like checkWkv5: w = exp(-exp(d)) with d uniform
+/// in [dLo, dHi] (RWKV-7 bounds it to [e^-0.6065, 1): d ≤ -0.5), a = -κ̂ and
+/// b = κ̂ ⊙ α with κ̂ unit-norm per head, as RWKV-7 feeds them.
+void checkWkv7(int64_t tokens, int64_t heads, int64_t n,
+               const std::string &options, double dLo, double dHi,
+               unsigned seed) {
+  const int64_t c = heads * n;
+  std::string act =
+      "tensor<2x" + std::to_string(tokens) + "x" + std::to_string(c) + "xf32>";
+  std::string st = "tensor<2x" + std::to_string(heads) + "x" +
+                   std::to_string(n) + "x" + std::to_string(n) + "xf32>";
+  std::string mlir =
+      "func.func @f(%r: " + act + ", %w: " + act + ", %k: " + act +
+      ", %v: " + act + ", %a: " + act + ", %b: " + act + ", %s: " + st +
+      ") -> (" + act + ", " + st + ") {\n" +
+      "  %y, %s1 = rwkv.wkv7 %r, %w, %k, %v, %a, %b, %s : " + act + ", " + st +
+      "\n  return %y, %s1 : " + act + ", " + st + "\n}\n";
+  std::string error;
+  auto fn = CompiledFunction::compile(mlir, "f", error, options);
+  ASSERT_TRUE(fn) << error;
+  Tensor r = random({2, tokens, c}, -1, 1, seed),
+         w = random({2, tokens, c}, dLo, dHi, seed + 1),
+         k = random({2, tokens, c}, -1, 1, seed + 2),
+         v = random({2, tokens, c}, -1, 1, seed + 3),
+         kh = random({2, tokens, c}, -1, 1, seed + 4),
+         alpha = random({2, tokens, c}, 0, 1, seed + 5),
+         s = random({2, heads, n, n}, -0.5, 0.5, seed + 6);
+  for (float &x : w.data)
+    x = static_cast<float>(std::exp(-std::exp(double(x))));
+  Vec khat = rwkvref::l2Norm(toDouble(kh), n, 1e-12);
+  Tensor a = kh, b = kh;
+  for (size_t i = 0; i < khat.size(); ++i) {
+    a.data[i] = static_cast<float>(-khat[i]);
+    b.data[i] = static_cast<float>(khat[i] * alpha.data[i]);
+  }
+  Tensor y = Tensor::zeros({2, tokens, c}), s1 = Tensor::zeros(s.shape);
+  fn->call({&r, &w, &k, &v, &a, &b, &s, &y, &s1});
+  Vec wy, ws;
+  const int64_t act1 = tokens * c, st1 = heads * n * n;
+  for (int64_t bi = 0; bi < 2; ++bi) {
+    auto slice = [&](const Tensor &t, int64_t len) {
+      return Vec(t.data.begin() + bi * len, t.data.begin() + (bi + 1) * len);
+    };
+    Vec state = slice(s, st1);
+    Vec yb = rwkvref::wkv7(slice(r, act1), slice(w, act1), slice(k, act1),
+                           slice(v, act1), slice(a, act1), slice(b, act1),
+                           state, tokens, heads, n);
+    wy.insert(wy.end(), yb.begin(), yb.end());
+    ws.insert(ws.end(), state.begin(), state.end());
+  }
+  for (float x : y.data)
+    ASSERT_TRUE(std::isfinite(x)) << options;
+  SCOPED_TRACE(options + ", T = " + std::to_string(tokens) +
+               ", N = " + std::to_string(n));
+  expectClose(y, wy);
+  expectClose(s1, ws);
+}
+
+} // namespace
+
+/// The DPLR chunk form (rwkv-math §6.3) against the reference: full and
+/// partial chunks, head sizes 8, 32 and 64, decays in RWKV-7's range and
+/// (last case) down to exp(-e^6) = 0 in f32, which it also handles exactly.
+TEST(Ops, Wkv7ChunkForm) {
+  checkWkv7(37, 4, 8, "wkv7-chunk=16", -3, -0.5, 500);
+  checkWkv7(37, 2, 64, "wkv7-chunk=16", -3, -0.5, 510);
+  checkWkv7(37, 2, 32, "wkv7-chunk=6", -3, -0.5, 520);
+  checkWkv7(5, 2, 64, "wkv7-chunk=16", -3, -0.5, 530);
+  checkWkv7(37, 2, 64, "wkv7-chunk=8", -8, 6, 540);
 }
 
 TEST(Ops, DDLerp) {
