@@ -4,10 +4,11 @@
 //
 //   Machine/*        the machine's limits: streaming read bandwidth (1 and
 //                    all threads) and peak f32 FMA throughput of one core
-//   Kernel/*         single generated kernels (WKV7 at H=12 N=64 T=512,
-//                    WKV5 at the same shapes as a scan and in the chunk
-//                    form, the linear kernel at 0.1B shapes), compiled
-//                    through the same pipeline as rwkvc for the host
+//   Kernel/*         single generated kernels (WKV7 and WKV5 at H=12 N=64
+//                    T=512, each as the per-token scan and in its chunk
+//                    form at several chunk lengths, the linear kernel at
+//                    0.1B shapes), compiled through the same pipeline as
+//                    rwkvc for the host
 //   Blas/*           OpenBLAS cblas_sgemm (1 thread) at the linear kernel's
 //                    shapes, when the build found OpenBLAS: the comparison
 //                    issue 4 asks for (generated GEMM against a BLAS)

@@ -40,6 +40,17 @@ def machine():
     return f"{model}, {cores} logical CPUs, {mem} RAM"
 
 
+def chunk_rates(runs, prefix):
+    """chunk length -> tok/s of the runs named <prefix>.../chunk:<L> (0 =
+    per-token scan); with --benchmark_repetitions, the medians."""
+    rates = {}
+    for name, b in runs.items():
+        m = re.fullmatch(re.escape(prefix) + r".*/chunk:(\d+)(_median)?", name)
+        if m and (m.group(2) or b.get("run_type") != "aggregate"):
+            rates[int(m.group(1))] = b["tok"]
+    return rates
+
+
 def main():
     bench_json, spec_path, doc_path = sys.argv[1:4]
     with open(bench_json) as f:
@@ -57,10 +68,8 @@ def main():
     bw2 = find("Machine/ReadBandwidth/threads:2")["bytes_per_second"]
     peak = find("Machine/PeakFma")["FLOP"]
     isa = find("Machine/PeakFma").get("label", "")
-    wkv = find("Kernel/Wkv7/H12_N64_T512/chunk:0")["tok"]
-    # chunk length -> tok/s of the WKV7 kernel's DPLR chunk form
-    wkv7 = {int(n.rsplit(":", 1)[1]): b["tok"] for n, b in runs.items()
-            if n.startswith("Kernel/Wkv7/")}
+    wkv7 = chunk_rates(runs, "Kernel/Wkv7/")
+    wkv = wkv7[0]
     decode = find("Model/rwkv7-0.1b/Decode/threads:1")
     decode2 = find("Model/rwkv7-0.1b/Decode/threads:2")["tok"]
     bf16 = find("Model/rwkv7-0.1b-bf16/Decode/threads:1")
@@ -70,8 +79,7 @@ def main():
     compile_s = find("Compile/rwkv7-0.1b")["real_time"]
     linear = [(n, b["FLOP"]) for n, b in runs.items() if n.startswith("Kernel/Linear")]
     # chunk length -> tok/s of the WKV5 kernel (0 = per-token scan)
-    wkv5 = {int(n.rsplit(":", 1)[1]): b["tok"] for n, b in runs.items()
-            if n.startswith("Kernel/Wkv5/")}
+    wkv5 = chunk_rates(runs, "Kernel/Wkv5/")
     blas = {n.split("/", 2)[2]: b["FLOP"] for n, b in runs.items()
             if n.startswith("Blas/Sgemm")}
 

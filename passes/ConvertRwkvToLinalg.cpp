@@ -1261,12 +1261,13 @@ std::pair<int64_t, int64_t> chunkBlocks(int64_t chunk, int64_t n) {
 /// [0, 1], including 0 (no headroom condition as in fla's factorised form).
 ///
 /// Cost per chunk and head: the two N×N products (outputs and state) are
-/// 2·L·N² FMAs in register blocks (chunkBlocks) against the scan's 2·L·N²
-/// FMAs plus L·N² multiplies and L·N² state loads and stores; A costs L²/2
-/// N-wide products and horizontal sums, which is why small chunks win
-/// (docs/PERFORMANCE.md). Scratch (r ⊙ D with D_len as an extra row, k ⊙ B,
-/// v and A) is zeroed once per head: rows past a short chunk's end stay
-/// finite and A's strict upper triangle stays 0.
+/// 2·L·N² FMAs in register blocks (chunkBlocks) that load the state L/4 + 1
+/// times and store it once, against the scan's 2·L·N² FMAs plus L·N²
+/// multiplies and L state loads and stores; A costs L²/2 N-wide products
+/// and horizontal sums, and applying it to v about L²·N/2 FMAs, which is
+/// why small chunks win (docs/PERFORMANCE.md). Scratch (r ⊙ D with D_len as an
+/// extra row, k ⊙ B, v and A) is zeroed once per head: rows past a short
+/// chunk's end stay finite and A's strict upper triangle stays 0.
 std::pair<Value, Value> emitWkv5Chunked(Emitter &e, Wkv5Op op, int64_t chunk,
                                         int64_t lanes) {
   int64_t n = cast<RankedTensorType>(op.getState().getType()).getDimSize(2);
@@ -1446,9 +1447,10 @@ std::pair<Value, Value> emitWkv5Chunked(Emitter &e, Wkv5Op op, int64_t chunk,
 /// come from forward substitution through the unit lower-triangular
 /// (I − A_ab), row by row, per block of value rows ("WY" in §6.3). Per
 /// token and head this does 4·N² FMAs in register blocks plus four L×L
-/// intra-chunk matrices (2·L N-wide products and horizontal sums) and the
-/// substitution (L·N/2), against the scan's 5·N² multiply-adds
-/// (docs/PERFORMANCE.md compares them). Scratch is zeroed once per head, as
+/// intra-chunk matrices (2·L N-wide products and horizontal sums), their
+/// application to v and ũ (≈ 1.5·L·N) and the substitution (L·N/2),
+/// against the scan's 5·N² multiply-adds (docs/PERFORMANCE.md compares
+/// them). Scratch is zeroed once per head, as
 /// in emitWkv5Chunked.
 std::pair<Value, Value> emitWkv7Chunked(Emitter &e, Wkv7Op op, int64_t chunk,
                                         int64_t lanes) {
@@ -1843,8 +1845,8 @@ struct Wkv5Lowering : OpRewritePattern<Wkv5Op> {
 
   LogicalResult matchAndRewrite(Wkv5Op op,
                                 PatternRewriter &rewriter) const override {
-    // One-token calls (decode) keep the scan; so do all calls with
-    // wkv5-chunk=0.
+    // Functions compiled for one token (the recurrent form, static T = 1)
+    // keep the scan; so do all with wkv5-chunk=0.
     if (opts.wkv5Chunk < 1 || isOneToken(op.getR()))
       return rewriteScan(op, rewriter);
     Emitter e{rewriter, op.getLoc()};

@@ -45,8 +45,8 @@ def ConvertRwkvToLinalgPass : Pass<"convert-rwkv-to-linalg", "func::FuncOp"> {
       With `wkv7-chunk=L > 0`, `wkv7` (and `wkv7_fused`, decomposed first)
       of several tokens use the DPLR chunk form (rwkv-math §6.3): four
       intra-chunk matrices, forward substitution for the `sa` rows, then
-      the same register-blocked products. One-token calls always use the
-      scan. `wkv4` becomes batch →
+      the same register-blocked products. Functions compiled for one token
+      (the recurrent form, static T = 1) always use the scan. `wkv4` becomes batch →
       channel-chunk → time loops with (a, b, p) in registers.
 
     The output still uses tensors; bufferization comes later in the pipeline.
@@ -154,7 +154,10 @@ def RwkvTileSequencePass : Pass<"rwkv-tile-sequence", "func::FuncOp"> {
     intermediate activation of the block is then `[B, len, C]` and stays in
     cache, and the WKV scans continue their state across chunks. Every
     token sees the same operations in the same order as untiled (state
-    transposes are exact moves), so results are bit-identical. Functions
+    transposes are exact moves), so results are bit-identical. (With a WKV
+    chunk form, `convert-rwkv-to-linalg{wkv5-chunk, wkv7-chunk}`, that
+    holds when the chunk size is a multiple of the WKV chunk: WKV chunks
+    then start at the same tokens.) Functions
     without state
     (embedding, head) and the recurrent form (T = 1) are left alone; a
     function with a state whose roles do not fit the scheme (a state result

@@ -476,15 +476,17 @@ void checkWkv5(int64_t tokens, int64_t heads, int64_t n,
 } // namespace
 
 /// The diagonal-decay chunk form (rwkv-math §6.2): T = 37 is two full
-/// chunks of 16 and a partial one (or 3 of 12 and 1, 6 of 6 and 1); head
-/// sizes 8 (several value blocks per register width at 16 lanes: no), 32
-/// and 64 (a whole value row of 4 registers), and the per-token scan on the
-/// same inputs.
+/// chunks of 16 and a partial one (or 3 of 12 and 1, 6 of 6 and 1, 7 of 5
+/// and 2 with token blocks of 1); head sizes 8, 32 and 64 (one block of
+/// value rows: the whole row fits 4 registers) and 128 (several blocks of
+/// one register width each); a short prompt in one partial chunk; and the
+/// per-token scan at the same shapes.
 TEST(Ops, Wkv5ChunkForm) {
   checkWkv5(37, 4, 8, "wkv5-chunk=16", -3, 1, false, 300);
   checkWkv5(37, 2, 64, "wkv5-chunk=16", -3, 1, false, 310);
   checkWkv5(37, 2, 64, "wkv5-chunk=12", -3, 1, false, 320);
   checkWkv5(37, 2, 32, "wkv5-chunk=6", -3, 1, false, 330);
+  checkWkv5(37, 1, 128, "wkv5-chunk=5", -3, 1, false, 335);
   checkWkv5(5, 2, 64, "wkv5-chunk=16", -3, 1, false, 340);
   checkWkv5(37, 2, 64, "wkv5-chunk=0", -3, 1, false, 350);
 }
@@ -552,6 +554,8 @@ void checkWkv7(int64_t tokens, int64_t heads, int64_t n,
   }
   for (float x : y.data)
     ASSERT_TRUE(std::isfinite(x)) << options;
+  for (float x : s1.data)
+    ASSERT_TRUE(std::isfinite(x)) << options;
   SCOPED_TRACE(options + ", T = " + std::to_string(tokens) +
                ", N = " + std::to_string(n));
   expectClose(y, wy);
@@ -561,12 +565,14 @@ void checkWkv7(int64_t tokens, int64_t heads, int64_t n,
 } // namespace
 
 /// The DPLR chunk form (rwkv-math §6.3) against the reference: full and
-/// partial chunks, head sizes 8, 32 and 64, decays in RWKV-7's range and
-/// (last case) down to exp(-e^6) = 0 in f32, which it also handles exactly.
+/// partial chunks, head sizes 8, 32, 64 and 128 (several blocks of value
+/// rows, ũ carried between them), decays in RWKV-7's range and (last case)
+/// down to exp(-e^6) = 0 in f32, which it also handles exactly.
 TEST(Ops, Wkv7ChunkForm) {
   checkWkv7(37, 4, 8, "wkv7-chunk=16", -3, -0.5, 500);
   checkWkv7(37, 2, 64, "wkv7-chunk=16", -3, -0.5, 510);
   checkWkv7(37, 2, 32, "wkv7-chunk=6", -3, -0.5, 520);
+  checkWkv7(37, 1, 128, "wkv7-chunk=5", -3, -0.5, 525);
   checkWkv7(5, 2, 64, "wkv7-chunk=16", -3, -0.5, 530);
   checkWkv7(37, 2, 64, "wkv7-chunk=8", -8, 6, 540);
 }

@@ -540,33 +540,38 @@ INSTANTIATE_TEST_SUITE_P(
 /// and rwkv-tile-rows (projections in tiles of 16 output rows). Every
 /// output keeps its order of operations and the WKV scans continue their
 /// state, so the results equal the untiled artifact's bit for bit, for
-/// lengths below, at and across chunk boundaries.
+/// lengths below, at and across chunk boundaries. The same holds with the
+/// WKV chunk forms of 8 tokens, since 16 is a multiple of 8 (their chunks
+/// then start at the same tokens tiled or not).
 TEST_P(ParallelForm, RwkvLevelTilingChangesNothing) {
   std::string spec = RWKV_SPECS "/" + std::string(GetParam()) + ".toml";
-  std::string dir = scratchDir(std::string("tiled-") + GetParam());
-  std::string plain = scratchDir(std::string("untiled-") + GetParam());
-  ASSERT_TRUE(compileSpec(spec, dir,
-                          "--sequence-chunk=16 --head-tile=2 --row-tile=16"));
-  ASSERT_TRUE(compileSpec(spec, plain, "--sequence-chunk=0"));
-  rwkv_model *tiled = nullptr, *untiled = nullptr;
-  ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 11, &tiled), RWKV_OK)
-      << rwkv_last_error();
-  ASSERT_EQ(rwkv_model_load_synthetic(plain.c_str(), 11, &untiled), RWKV_OK)
-      << rwkv_last_error();
-  const int64_t vocab = rwkv_model_vocab_size(tiled);
-  for (int64_t length : {1, 15, 16, 17, 100}) {
-    std::vector<int32_t> prompt(static_cast<size_t>(length));
-    for (int64_t i = 0; i < length; ++i)
-      prompt[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
-    RunResult a = feed(tiled, prompt, RWKV_MODE_PARALLEL, 256, {length});
-    RunResult b = feed(untiled, prompt, RWKV_MODE_PARALLEL, 256, {length});
-    EXPECT_EQ(a.logits, b.logits) << length << " tokens";
-    EXPECT_EQ(a.state, b.state) << length << " tokens";
+  for (std::string wkv : {"", " --wkv5-chunk=8 --wkv7-chunk=8"}) {
+    SCOPED_TRACE("rwkvc flags:" + wkv);
+    std::string dir = scratchDir(std::string("tiled-") + GetParam());
+    std::string plain = scratchDir(std::string("untiled-") + GetParam());
+    ASSERT_TRUE(compileSpec(
+        spec, dir, "--sequence-chunk=16 --head-tile=2 --row-tile=16" + wkv));
+    ASSERT_TRUE(compileSpec(spec, plain, "--sequence-chunk=0" + wkv));
+    rwkv_model *tiled = nullptr, *untiled = nullptr;
+    ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 11, &tiled), RWKV_OK)
+        << rwkv_last_error();
+    ASSERT_EQ(rwkv_model_load_synthetic(plain.c_str(), 11, &untiled), RWKV_OK)
+        << rwkv_last_error();
+    const int64_t vocab = rwkv_model_vocab_size(tiled);
+    for (int64_t length : {1, 15, 16, 17, 100}) {
+      std::vector<int32_t> prompt(static_cast<size_t>(length));
+      for (int64_t i = 0; i < length; ++i)
+        prompt[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
+      RunResult a = feed(tiled, prompt, RWKV_MODE_PARALLEL, 256, {length});
+      RunResult b = feed(untiled, prompt, RWKV_MODE_PARALLEL, 256, {length});
+      EXPECT_EQ(a.logits, b.logits) << length << " tokens";
+      EXPECT_EQ(a.state, b.state) << length << " tokens";
+    }
+    rwkv_model_free(tiled);
+    rwkv_model_free(untiled);
+    fs::remove_all(dir);
+    fs::remove_all(plain);
   }
-  rwkv_model_free(tiled);
-  rwkv_model_free(untiled);
-  fs::remove_all(dir);
-  fs::remove_all(plain);
 }
 
 /// With the recorded logits: the parallel form alone reproduces them.
