@@ -170,29 +170,34 @@ TEST_P(TinyModels, ReproduceRecordedLogits) {
 // FP32 files: an independent float64 implementation reaches 1.5e-6..3.7e-7,
 // so 1e-4 leaves room only for f32 rounding. The Q5_1 file differs from the
 // FP32 weights rwkv.cpp recorded its logits with by quantization alone
-// (float64 reference: 7.6e-2), hence 0.1 and the same top token.
-INSTANTIATE_TEST_SUITE_P(
-    RwkvCpp, TinyModels,
-    ::testing::Values(
-        TinyModel{"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin",
-                  "expected-logits-4v0-660K.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin",
-                  "expected-logits-5v1-730K.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin",
-                  "expected-logits-5v2-730K.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin",
-                  "expected-logits-6v0-1m.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin",
-                  "expected-logits-6v0-3m.bin", 0.1},
-        TinyModel{"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin",
-                  "expected-logits-7v0-834K.bin", 1e-4}),
-    [](const ::testing::TestParamInfo<TinyModel> &info) {
-      std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
-      for (char &ch : name)
-        if (ch == '-')
-          ch = '_';
-      return name;
-    });
+// (float64 reference: 7.6e-2), hence 0.1 and the same top token. RWKV-4
+// comes first (ChunkedWkv takes the others).
+const TinyModel kTinyModels[] = {
+    {"rwkvcpp-tiny-4v0", "tiny-rwkv-4v0-660K-FP32.bin",
+     "expected-logits-4v0-660K.bin", 1e-4},
+    {"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin",
+     "expected-logits-5v1-730K.bin", 1e-4},
+    {"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin",
+     "expected-logits-5v2-730K.bin", 1e-4},
+    {"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin",
+     "expected-logits-6v0-1m.bin", 1e-4},
+    {"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin",
+     "expected-logits-6v0-3m.bin", 0.1},
+    {"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin",
+     "expected-logits-7v0-834K.bin", 1e-4}};
+
+/// Test name of a tiny model: its spec name without the prefix, '_' for '-'.
+static std::string
+tinyModelName(const ::testing::TestParamInfo<TinyModel> &info) {
+  std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
+  for (char &ch : name)
+    if (ch == '-')
+      ch = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(RwkvCpp, TinyModels, ::testing::ValuesIn(kTinyModels),
+                         tinyModelName);
 
 TEST_F(Tiny7, Fp16CheckpointLoads) {
   REQUIRE_SHARED_DATA();
@@ -645,26 +650,11 @@ TEST_P(ChunkedWkv, AgreesWithRecurrentFormAndRecordedLogits) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    RwkvCpp, ChunkedWkv,
-    ::testing::Values(
-        TinyModel{"rwkvcpp-tiny-5v1", "tiny-rwkv-5v1-730K-FP32.bin",
-                  "expected-logits-5v1-730K.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-5v2", "tiny-rwkv-5v2-730K-FP32.bin",
-                  "expected-logits-5v2-730K.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin",
-                  "expected-logits-6v0-1m.bin", 1e-4},
-        TinyModel{"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin",
-                  "expected-logits-6v0-3m.bin", 0.1},
-        TinyModel{"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin",
-                  "expected-logits-7v0-834K.bin", 1e-4}),
-    [](const ::testing::TestParamInfo<TinyModel> &info) {
-      std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
-      for (char &ch : name)
-        if (ch == '-')
-          ch = '_';
-      return name;
-    });
+// The models with a matrix-state WKV: all but RWKV-4, the first.
+INSTANTIATE_TEST_SUITE_P(RwkvCpp, ChunkedWkv,
+                         ::testing::ValuesIn(std::begin(kTinyModels) + 1,
+                                             std::end(kTinyModels)),
+                         tinyModelName);
 
 } // namespace
 
