@@ -1197,6 +1197,32 @@ struct ChunkKit {
         });
     return SmallVector<Value>(loop.getResults());
   }
+  /// The state update at the end of a chunk, for the value rows
+  /// [i0, i0 + lanes) of the transposed state `st`, in blocks of `keyBlock`
+  /// keys: S[j] ← D_len[j]·S[j] + Σ_{(m, x) ∈ terms} Σ_{s<len} m[s, j]·x[s],
+  /// with D_len row `dRow` of `d`.
+  Value updateState(OpBuilder &b, Location l, Value st, Value d, Value dRow,
+                    Value len, Value i0, int64_t keyBlock,
+                    ArrayRef<std::pair<Value, Value>> terms) const {
+    auto loop = scf::ForOp::create(
+        b, l, idx(b, l, 0), idx(b, l, n), idx(b, l, keyBlock), ValueRange{st},
+        [&](OpBuilder &bj, Location lj, Value j0, ValueRange f) {
+          SmallVector<Value> keys = block(bj, lj, j0, keyBlock), acc;
+          for (Value key : keys)
+            acc.push_back(mul(bj, lj, readRow(bj, lj, f[0], key, i0),
+                              scalar(bj, lj, d, ValueRange{dRow, key})));
+          for (auto [m, x] : terms) {
+            Value coefs = m;
+            acc = accumulate(
+                bj, lj, acc, len, x, i0,
+                [&](OpBuilder &bb, Location ll, int64_t q, Value s) {
+                  return scalar(bb, ll, coefs, ValueRange{s, keys[q]});
+                });
+          }
+          scf::YieldOp::create(bj, lj, writeRows(bj, lj, acc, keys, i0, f[0]));
+        });
+    return loop.getResult(0);
+  }
   /// dst[rows[q], i0 : i0 + lanes] = acc[q].
   Value writeRows(OpBuilder &b, Location l, ValueRange acc,
                   ArrayRef<Value> rows, Value i0, Value dst) const {
@@ -1395,31 +1421,10 @@ std::pair<Value, Value> emitWkv5Chunked(Emitter &e, Wkv5Op op, int64_t chunk,
                                                               len, c, i0,
                                                               f[0]));
                         });
-                    auto jbLoop = scf::ForOp::create(
-                        bi0, li, c0, cN, k.idx(bi0, li, keyBlock),
-                        ValueRange{g[0]},
-                        [&](OpBuilder &bj, Location lj, Value j0,
-                            ValueRange f) {
-                          SmallVector<Value> keys =
-                                                 k.block(bj, lj, j0, keyBlock),
-                                             acc;
-                          for (Value key : keys)
-                            acc.push_back(k.mul(
-                                bj, lj, k.readRow(bj, lj, f[0], key, i0),
-                                k.scalar(bj, lj, rd, ValueRange{cL, key})));
-                          acc = k.accumulate(bj, lj, acc, len, vs, i0,
-                                             [&](OpBuilder &bb, Location ll,
-                                                 int64_t q, Value s) {
-                                               return k.scalar(
-                                                   bb, ll, kb,
-                                                   ValueRange{s, keys[q]});
-                                             });
-                          scf::YieldOp::create(
-                              bj, lj, k.writeRows(bj, lj, acc, keys, i0, f[0]));
-                        });
+                    Value stNext = k.updateState(bi0, li, g[0], rd, cL, len, i0,
+                                                 keyBlock, {{kb, vs}});
                     scf::YieldOp::create(
-                        bi0, li,
-                        ValueRange{jbLoop.getResult(0), tbLoop.getResult(0)});
+                        bi0, li, ValueRange{stNext, tbLoop.getResult(0)});
                   });
               scf::YieldOp::create(b1, l1,
                                    ValueRange{iLoop.getResult(0),
@@ -1632,35 +1637,11 @@ std::pair<Value, Value> emitWkv7Chunked(Emitter &e, Wkv7Op op, int64_t chunk,
                                                               len, c, i0,
                                                               f[0]));
                         });
-                    auto jbLoop = scf::ForOp::create(
-                        bi0, li, c0, cN, k.idx(bi0, li, keyBlock),
-                        ValueRange{stOld},
-                        [&](OpBuilder &bj, Location lj, Value j0,
-                            ValueRange f) {
-                          SmallVector<Value> keys =
-                                                 k.block(bj, lj, j0, keyBlock),
-                                             acc;
-                          for (Value key : keys)
-                            acc.push_back(k.mul(
-                                bj, lj, k.readRow(bj, lj, f[0], key, i0),
-                                k.scalar(bj, lj, rd, ValueRange{cL, key})));
-                          auto byKey = [&](Value m) {
-                            return [&k, m, &keys](OpBuilder &bb, Location ll,
-                                                  int64_t q, Value s) {
-                              return k.scalar(bb, ll, m,
-                                              ValueRange{s, keys[q]});
-                            };
-                          };
-                          acc =
-                              k.accumulate(bj, lj, acc, len, vs, i0, byKey(kb));
-                          acc =
-                              k.accumulate(bj, lj, acc, len, us, i0, byKey(bb));
-                          scf::YieldOp::create(
-                              bj, lj, k.writeRows(bj, lj, acc, keys, i0, f[0]));
-                        });
-                    scf::YieldOp::create(bi0, li,
-                                         ValueRange{jbLoop.getResult(0),
-                                                    yLoop.getResult(0), us});
+                    Value stNext =
+                        k.updateState(bi0, li, stOld, rd, cL, len, i0, keyBlock,
+                                      {{kb, vs}, {bb, us}});
+                    scf::YieldOp::create(
+                        bi0, li, ValueRange{stNext, yLoop.getResult(0), us});
                   });
               scf::YieldOp::create(
                   b1, l1,
