@@ -143,8 +143,6 @@ private:
   Value broadcastLike(Value vec, Value like, Location loc);
   /// Repeats each of the H values of `perHead` over its head's N channels.
   Value headsToChannels(Value perHead, Location loc);
-  /// Elementwise σ(x) on a [B, T, C] tensor.
-  Value sigmoidOf(Value x, Location loc);
   /// f(p) for parameter `name`, computed from what the checkpoint stores
   /// (the binding's stored_as), so conversions run in generated code.
   Value paramAs(StringRef name, StoredAs want, Location loc);
@@ -232,20 +230,6 @@ Value Importer::headsToChannels(Value perHead, Location loc) {
                    ->getResult(0);
   return tensor::CollapseShapeOp::create(
       builder, loc, grid, SmallVector<ReassociationIndices>{{0, 1}});
-}
-
-Value Importer::sigmoidOf(Value x, Location loc) {
-  Value one =
-      linalg::FillOp::create(
-          builder, loc,
-          arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(1.0f))
-              .getResult(),
-          emptyLike(x, loc))
-          .getResult(0);
-  Value e =
-      math::ExpOp::create(builder, loc, arith::NegFOp::create(builder, loc, x));
-  return arith::DivFOp::create(builder, loc, one,
-                               arith::AddFOp::create(builder, loc, one, e));
 }
 
 Value Importer::paramAs(StringRef name, StoredAs want, Location loc) {
@@ -351,7 +335,9 @@ void Importer::buildTimeMix(StringRef name, ArrayRef<unsigned> layers) {
 
   Value r = linear(xs["r"], "att.receptance", at("time_mix", "att.receptance"));
   if (spec.receptance == ReceptanceKind::Sigmoid)
-    r = sigmoidOf(r, at("time_mix.receptance", "att.receptance"));
+    r = ActivationOp::create(builder,
+                             at("time_mix.receptance", "att.receptance"),
+                             r.getType(), r, Activation::Sigmoid);
   Value k = linear(xs["k"], "att.key", at("time_mix", "att.key"));
   Value v = linear(xs["v"], "att.value", at("time_mix", "att.value"));
 
@@ -476,7 +462,9 @@ void Importer::buildTimeMix(StringRef name, ArrayRef<unsigned> layers) {
   Location gateLoc = at("time_mix.gate", "att.gate");
   if (spec.gate == GateKind::Silu) {
     Value g = linear(xs["g"], "att.gate", gateLoc);
-    g = arith::MulFOp::create(builder, gateLoc, g, sigmoidOf(g, gateLoc));
+    Value s = ActivationOp::create(builder, gateLoc, g.getType(), g,
+                                   Activation::Sigmoid);
+    g = arith::MulFOp::create(builder, gateLoc, g, s);
     o = arith::MulFOp::create(builder, gateLoc, o, g);
   } else if (spec.gate == GateKind::LoraSigmoid) {
     Value g = lora(xs["g"], "att.g", false, Activation::Sigmoid,
@@ -577,6 +565,51 @@ void Importer::buildHead() {
   func::ReturnOp::create(builder, loc, logits);
 }
 
+/// Puts the parameter arguments of `fn` in the order of their first use in
+/// its body (activations and states keep their places in front), so a
+/// function's signature follows its dataflow and not the order in which
+/// its parameters were declared.
+static void orderParamsByFirstUse(func::FuncOp fn) {
+  Block &body = fn.getBody().front();
+  unsigned numArgs = body.getNumArguments();
+  SmallVector<unsigned> params;
+  for (unsigned i = 0; i < numArgs; ++i)
+    if (fn.getArgAttr(i, kParamAttr))
+      params.push_back(i);
+  DenseMap<Value, unsigned> firstUse;
+  unsigned counter = 0;
+  fn.walk([&](Operation *op) {
+    for (Value operand : op->getOperands())
+      if (auto arg = dyn_cast<BlockArgument>(operand);
+          arg && arg.getOwner() == &body)
+        firstUse.try_emplace(arg, counter++);
+  });
+  SmallVector<unsigned> order(params);
+  llvm::stable_sort(order, [&](unsigned a, unsigned b) {
+    auto rank = [&](unsigned i) {
+      auto it = firstUse.find(body.getArgument(i));
+      return it == firstUse.end() ? ~0u : it->second;
+    };
+    return rank(a) < rank(b);
+  });
+  if (order == params)
+    return;
+  // Append the parameters in their new order, then drop the old ones.
+  for (unsigned old : order) {
+    BlockArgument from = body.getArgument(old);
+    unsigned at = fn.getNumArguments();
+    if (failed(fn.insertArgument(at, from.getType(), fn.getArgAttrDict(old),
+                                 from.getLoc())))
+      llvm_unreachable("cannot extend a function signature");
+    from.replaceAllUsesWith(body.getArgument(at));
+  }
+  llvm::BitVector drop(fn.getNumArguments());
+  for (unsigned old : params)
+    drop.set(old);
+  if (failed(fn.eraseArguments(drop)))
+    llvm_unreachable("cannot shrink a function signature");
+}
+
 OwningOpRef<ModuleOp> Importer::run() {
   ctx->loadDialect<RwkvDialect, func::FuncDialect, arith::ArithDialect,
                    math::MathDialect, tensor::TensorDialect,
@@ -624,6 +657,8 @@ OwningOpRef<ModuleOp> Importer::run() {
     buildForm(1, "");
   if (options.parallel)
     buildForm(ShapedType::kDynamic, "_parallel");
+  for (auto fn : module.getOps<func::FuncOp>())
+    orderParamsByFirstUse(fn);
   return owned;
 }
 
