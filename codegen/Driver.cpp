@@ -157,6 +157,13 @@ struct Options {
       cl::desc("Entry-point forms to build: recurrent (one token per call, "
                "decode), parallel (T tokens per call, prefill) or both"),
       cl::init("both")};
+  cl::opt<bool> allLogits{
+      "all-logits",
+      cl::desc("Also build a parallel-form head over every token "
+               "(entry head_all), so the runtime can return the logits of "
+               "every position of a prompt in one call "
+               "(rwkv_session_eval_sequence_all, rwkv-run --all-logits)"),
+      cl::init(false)};
 };
 
 /// Writes `content` to `path`, or stdout when `path` is empty.
@@ -351,6 +358,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
                 "'; expected both, recurrent or parallel");
   importOptions.recurrent = opts.mode != "parallel";
   importOptions.parallel = opts.mode != "recurrent";
+  importOptions.allLogits = opts.allLogits;
   OwningOpRef<ModuleOp> module = importSpec(*spec, &ctx, importOptions);
   if (!module || failed(verify(*module)))
     return failure();

@@ -159,6 +159,12 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
         {"stored_as", storedAsName(p.binding.storedAs)}};
     if (p.binding.index >= 0)
       checkpoint["index"] = p.binding.index;
+    if (!p.layerNames.empty()) {
+      llvm::json::Array names;
+      for (const std::string &n : p.layerNames)
+        names.push_back(n);
+      checkpoint["layer_names"] = std::move(names);
+    }
     params.push_back(
         llvm::json::Object{{"name", p.name},
                            {"shape", shapeJson(p.shape)},
@@ -170,10 +176,14 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
   }
 
   llvm::json::Array states;
-  for (const StateInfo &s : spec.states())
-    states.push_back(llvm::json::Object{{"name", s.name},
-                                        {"shape", shapeJson(s.shape)},
-                                        {"init", static_cast<double>(s.init)}});
+  for (const StateInfo &s : spec.states()) {
+    llvm::json::Object state{{"name", s.name},
+                             {"shape", shapeJson(s.shape)},
+                             {"init", static_cast<double>(s.init)}};
+    if (s.maxTokens > 0)
+      state["max_tokens"] = s.maxTokens;
+    states.push_back(std::move(state));
+  }
 
   llvm::json::Array entryJson;
   for (const EntryPoint &e : entries) {

@@ -6,11 +6,22 @@
 include "mlir/IR/EnumAttr.td"
 
 def Rwkv_Activation : I32EnumAttr<"Activation",
-    "pointwise activation applied inside a LoRA or a channel mix", [
+    "pointwise activation (inside a LoRA or a channel mix, or on its own)", [
       I32EnumAttrCase<"None", 0, "none">,
       I32EnumAttrCase<"Tanh", 1, "tanh">,
       I32EnumAttrCase<"Sigmoid", 2, "sigmoid">,
-      I32EnumAttrCase<"ReluSquare", 3, "relu_square">
+      I32EnumAttrCase<"ReluSquare", 3, "relu_square">,
+      // max(x, 0)
+      I32EnumAttrCase<"Relu", 4, "relu">,
+      // x * sigmoid(x)
+      I32EnumAttrCase<"Silu", 5, "silu">,
+      // log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(-|x|))
+      I32EnumAttrCase<"Softplus", 6, "softplus">,
+      // x * tanh(softplus(x))
+      I32EnumAttrCase<"Mish", 7, "mish">,
+      // 0.5 x (1 + erf(x / sqrt(2))), torch's exact GELU
+      I32EnumAttrCase<"Gelu", 8, "gelu">,
+      I32EnumAttrCase<"Exp", 9, "exp">
     ]> {
   let cppNamespace = "::mlir::rwkv";
 }

@@ -162,6 +162,19 @@ LogicalResult LayerNormOp::verify() {
   return success();
 }
 
+LogicalResult RmsNormOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")))
+    return failure();
+  if (failed(
+          checkChannelVector(op, getWeight(), "weight", dimOf(getInput(), 2))))
+    return failure();
+  if (!(getEps().convertToFloat() > 0.0f))
+    return emitOpError() << "expects a positive 'eps', got "
+                         << getEps().convertToFloat();
+  return success();
+}
+
 LogicalResult GroupNormOp::verify() {
   Operation *op = getOperation();
   if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")))
@@ -322,6 +335,31 @@ LogicalResult Wkv4Op::verify() {
                       "the batch size of 'k'")))
     return failure();
   return checkDim(op, getA(), "a", 1, channels, "the channel count of 'k'");
+}
+
+LogicalResult CausalAttentionOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getQ(), "q", 3, "[B, T, D]")) ||
+      failed(checkRank(op, getCacheK(), "cache_k", 3, "[B, L, D]")) ||
+      failed(checkRank(op, getCount(), "count", 2, "[B, 1]")))
+    return failure();
+  int64_t width = dimOf(getQ(), 2);
+  if (ShapedType::isDynamic(width))
+    return emitOpError() << "expects a static head width D";
+  if (failed(checkDim(op, getCacheK(), "cache_k", 0, dimOf(getQ(), 0),
+                      "the batch size of 'q'")) ||
+      failed(checkDim(op, getCacheK(), "cache_k", 2, width,
+                      "the head width of 'q'")) ||
+      failed(checkDim(op, getCount(), "count", 0, dimOf(getQ(), 0),
+                      "the batch size of 'q'")) ||
+      failed(checkDim(op, getCount(), "count", 1, 1, "1")))
+    return failure();
+  if (ShapedType::isDynamic(dimOf(getCacheK(), 1)))
+    return emitOpError() << "expects a static cache length L";
+  if (!(getScale().convertToFloat() > 0.0f))
+    return emitOpError() << "expects a positive 'scale', got "
+                         << getScale().convertToFloat();
+  return success();
 }
 
 LogicalResult Wkv5Op::verify() {

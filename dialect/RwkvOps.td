@@ -71,6 +71,33 @@ def Rwkv_LayerNormOp : Rwkv_Op<"layer_norm",
   let hasVerifier = 1;
 }
 
+def Rwkv_RmsNormOp : Rwkv_Op<"rms_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm over the channel axis with a scale";
+  let description = [{
+    For every `(b, t)` row of `C` channels:
+    `result = x / sqrt(mean(x^2) + eps) * weight` (Zhang & Sennrich 2019;
+    torch `nn.RMSNorm`, Llama's norm). No centring and no bias: the norm of
+    Transformer-style blocks that variants put around RWKV time mixes.
+
+    * `input`, `result`: `[B, T, C]` f32; `weight`: `[C]`.
+    * `eps`: f32 > 0 (1e-6 in Llama-style blocks, 1e-5 in torch's default
+      for f32); the spec carries it.
+
+    ```mlir
+    %y = rwkv.rms_norm %x, %w {eps = 1.0e-06 : f32}
+        : tensor<?x1x768xf32>, tensor<768xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$weight,
+                   F32Attr:$eps);
+  let results = (outs Rwkv_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
 def Rwkv_GroupNormOp : Rwkv_Op<"group_norm",
     [Pure, AllTypesMatch<["input", "result"]>,
      AllTypesMatch<["weight", "bias"]>]> {
@@ -455,6 +482,58 @@ def Rwkv_Wkv4Op : Rwkv_Op<"wkv4",
   let assemblyFormat = [{
     $k `,` $v `,` $w `,` $u `,` $a `,` $b `,` $p attr-dict `:` type($k) `,`
     type($w) `,` type($a)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_CausalAttentionOp : Rwkv_Op<"causal_attention",
+    [Pure, AllTypesMatch<["q", "k", "v", "y"]>,
+     AllTypesMatch<["cache_k", "cache_v", "new_cache_k", "new_cache_v"]>,
+     AllTypesMatch<["count", "new_count"]>]> {
+  let summary = "single-head causal softmax attention over a per-sequence "
+                "key/value cache";
+  let description = [{
+    Softmax attention of every token over the sequence's past, whose keys
+    and values are per-sequence state: an append-only cache of at most `L`
+    rows (the branch variants put beside the WKV; the cache is the state a
+    Transformer would call its KV cache, bounded so that the model keeps a
+    fixed-size state). With `n = count[b]` tokens already cached, for each
+    token t of the call in order:
+
+    ```
+    cache_k[b, n + t] = k[b, t];   cache_v[b, n + t] = v[b, t]
+    s_j   = scale · q[b, t] · cache_k[b, j]              for j = 0 … n + t
+    y[b, t] = Σ_j softmax(s)_j · cache_v[b, j]           (max-subtracted)
+    new_count[b] = n + T
+    ```
+
+    * `q`, `k`, `v`, `y`: `[B, T, D]` f32, one head of width D.
+    * `cache_k`, `cache_v` and the new caches: `[B, L, D]` f32; rows at and
+      past `count` are unused. State layout: row j is the j-th token of the
+      sequence.
+    * `count`, `new_count`: `[B, 1]` f32, the number of cached tokens (exact
+      as an f32 up to 2^24; L is limited far below that).
+    * `scale`: f32, usually 1/√D.
+
+    The runtime refuses a call that would take a sequence past `L` tokens
+    (the state declares `max_tokens`); the generated code itself never
+    writes past row `L − 1` and attends to at most `L` rows.
+
+    ```mlir
+    %y, %ck, %cv, %n = rwkv.causal_attention %q, %k, %v, %ck0, %cv0, %n0
+        {scale = 0.176776695 : f32}
+        : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$q, Rwkv_F32Tensor:$k,
+                   Rwkv_F32Tensor:$v, Rwkv_F32Tensor:$cache_k,
+                   Rwkv_F32Tensor:$cache_v, Rwkv_F32Tensor:$count,
+                   F32Attr:$scale);
+  let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_cache_k,
+                      Rwkv_F32Tensor:$new_cache_v, Rwkv_F32Tensor:$new_count);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $cache_k `,` $cache_v `,` $count attr-dict `:`
+    type($q) `,` type($cache_k) `,` type($count)
   }];
   let hasVerifier = 1;
 }

@@ -1,4 +1,11 @@
-//===- Importer.cpp - build rwkv IR from a spec ---------------------------===//
+//===- Importer.cpp - build rwkv IR from a spec's blocks ------------------===//
+//
+// One path: every block of the spec (written in the block language, or
+// chosen from the fragment library by the menu keys) is resolved per layer,
+// layers that resolve alike share one function ("block kind"), and each
+// value becomes the ops of its `op` in a topological order.
+//
+//===----------------------------------------------------------------------===//
 
 #include "importer/Importer.h"
 
@@ -12,7 +19,11 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -21,170 +32,186 @@ using namespace mlir::rwkv;
 
 namespace {
 
+/// What the importer knows about one op of the language: its operands
+/// (fixed, or at least `minArgs` with `variadic`), its result names (one
+/// unnamed result when empty) and its attributes.
+struct OpInfo {
+  const char *name;
+  unsigned minArgs, maxArgs;
+  std::vector<const char *> results;
+  std::vector<const char *> attrs;
+  const char *operands; ///< operand names, for messages
+};
+
+const std::vector<OpInfo> &opTable() {
+  static const std::vector<OpInfo> table = {
+      {"id", 1, 1, {}, {}, "x"},
+      {"add", 2, 2, {}, {}, "a, b"},
+      {"sub", 2, 2, {}, {}, "a, b"},
+      {"mul", 2, 2, {}, {}, "a, b"},
+      {"div", 2, 2, {}, {}, "a, b"},
+      {"neg", 1, 1, {}, {}, "x"},
+      {"exp", 1, 1, {}, {}, "x"},
+      {"log", 1, 1, {}, {}, "x"},
+      {"scale", 1, 1, {}, {"by"}, "x"},
+      {"sigmoid", 1, 1, {}, {}, "x"},
+      {"tanh", 1, 1, {}, {}, "x"},
+      {"relu_square", 1, 1, {}, {}, "x"},
+      {"silu", 1, 1, {}, {}, "x"},
+      {"relu", 1, 1, {}, {}, "x"},
+      {"softplus", 1, 1, {}, {}, "x"},
+      {"mish", 1, 1, {}, {}, "x"},
+      {"gelu", 1, 1, {}, {}, "x"},
+      {"broadcast", 2, 2, {}, {}, "vector, like"},
+      {"heads_to_channels", 1, 1, {}, {}, "per_head"},
+      {"as_form", 1, 1, {}, {"form"}, "parameter"},
+      {"last_token", 1, 1, {}, {}, "x"},
+      {"embedding", 2, 2, {}, {}, "tokens, table"},
+      {"lookup", 2, 2, {}, {}, "tokens, table"},
+      {"layer_norm", 3, 3, {}, {"eps"}, "x, weight, bias"},
+      {"rms_norm", 2, 2, {}, {"eps"}, "x, weight"},
+      {"group_norm", 3, 3, {}, {"groups", "eps"}, "x, weight, bias"},
+      {"l2_norm", 1, 1, {}, {"group", "eps"}, "x"},
+      {"token_shift", 2, 2, {"shifted", "last"}, {}, "x, state"},
+      {"lerp", 3, 3, {}, {}, "a, b, mu"},
+      {"ddlerp", 6, 64, {}, {}, "x, shifted, mu_x, w1, w2, mu..."},
+      {"linear", 2, 3, {}, {}, "x, weight[, bias]"},
+      {"bias_add", 2, 2, {}, {}, "x, bias"},
+      {"lora", 3, 4, {}, {"inner", "outer"}, "x, down, up[, bias]"},
+      {"decay", 1, 1, {}, {"kind"}, "z"},
+      {"wkv4", 7, 7, {"y", "a", "b", "p"}, {}, "k, v, w, u, a, b, p"},
+      {"wkv5", 6, 6, {"y", "state"}, {}, "r, w, k, v, u, state"},
+      {"wkv7", 7, 7, {"y", "state"}, {}, "r, w, k, v, a, b, state"},
+      {"wkv7_bonus", 4, 4, {}, {}, "r, k, v, r_k"},
+      {"causal_attention",
+       6,
+       6,
+       {"y", "k", "v", "count"},
+       {"scale"},
+       "q, k, v, cache_k, cache_v, count"},
+  };
+  return table;
+}
+
+/// The activation a language op name stands for.
+std::optional<Activation> activationNamed(StringRef name) {
+  for (auto [n, kind] :
+       {std::pair<const char *, Activation>{"sigmoid", Activation::Sigmoid},
+        {"tanh", Activation::Tanh},
+        {"relu_square", Activation::ReluSquare},
+        {"relu", Activation::Relu},
+        {"silu", Activation::Silu},
+        {"softplus", Activation::Softplus},
+        {"mish", Activation::Mish},
+        {"gelu", Activation::Gelu}})
+    if (name == n)
+      return kind;
+  return std::nullopt;
+}
+
+const OpInfo *findOp(StringRef name) {
+  for (const OpInfo &op : opTable())
+    if (name == op.name)
+      return &op;
+  return nullptr;
+}
+
 /// Collects a function signature with role attributes, then builds the body.
 struct Signature {
   SmallVector<Type> argTypes, resultTypes;
   SmallVector<DictionaryAttr> argAttrs, resultAttrs;
-  SmallVector<std::string> argNames;
 };
+
+std::string shapeString(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t)
+    return "a non-tensor";
+  std::string out = "[";
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    if (d)
+      out += ", ";
+    // Activations are [batch, tokens, ...].
+    if (t.isDynamicDim(d))
+      out += d == 0 ? "batch" : "tokens";
+    else
+      out += std::to_string(t.getDimSize(d));
+  }
+  return out + "]";
+}
 
 class Importer {
 public:
   Importer(const Spec &spec, MLIRContext *ctx, const ImportOptions &options)
-      : spec(spec), ctx(ctx), builder(ctx), options(options),
-        params(spec.parameters()) {}
+      : spec(spec), ctx(ctx), builder(ctx), options(options) {}
 
   OwningOpRef<ModuleOp> run();
 
 private:
-  // Types.
   Type f32() { return builder.getF32Type(); }
-  RankedTensorType act(int64_t width, int64_t tokens = -1) {
-    return RankedTensorType::get(
-        {ShapedType::kDynamic, tokens < 0 ? t : tokens, width}, f32());
+  RankedTensorType act(int64_t width, int64_t tokens) {
+    return RankedTensorType::get({ShapedType::kDynamic, tokens, width}, f32());
   }
+  RankedTensorType act(int64_t width) { return act(width, t); }
   RankedTensorType paramType(const ParamInfo &p) {
     Type element = p.dtype == "bf16" ? Type(builder.getBF16Type()) : f32();
     return RankedTensorType::get(p.shape, element);
   }
-
-  /// A location naming `name` at spec key `key`.
-  Location at(StringRef key, StringRef name) {
-    return NameLoc::get(builder.getStringAttr(name), spec.locOf(key, ctx));
-  }
-
   const ParamInfo &param(StringRef name) {
-    for (const ParamInfo &p : params)
+    for (const ParamInfo &p : spec.parameters())
       if (p.name == name)
         return p;
-    llvm_unreachable("unknown parameter");
+    llvm_unreachable("parameter missing from the catalog");
+  }
+  InFlightDiagnostic error(Location at) {
+    hadError = true;
+    return emitError(at);
   }
 
-  /// Parameters of block `layer` whose names start with one of `prefixes`.
-  SmallVector<const ParamInfo *> layerParams(unsigned layer,
-                                             ArrayRef<StringRef> prefixes) {
-    SmallVector<const ParamInfo *> out;
-    for (const ParamInfo &p : params)
-      if (p.perLayer && layer >= p.firstLayer &&
-          llvm::any_of(prefixes, [&](StringRef pre) {
-            return StringRef(p.name).starts_with(pre);
-          }))
-        out.push_back(&p);
-    return out;
-  }
-
-  void addArg(Signature &sig, Type type, StringRef role, StringRef name) {
-    sig.argTypes.push_back(type);
-    sig.argAttrs.push_back(builder.getDictionaryAttr(
-        builder.getNamedAttr(role, builder.getStringAttr(name))));
-    sig.argNames.push_back(name.str());
-  }
-  void addResult(Signature &sig, Type type, StringRef role, StringRef name) {
-    sig.resultTypes.push_back(type);
-    sig.resultAttrs.push_back(builder.getDictionaryAttr(
-        builder.getNamedAttr(role, builder.getStringAttr(name))));
-  }
-
-  /// Creates `func @name` with `sig`, positions the builder in its body and
-  /// fills `values` with the block arguments by name.
-  func::FuncOp beginFunc(StringRef name, StringRef entry,
-                         ArrayRef<unsigned> layers, const Signature &sig,
-                         Location loc);
-
-  /// Builds the layer norm of `x` with parameters `<prefix>.weight/bias`.
-  Value layerNorm(Value x, StringRef prefix, Location loc) {
-    return LayerNormOp::create(builder, loc, x.getType(), x,
-                               values[(prefix + ".weight").str()],
-                               values[(prefix + ".bias").str()],
-                               builder.getF32FloatAttr(spec.layerNormEps));
-  }
-
-  /// Mixes the current token `x` with the previous one `sx` by parameter
-  /// `mu`, following the spec's token-shift convention.
-  Value mix(Value x, Value sx, StringRef mu, TokenShiftKind kind,
-            Location loc) {
-    if (kind == TokenShiftKind::LerpPrevious)
-      return LerpOp::create(builder, loc, x.getType(), x, sx, values[mu.str()]);
-    return LerpOp::create(builder, loc, x.getType(), sx, x, values[mu.str()]);
-  }
-
-  Value linear(Value x, StringRef weight, Location loc) {
-    Value w = values[weight.str()];
-    int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
-    return LinearOp::create(builder, loc, act(out), x, w);
-  }
-
-  /// A LoRA block written as its primitive chain, `outer(inner(x · downᵀ) ·
-  /// upᵀ + bias)`; rwkv-fuse-lora turns it into one rwkv.lora.
-  Value lora(Value x, Value down, Value up, Value bias, Activation inner,
-             Activation outer, Location loc) {
-    int64_t rank = cast<RankedTensorType>(down.getType()).getDimSize(0);
-    int64_t out = cast<RankedTensorType>(up.getType()).getDimSize(0);
-    Value h = LinearOp::create(builder, loc, act(rank), x, down);
-    if (inner != Activation::None)
-      h = ActivationOp::create(builder, loc, h.getType(), h, inner);
-    Value y = LinearOp::create(builder, loc, act(out), h, up);
-    if (bias)
-      y = BiasAddOp::create(builder, loc, y.getType(), y, bias);
-    if (outer != Activation::None)
-      y = ActivationOp::create(builder, loc, y.getType(), y, outer);
-    return y;
-  }
-  Value lora(Value x, StringRef prefix, bool bias, Activation inner,
-             Activation outer, Location loc) {
-    return lora(x, values[(prefix + "1").str()], values[(prefix + "2").str()],
-                bias ? values[(prefix + "0").str()] : Value(), inner, outer,
-                loc);
-  }
-
-  /// tensor.empty with the type and dynamic sizes of `like`.
   Value emptyLike(Value like, Location loc);
-  /// Broadcasts a [C] parameter over [B, T, C] like `like`.
   Value broadcastLike(Value vec, Value like, Location loc);
-  /// Repeats each of the H values of `perHead` over its head's N channels.
   Value headsToChannels(Value perHead, Location loc);
-  /// f(p) for parameter `name`, computed from what the checkpoint stores
-  /// (the binding's stored_as), so conversions run in generated code.
-  Value paramAs(StringRef name, StoredAs want, Location loc);
+  Value paramAs(const ValueDef &p, Value stored, StringRef want, Location loc);
+  Value lora(Value x, Value down, Value up, Value bias, Activation inner,
+             Activation outer, Location loc);
 
-  void buildEmbed();
-  void buildTimeMix(StringRef name, ArrayRef<unsigned> layers);
-  void buildChannelMix(StringRef name, ArrayRef<unsigned> layers);
-  void buildHead();
+  /// The Value a name refers to in the function being built.
+  Value lookup(const ValueRef &ref);
+  /// Where a value came from, for messages: "'k' (linear at file:3:1)".
+  std::string describe(StringRef name);
+  /// Builds the ops of one value; false after an error.
+  bool emit(const ValueDef &v);
+  /// Reads attribute `key` of `v` as a float: a number, or the name of a
+  /// spec epsilon ("layer_norm_eps", "group_norm_eps").
+  std::optional<float> floatAttr(const ValueDef &v, StringRef key,
+                                 std::optional<float> fallback);
+  std::optional<int64_t> sizeAttr(const ValueDef &v, StringRef key,
+                                  std::optional<int64_t> fallback);
+  std::optional<std::string> stringAttr(const ValueDef &v, StringRef key,
+                                        std::optional<std::string> fallback);
+  std::optional<Activation> activationAttr(const ValueDef &v, StringRef key);
+
+  void buildBlock(const BlockDef &block, StringRef name,
+                  ArrayRef<unsigned> layers, const ResolvedBlock &resolved);
 
   const Spec &spec;
   MLIRContext *ctx;
   OpBuilder builder;
   ImportOptions options;
+  bool hadError = false;
   /// Tokens per call of the form being built: 1, or dynamic.
   int64_t t = 1;
   /// "" for the recurrent form, "_parallel" for the parallel one.
   std::string suffix;
-  std::vector<ParamInfo> params;
+  /// Building the head over every token (head_all).
+  bool allTokens = false;
   ModuleOp module;
-  std::map<std::string, Value> values;
-};
 
-func::FuncOp Importer::beginFunc(StringRef name, StringRef entry,
-                                 ArrayRef<unsigned> layers,
-                                 const Signature &sig, Location loc) {
-  builder.setInsertionPointToEnd(module.getBody());
-  auto fnType = builder.getFunctionType(sig.argTypes, sig.resultTypes);
-  auto fn = func::FuncOp::create(builder, loc, (name + suffix).str(), fnType);
-  fn->setAttr(kModeAttr,
-              builder.getStringAttr(t == 1 ? "recurrent" : "parallel"));
-  fn.setAllArgAttrs(ArrayRef<DictionaryAttr>(sig.argAttrs));
-  fn.setAllResultAttrs(ArrayRef<DictionaryAttr>(sig.resultAttrs));
-  fn->setAttr(kEntryAttr, builder.getStringAttr(entry));
-  SmallVector<int64_t> layerList(layers.begin(), layers.end());
-  fn->setAttr(kLayersAttr, builder.getDenseI64ArrayAttr(layerList));
-  Block *body = fn.addEntryBlock();
-  builder.setInsertionPointToStart(body);
-  values.clear();
-  for (auto [i, n] : llvm::enumerate(sig.argNames))
-    values[n] = body->getArgument(i);
-  return fn;
-}
+  // The function being built.
+  const ResolvedBlock *current = nullptr;
+  SizeEnv env;
+  std::map<const ValueDef *, SmallVector<Value>> built;
+  std::map<std::string, Value> builtins;
+};
 
 Value Importer::emptyLike(Value like, Location loc) {
   auto type = cast<RankedTensorType>(like.getType());
@@ -202,25 +229,6 @@ Value Importer::broadcastLike(Value vec, Value like, Location loc) {
       ->getResult(0);
 }
 
-void Importer::buildEmbed() {
-  Signature sig;
-  addArg(sig,
-         RankedTensorType::get({ShapedType::kDynamic, t}, builder.getI32Type()),
-         kActivationAttr, "tokens");
-  for (const ParamInfo &p : params)
-    if (!p.perLayer &&
-        (p.name == "emb" || StringRef(p.name).starts_with("ln0.")))
-      addArg(sig, paramType(p), kParamAttr, p.name);
-  addResult(sig, act(spec.dModel), kActivationAttr, "h");
-  Location loc = at("model.vocab_size", "embed");
-  beginFunc("embed", "embed", {}, sig, loc);
-  Value h = EmbeddingOp::create(builder, loc, act(spec.dModel),
-                                values["tokens"], values["emb"]);
-  if (spec.ln0)
-    h = layerNorm(h, "ln0", at("norm.ln0", "blocks.0.ln0"));
-  func::ReturnOp::create(builder, loc, h);
-}
-
 Value Importer::headsToChannels(Value perHead, Location loc) {
   const int64_t h = spec.numHeads(), n = spec.headSize;
   Value init =
@@ -232,11 +240,9 @@ Value Importer::headsToChannels(Value perHead, Location loc) {
       builder, loc, grid, SmallVector<ReassociationIndices>{{0, 1}});
 }
 
-Value Importer::paramAs(StringRef name, StoredAs want, Location loc) {
-  Value stored = values[name.str()];
-  StoredAs have = param(name).binding.storedAs;
-  if (have == want)
-    return stored;
+Value Importer::paramAs(const ValueDef &p, Value stored, StringRef want,
+                        Location loc) {
+  StoredAs have = param(p.name).binding.storedAs;
   auto neg = [&](Value v) -> Value {
     return arith::NegFOp::create(builder, loc, v);
   };
@@ -246,330 +252,738 @@ Value Importer::paramAs(StringRef name, StoredAs want, Location loc) {
   auto log = [&](Value v) -> Value {
     return math::LogOp::create(builder, loc, v);
   };
+  StoredAs wanted = want == "exp"           ? StoredAs::Exp
+                    : want == "neg_exp"     ? StoredAs::NegExp
+                    : want == "exp_neg_exp" ? StoredAs::ExpNegExp
+                                            : StoredAs::Raw;
+  if (have == wanted)
+    return stored;
   // Back to the raw parameter p ...
-  Value p = stored;
+  Value raw = stored;
   switch (have) {
   case StoredAs::Raw:
     break;
   case StoredAs::Exp:
-    p = log(stored);
+    raw = log(stored);
     break;
   case StoredAs::NegExp:
-    p = log(neg(stored));
+    raw = log(neg(stored));
     break;
   case StoredAs::ExpNegExp:
-    p = log(neg(log(stored)));
+    raw = log(neg(log(stored)));
     break;
   }
   // ... then forward to the wanted function of it.
-  switch (want) {
+  switch (wanted) {
   case StoredAs::Raw:
-    return p;
+    return raw;
   case StoredAs::Exp:
-    return exp(p);
+    return exp(raw);
   case StoredAs::NegExp:
-    return neg(exp(p));
+    return neg(exp(raw));
   case StoredAs::ExpNegExp:
-    return exp(neg(exp(p)));
+    return exp(neg(exp(raw)));
   }
   llvm_unreachable("unknown stored_as");
 }
 
-void Importer::buildTimeMix(StringRef name, ArrayRef<unsigned> layers) {
-  const int64_t c = spec.dModel, h = spec.numHeads(), n = spec.headSize;
-  const bool first = layers.front() == 0;
-  const bool residualIn = spec.valueResidual && !first;
-  const bool residualOut = spec.valueResidual && first;
-  auto stateType =
-      RankedTensorType::get({ShapedType::kDynamic, h, n, n}, f32());
-  auto rowType = RankedTensorType::get({ShapedType::kDynamic, c}, f32());
+/// A LoRA block written as its primitive chain, `outer(inner(x · downᵀ) ·
+/// upᵀ + bias)`; rwkv-fuse-lora turns it into one rwkv.lora.
+Value Importer::lora(Value x, Value down, Value up, Value bias,
+                     Activation inner, Activation outer, Location loc) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t rank = cast<RankedTensorType>(down.getType()).getDimSize(0);
+  int64_t out = cast<RankedTensorType>(up.getType()).getDimSize(0);
+  Value h =
+      LinearOp::create(builder, loc, act(rank, xt.getDimSize(1)), x, down);
+  if (inner != Activation::None)
+    h = ActivationOp::create(builder, loc, h.getType(), h, inner);
+  Value y = LinearOp::create(builder, loc, act(out, xt.getDimSize(1)), h, up);
+  if (bias)
+    y = BiasAddOp::create(builder, loc, y.getType(), y, bias);
+  if (outer != Activation::None)
+    y = ActivationOp::create(builder, loc, y.getType(), y, outer);
+  return y;
+}
 
-  Signature sig;
-  addArg(sig, act(c), kActivationAttr, "h");
-  addArg(sig, rowType, kStateAttr, "att_shift");
-  std::vector<std::string> wkvStates;
-  if (spec.wkv == WkvKind::Wkv4)
-    wkvStates = {"wkv_a", "wkv_b", "wkv_p"};
-  else
-    wkvStates = {"wkv"};
-  for (const std::string &st : wkvStates)
-    addArg(sig, st == "wkv" ? Type(stateType) : Type(rowType), kStateAttr, st);
-  if (residualIn)
-    addArg(sig, act(c), kActivationAttr, "v_first");
-  for (const ParamInfo *p : layerParams(layers.front(), {"ln1.", "att."}))
-    addArg(sig, paramType(*p), kParamAttr, p->name);
-  addResult(sig, act(c), kActivationAttr, "h");
-  addResult(sig, rowType, kStateAttr, "att_shift");
-  for (const std::string &st : wkvStates)
-    addResult(sig, st == "wkv" ? Type(stateType) : Type(rowType), kStateAttr,
-              st);
-  if (residualOut)
-    addResult(sig, act(c), kActivationAttr, "v_first");
-
-  beginFunc(name, "time_mix", layers, sig, at("time_mix", name));
-  Value hIn = values["h"];
-  Value x = layerNorm(hIn, "ln1", at("norm.layer_norm_eps", "ln1"));
-
-  // Token shift and the mixed inputs x_w, x_k, ... (§2.1, §3.1, §4.1, §5.1).
-  Location shiftLoc = at("time_mix.token_shift", "att.token_shift");
-  auto shift = TokenShiftOp::create(builder, shiftLoc, x.getType(), rowType, x,
-                                    values["att_shift"]);
-  Value sx = shift.getShifted();
-  std::map<std::string, Value> xs;
-  std::vector<std::string> inputs = spec.timeMixInputs();
-  if (spec.timeMixShift == TokenShiftKind::DDLerp) {
-    SmallVector<Value> mus;
-    for (const std::string &m : inputs)
-      mus.push_back(values["att.time_maa_" + m]);
-    auto dd = DDLerpOp::create(
-        builder, shiftLoc, x, sx, values["att.time_maa_x"], mus,
-        values["att.time_maa_w1"], values["att.time_maa_w2"]);
-    for (auto [i, m] : llvm::enumerate(inputs))
-      xs[m] = dd.getResults()[i];
-  } else {
-    for (const std::string &m : inputs) {
-      std::string mu = spec.timeMixPrefix() + m;
-      xs[m] = mix(x, sx, mu, spec.timeMixShift, at("time_mix.token_shift", mu));
+Value Importer::lookup(const ValueRef &ref) {
+  if (!ref.def)
+    return builtins.at(ref.builtin);
+  const SmallVector<Value> &values = built.at(ref.def);
+  if (ref.result.empty())
+    return values.front();
+  if (ref.def->kind == ValueKind::Op) {
+    const OpInfo *info = findOp(ref.def->op);
+    if (ref.def->op == "ddlerp") {
+      unsigned i;
+      if (!StringRef(ref.result).getAsInteger(10, i) && i < values.size())
+        return values[i];
+    } else if (info) {
+      for (auto [i, name] : llvm::enumerate(info->results))
+        if (ref.result == name)
+          return values[i];
     }
   }
-
-  Value r = linear(xs["r"], "att.receptance", at("time_mix", "att.receptance"));
-  if (spec.receptance == ReceptanceKind::Sigmoid)
-    r = ActivationOp::create(builder,
-                             at("time_mix.receptance", "att.receptance"),
-                             r.getType(), r, Activation::Sigmoid);
-  Value k = linear(xs["k"], "att.key", at("time_mix", "att.key"));
-  Value v = linear(xs["v"], "att.value", at("time_mix", "att.value"));
-
-  // Decay (§2.1, §3.1, §4.2, §5.2). wkv4 takes the log-decay per channel,
-  // the others the decay per token.
-  Location decayLoc = at("time_mix.decay", "att.decay");
-  Value w;
-  switch (spec.decay) {
-  case DecayParam::Static:
-  case DecayParam::StaticPerHead: {
-    StoredAs want =
-        spec.wkv == WkvKind::Wkv4 ? StoredAs::NegExp : StoredAs::ExpNegExp;
-    w = paramAs("att.time_decay", want, decayLoc);
-    if (spec.decay == DecayParam::StaticPerHead)
-      w = headsToChannels(w, decayLoc);
-    if (spec.wkv != WkvKind::Wkv4)
-      w = broadcastLike(w, k, decayLoc);
-    break;
-  }
-  case DecayParam::LoraExp: {
-    Value z =
-        lora(xs["w"], values["att.time_decay_w1"], values["att.time_decay_w2"],
-             paramAs("att.time_decay", StoredAs::Raw, decayLoc),
-             Activation::Tanh, Activation::None, decayLoc);
-    w = DecayOp::create(builder, decayLoc, z.getType(), DecayKind::ExpNegExp,
-                        z);
-    break;
-  }
-  case DecayParam::LoraSigmoid: {
-    Value z = lora(xs["w"], "att.w", true, Activation::Tanh, Activation::None,
-                   decayLoc);
-    w = DecayOp::create(builder, decayLoc, z.getType(), DecayKind::Sigmoid, z);
-    break;
-  }
-  }
-
-  // Bonus (§2.1, §3.1, §5.5).
-  Location bonusLoc = at("time_mix.bonus", "att.bonus");
-  Value u;
-  switch (spec.bonus) {
-  case BonusKind::TimeFirst:
-    u = paramAs("att.time_first", StoredAs::Raw, bonusLoc);
-    break;
-  case BonusKind::U:
-    u = paramAs("att.time_faaaa", StoredAs::Raw, bonusLoc);
-    break;
-  case BonusKind::UExp:
-    u = paramAs("att.time_first", StoredAs::Exp, bonusLoc);
-    break;
-  case BonusKind::UExpPerHead:
-    u = headsToChannels(paramAs("att.time_first", StoredAs::Exp, bonusLoc),
-                        bonusLoc);
-    break;
-  case BonusKind::RkAfterNorm:
-    break;
-  }
-
-  // Value residual (§5.2).
-  if (residualIn) {
-    Location vLoc = at("time_mix.value_residual", "att.value_residual");
-    Value nu = lora(xs["v"], "att.v", true, Activation::None,
-                    Activation::Sigmoid, vLoc);
-    v = LerpOp::create(builder, vLoc, v.getType(), v, values["v_first"], nu);
-  }
-
-  // The recurrence.
-  Location wkvLoc = at("time_mix.wkv", "att.wkv");
-  Value y, kTilde;
-  SmallVector<Value> newStates;
-  switch (spec.wkv) {
-  case WkvKind::Wkv4: {
-    auto op = Wkv4Op::create(builder, wkvLoc, k.getType(), rowType, rowType,
-                             rowType, k, v, w, u, values["wkv_a"],
-                             values["wkv_b"], values["wkv_p"]);
-    // v4 gates the WKV output with the receptance (§2.1).
-    y = arith::MulFOp::create(builder, wkvLoc, r, op.getY());
-    newStates = {op.getNewA(), op.getNewB(), op.getNewP()};
-    break;
-  }
-  case WkvKind::Wkv5: {
-    auto op = Wkv5Op::create(builder, wkvLoc, r.getType(), stateType, r, w, k,
-                             v, u, values["wkv"]);
-    y = op.getY();
-    newStates = {op.getNewState()};
-    break;
-  }
-  case WkvKind::Wkv7: {
-    // Removal and replacement keys (§5.3).
-    Value alpha =
-        lora(xs["a"], "att.a", true, Activation::None, Activation::Sigmoid,
-             at("time_mix.lora_rank.iclr", "att.iclr"));
-    Value kappa = arith::MulFOp::create(
-        builder, wkvLoc, k, broadcastLike(values["att.k_k"], k, wkvLoc));
-    Value kappaHat = L2NormOp::create(builder, wkvLoc, kappa.getType(), kappa,
-                                      builder.getI64IntegerAttr(n),
-                                      builder.getF32FloatAttr(1e-12f));
-    Value a = arith::NegFOp::create(builder, wkvLoc, kappaHat);
-    Value b = arith::MulFOp::create(builder, wkvLoc, kappaHat, alpha);
-    Value kAlpha = arith::MulFOp::create(builder, wkvLoc, k, alpha);
-    kTilde = LerpOp::create(builder, wkvLoc, k.getType(), k, kAlpha,
-                            values["att.k_a"]);
-    auto op = Wkv7Op::create(builder, wkvLoc, r.getType(), stateType, r, w,
-                             kTilde, v, a, b, values["wkv"]);
-    y = op.getY();
-    newStates = {op.getNewState()};
-    break;
-  }
-  }
-
-  Value o = y;
-  if (spec.outputNorm == OutputNormKind::GroupNorm)
-    o = GroupNormOp::create(builder, at("norm.group_norm_eps", "att.ln_x"),
-                            o.getType(), o, values["att.ln_x.weight"],
-                            values["att.ln_x.bias"],
-                            builder.getI64IntegerAttr(h),
-                            builder.getF32FloatAttr(spec.groupNormEps));
-  if (spec.bonus == BonusKind::RkAfterNorm) {
-    Value bonus = Wkv7BonusOp::create(builder, bonusLoc, r.getType(), r, kTilde,
-                                      v, values["att.r_k"]);
-    o = arith::AddFOp::create(builder, bonusLoc, o, bonus);
-  }
-  Location gateLoc = at("time_mix.gate", "att.gate");
-  if (spec.gate == GateKind::Silu) {
-    Value g = linear(xs["g"], "att.gate", gateLoc);
-    Value s = ActivationOp::create(builder, gateLoc, g.getType(), g,
-                                   Activation::Sigmoid);
-    g = arith::MulFOp::create(builder, gateLoc, g, s);
-    o = arith::MulFOp::create(builder, gateLoc, o, g);
-  } else if (spec.gate == GateKind::LoraSigmoid) {
-    Value g = lora(xs["g"], "att.g", false, Activation::Sigmoid,
-                   Activation::None, gateLoc);
-    o = arith::MulFOp::create(builder, gateLoc, o, g);
-  }
-  Value out = linear(o, "att.output", at("time_mix", "att.output"));
-  if (spec.residualBias)
-    out = BiasAddOp::create(builder, at("model.residual_bias", "att.output"),
-                            out.getType(), out, values["att.output.bias"]);
-  Value hOut =
-      arith::AddFOp::create(builder, at("time_mix", "att.residual"), hIn, out);
-
-  SmallVector<Value> results{hOut, shift.getLast()};
-  results.append(newStates.begin(), newStates.end());
-  if (residualOut)
-    results.push_back(v);
-  func::ReturnOp::create(builder, at("time_mix", name), results);
+  return Value();
 }
 
-void Importer::buildChannelMix(StringRef name, ArrayRef<unsigned> layers) {
-  const int64_t c = spec.dModel;
-  auto shiftType = RankedTensorType::get({ShapedType::kDynamic, c}, f32());
-  Signature sig;
-  addArg(sig, act(c), kActivationAttr, "h");
-  addArg(sig, shiftType, kStateAttr, "ffn_shift");
-  for (const ParamInfo *p : layerParams(layers.front(), {"ln2.", "ffn."}))
-    addArg(sig, paramType(*p), kParamAttr, p->name);
-  addResult(sig, act(c), kActivationAttr, "h");
-  addResult(sig, shiftType, kStateAttr, "ffn_shift");
-
-  Location loc = at("channel_mix", name);
-  beginFunc(name, "channel_mix", layers, sig, loc);
-  Value hIn = values["h"];
-  Value x = layerNorm(hIn, "ln2", at("norm.layer_norm_eps", "ln2"));
-  Location shiftLoc = at("channel_mix.token_shift", "ffn.token_shift");
-  auto shift = TokenShiftOp::create(builder, shiftLoc, x.getType(), shiftType,
-                                    x, values["ffn_shift"]);
-  std::string prefix = spec.channelMixPrefix();
-  Value xk =
-      mix(x, shift.getShifted(), prefix + "k", spec.channelMixShift, shiftLoc);
-  Location mixLoc = at("channel_mix.kind", "ffn.channel_mix");
-  // Written as its primitive chain; rwkv-fuse-channel-mix makes it one
-  // rwkv.channel_mix.
-  Value k = ActivationOp::create(builder, mixLoc, act(spec.dFfn),
-                                 linear(xk, "ffn.key", mixLoc),
-                                 Activation::ReluSquare);
-  Value o = linear(k, "ffn.value", mixLoc);
-  if (spec.residualBias)
-    o = BiasAddOp::create(builder, at("model.residual_bias", "ffn.value"),
-                          o.getType(), o, values["ffn.value.bias"]);
-  if (spec.channelMix == ChannelMixKind::ReluSquareGated) {
-    Value xr = mix(x, shift.getShifted(), prefix + "r", spec.channelMixShift,
-                   shiftLoc);
-    Value r = ActivationOp::create(builder, mixLoc, act(c),
-                                   linear(xr, "ffn.receptance", mixLoc),
-                                   Activation::Sigmoid);
-    o = arith::MulFOp::create(builder, mixLoc, r, o);
+std::string Importer::describe(StringRef name) {
+  const ValueRef &ref = current->refs.at(name.str());
+  std::string what;
+  if (!ref.def)
+    what = "the block input";
+  else if (ref.def->kind == ValueKind::Param)
+    what = "a parameter";
+  else if (ref.def->kind == ValueKind::State)
+    what = "a state";
+  else if (ref.def->kind == ValueKind::Input)
+    what = "an input";
+  else
+    what = ref.def->op;
+  std::string where;
+  if (ref.def) {
+    Location loc = ref.def->loc;
+    if (auto named = dyn_cast<NameLoc>(loc))
+      loc = named.getChildLoc();
+    if (auto file = dyn_cast<FileLineColLoc>(loc))
+      where = " at " + file.getFilename().str() + ":" +
+              std::to_string(file.getLine()) + ":" +
+              std::to_string(file.getColumn());
   }
-  Value hOut =
-      arith::AddFOp::create(builder, at("channel_mix", "ffn.residual"), hIn, o);
-  func::ReturnOp::create(builder, loc, ValueRange{hOut, shift.getLast()});
+  return "'" + name.str() + "' (" + what + where + ")";
 }
 
-void Importer::buildHead() {
-  Signature sig;
-  addArg(sig, act(spec.dModel), kActivationAttr, "h");
-  for (const ParamInfo &p : params)
-    if (!p.perLayer && (StringRef(p.name).starts_with("head") ||
-                        StringRef(p.name).starts_with("ln_out.")))
-      addArg(sig, paramType(p), kParamAttr, p.name);
-  addResult(sig, act(spec.vocabSize, 1), kActivationAttr, "logits");
-  Location loc = at("model.vocab_size", "head");
-  beginFunc("head", "head", {}, sig, loc);
-  Value h = values["h"];
-  if (t != 1) {
-    // Only the last token's logits are needed after a prompt.
-    Value tokens = tensor::DimOp::create(builder, loc, h, 1);
-    Value last = arith::SubIOp::create(
-        builder, loc, tokens, arith::ConstantIndexOp::create(builder, loc, 1));
-    OpFoldResult zero = builder.getIndexAttr(0), one = builder.getIndexAttr(1);
-    h = tensor::ExtractSliceOp::create(
-        builder, loc, act(spec.dModel, 1), h,
-        ArrayRef<OpFoldResult>{zero, last, zero},
-        ArrayRef<OpFoldResult>{tensor::getMixedSize(builder, loc, h, 0), one,
-                               builder.getIndexAttr(spec.dModel)},
-        ArrayRef<OpFoldResult>{one, one, one});
+std::optional<float> Importer::floatAttr(const ValueDef &v, StringRef key,
+                                         std::optional<float> fallback) {
+  auto it = v.attrs.find(key.str());
+  if (it == v.attrs.end()) {
+    if (!fallback)
+      error(v.loc) << "'" << v.name << "' (" << v.op << ") needs '" << key
+                   << "'";
+    return fallback;
   }
-  Value x = LayerNormOp::create(builder, at("norm.layer_norm_eps", "ln_out"),
-                                h.getType(), h, values["ln_out.weight"],
-                                values["ln_out.bias"],
-                                builder.getF32FloatAttr(spec.layerNormEps));
-  Value logits =
-      LinearOp::create(builder, loc, act(spec.vocabSize, 1), x, values["head"]);
-  if (spec.headBias)
-    logits = BiasAddOp::create(builder, at("model.head_bias", "head.bias"),
-                               logits.getType(), logits, values["head.bias"]);
-  func::ReturnOp::create(builder, loc, logits);
+  const AttrValue &a = it->second;
+  if (!a.isArray && a.items.size() == 1) {
+    if (auto *d = std::get_if<double>(&a.items[0]))
+      return static_cast<float>(*d);
+    if (auto *i = std::get_if<int64_t>(&a.items[0]))
+      return static_cast<float>(*i);
+    if (auto *s = std::get_if<std::string>(&a.items[0])) {
+      if (*s == "layer_norm_eps")
+        return spec.layerNormEps;
+      if (*s == "group_norm_eps") {
+        if (!spec.keyLocs.count("norm.group_norm_eps"))
+          error(a.loc) << "'" << v.name << "." << key
+                       << "' = \"group_norm_eps\", but the spec sets no "
+                          "'norm.group_norm_eps'";
+        return spec.groupNormEps;
+      }
+    }
+  }
+  error(a.loc) << "'" << v.name << "." << key
+               << "' must be a number or \"layer_norm_eps\" / "
+                  "\"group_norm_eps\"";
+  return std::nullopt;
+}
+
+std::optional<int64_t> Importer::sizeAttr(const ValueDef &v, StringRef key,
+                                          std::optional<int64_t> fallback) {
+  auto it = v.attrs.find(key.str());
+  if (it == v.attrs.end())
+    return fallback;
+  const AttrValue &a = it->second;
+  if (!a.isArray && a.items.size() == 1) {
+    if (auto *i = std::get_if<int64_t>(&a.items[0]))
+      return *i;
+    if (auto *s = std::get_if<std::string>(&a.items[0])) {
+      std::string why;
+      if (std::optional<int64_t> n = evalExpr(*s, env, why))
+        return n;
+      error(a.loc) << "'" << v.name << "." << key << "' = \"" << *s
+                   << "\": " << why;
+      return std::nullopt;
+    }
+  }
+  error(a.loc) << "'" << v.name << "." << key
+               << "' must be an integer or a size expression";
+  return std::nullopt;
+}
+
+std::optional<std::string>
+Importer::stringAttr(const ValueDef &v, StringRef key,
+                     std::optional<std::string> fallback) {
+  auto it = v.attrs.find(key.str());
+  if (it == v.attrs.end()) {
+    if (!fallback)
+      error(v.loc) << "'" << v.name << "' (" << v.op << ") needs '" << key
+                   << "'";
+    return fallback;
+  }
+  const AttrValue &a = it->second;
+  if (!a.isArray && a.items.size() == 1)
+    if (auto *s = std::get_if<std::string>(&a.items[0]))
+      return *s;
+  error(a.loc) << "'" << v.name << "." << key << "' must be a string";
+  return std::nullopt;
+}
+
+std::optional<Activation> Importer::activationAttr(const ValueDef &v,
+                                                   StringRef key) {
+  std::optional<std::string> s = stringAttr(v, key, std::string("none"));
+  if (!s)
+    return std::nullopt;
+  if (*s == "none")
+    return Activation::None;
+  if (std::optional<Activation> kind = activationNamed(*s))
+    return kind;
+  error(v.attrs.at(key.str()).loc)
+      << "'" << v.name << "." << key << "' = \"" << *s
+      << "\" is not an activation; expected none, tanh, sigmoid, "
+         "relu_square, relu, silu, softplus, mish, gelu or exp";
+  return std::nullopt;
+}
+
+bool Importer::emit(const ValueDef &v) {
+  Location loc = v.loc;
+  const OpInfo *info = findOp(v.op);
+  if (!info) {
+    std::vector<std::string> names;
+    for (const OpInfo &op : opTable())
+      names.push_back(op.name);
+    error(loc) << "unknown op '" << v.op << "' for '" << v.name
+               << "'; the ops are: " << llvm::join(names, ", ");
+    return false;
+  }
+  unsigned n = v.args.size();
+  if (n < info->minArgs || n > info->maxArgs) {
+    InFlightDiagnostic d = error(loc);
+    d << "'" << v.name << "' (" << v.op << ") takes ";
+    if (info->minArgs == info->maxArgs)
+      d << info->minArgs;
+    else if (info->maxArgs >= 64)
+      d << "at least " << info->minArgs;
+    else
+      d << info->minArgs << " to " << info->maxArgs;
+    d << " operands (" << info->operands << "), got " << n;
+    return false;
+  }
+  for (const auto &[key, attr] : v.attrs)
+    if (!llvm::is_contained(info->attrs, StringRef(key))) {
+      error(attr.loc) << "unknown attribute '" << key << "' for '" << v.name
+                      << "' (" << v.op << ")"
+                      << (info->attrs.empty()
+                              ? std::string("; it takes none")
+                              : "; expected " + llvm::join(info->attrs, ", "));
+      return false;
+    }
+  SmallVector<Value> in;
+  for (const std::string &arg : v.args) {
+    Value x = lookup(current->refs.at(arg));
+    if (!x) {
+      const ValueRef &ref = current->refs.at(arg);
+      error(loc) << "'" << v.name << "' uses '" << arg << "': '"
+                 << ref.def->name << "' (" << ref.def->op << ") has no result '"
+                 << ref.result << "'";
+      return false;
+    }
+    in.push_back(x);
+  }
+  auto type = [&](unsigned i) {
+    return cast<RankedTensorType>(in[i].getType());
+  };
+  auto mismatch = [&](unsigned a, unsigned b, StringRef why) {
+    error(loc) << "'" << v.name << "' (" << v.op << "): " << why << ": "
+               << describe(v.args[a]) << " is " << shapeString(in[a].getType())
+               << ", " << describe(v.args[b]) << " is "
+               << shapeString(in[b].getType());
+    return false;
+  };
+  /// Requires operand i to be an activation [batch, tokens, width].
+  auto activation = [&](unsigned i) {
+    RankedTensorType ty = type(i);
+    if (ty.getRank() == 3 && ty.isDynamicDim(0))
+      return true;
+    error(loc) << "'" << v.name << "' (" << v.op << "): operand "
+               << describe(v.args[i]) << " must be an activation [batch, "
+               << "tokens, width], got " << shapeString(ty);
+    return false;
+  };
+  /// Requires operand i to be a [width] vector (or a tensor of that size).
+  auto vectorOf = [&](unsigned i, int64_t width, StringRef what) {
+    RankedTensorType ty = type(i);
+    if (ty.hasStaticShape() && ty.getNumElements() == width)
+      return true;
+    error(loc) << "'" << v.name << "' (" << v.op << "): " << what << " "
+               << describe(v.args[i]) << " must have " << width
+               << " elements, got " << shapeString(ty);
+    return false;
+  };
+  auto width = [&](unsigned i) { return type(i).getShape().back(); };
+  SmallVector<Value> out;
+  StringRef op = v.op;
+
+  if (op == "id") {
+    out.push_back(in[0]);
+  } else if (op == "add" || op == "sub" || op == "mul" || op == "div") {
+    Value a = in[0], b = in[1];
+    if (a.getType() != b.getType()) {
+      // A [C] vector broadcasts over an activation's batch and tokens.
+      auto ta = type(0), tb = type(1);
+      if (ta.getRank() == 3 && tb.getRank() == 1 &&
+          tb.getDimSize(0) == ta.getShape().back())
+        b = broadcastLike(b, a, loc);
+      else if (tb.getRank() == 3 && ta.getRank() == 1 &&
+               ta.getDimSize(0) == tb.getShape().back())
+        a = broadcastLike(a, b, loc);
+      else
+        return mismatch(0, 1, "the operands' shapes differ");
+    }
+    Value r;
+    if (op == "add")
+      r = arith::AddFOp::create(builder, loc, a, b);
+    else if (op == "sub")
+      r = arith::SubFOp::create(builder, loc, a, b);
+    else if (op == "mul")
+      r = arith::MulFOp::create(builder, loc, a, b);
+    else
+      r = arith::DivFOp::create(builder, loc, a, b);
+    out.push_back(r);
+  } else if (op == "neg") {
+    out.push_back(arith::NegFOp::create(builder, loc, in[0]));
+  } else if (op == "exp") {
+    out.push_back(math::ExpOp::create(builder, loc, in[0]));
+  } else if (op == "log") {
+    out.push_back(math::LogOp::create(builder, loc, in[0]));
+  } else if (op == "scale") {
+    std::optional<float> by = floatAttr(v, "by", std::nullopt);
+    if (!by)
+      return false;
+    Value c =
+        arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(*by));
+    Value filled =
+        linalg::FillOp::create(builder, loc, c, emptyLike(in[0], loc))
+            .getResult(0);
+    out.push_back(arith::MulFOp::create(builder, loc, in[0], filled));
+  } else if (std::optional<Activation> kind = activationNamed(op)) {
+    out.push_back(
+        ActivationOp::create(builder, loc, in[0].getType(), in[0], *kind));
+  } else if (op == "broadcast") {
+    if (!activation(1) || type(0).getRank() != 1 ||
+        type(0).getDimSize(0) != width(1))
+      return mismatch(0, 1,
+                      "broadcast takes a [width] vector and an "
+                      "activation of that width");
+    out.push_back(broadcastLike(in[0], in[1], loc));
+  } else if (op == "heads_to_channels") {
+    if (!vectorOf(0, spec.numHeads(), "the per-head vector"))
+      return false;
+    out.push_back(headsToChannels(in[0], loc));
+  } else if (op == "as_form") {
+    const ValueRef &ref = current->refs.at(v.args[0]);
+    if (!ref.def || ref.def->kind != ValueKind::Param) {
+      error(loc) << "'" << v.name << "' (as_form) converts a parameter from "
+                 << "its checkpoint form; " << describe(v.args[0])
+                 << " is not a parameter";
+      return false;
+    }
+    std::optional<std::string> form = stringAttr(v, "form", std::nullopt);
+    if (!form)
+      return false;
+    if (!llvm::is_contained({"raw", "exp", "neg_exp", "exp_neg_exp"}, *form)) {
+      error(v.attrs.at("form").loc)
+          << "'" << v.name << ".form' = \"" << *form
+          << "\" is not one of raw, exp, neg_exp, exp_neg_exp";
+      return false;
+    }
+    out.push_back(paramAs(*ref.def, in[0], *form, loc));
+  } else if (op == "last_token") {
+    if (!activation(0))
+      return false;
+    Value h = in[0];
+    if (t != 1 && !allTokens) {
+      // Only the last token's logits are needed after a prompt.
+      Value tokens = tensor::DimOp::create(builder, loc, h, 1);
+      Value last = arith::SubIOp::create(
+          builder, loc, tokens,
+          arith::ConstantIndexOp::create(builder, loc, 1));
+      OpFoldResult zero = builder.getIndexAttr(0),
+                   one = builder.getIndexAttr(1);
+      h = tensor::ExtractSliceOp::create(
+          builder, loc, act(width(0), 1), h,
+          ArrayRef<OpFoldResult>{zero, last, zero},
+          ArrayRef<OpFoldResult>{tensor::getMixedSize(builder, loc, h, 0), one,
+                                 builder.getIndexAttr(width(0))},
+          ArrayRef<OpFoldResult>{one, one, one});
+    }
+    out.push_back(h);
+  } else if (op == "embedding" || op == "lookup") {
+    auto tt = type(0);
+    if (tt.getRank() != 2 || !tt.getElementType().isInteger(32)) {
+      error(loc) << "'" << v.name << "' (" << v.op << ") looks up rows by "
+                 << "token id: its first operand must be 'tokens', got "
+                 << describe(v.args[0]);
+      return false;
+    }
+    if (type(1).getRank() != 2) {
+      error(loc) << "'" << v.name << "' (" << v.op << "): the table "
+                 << describe(v.args[1]) << " must be [rows, width], got "
+                 << shapeString(type(1));
+      return false;
+    }
+    out.push_back(EmbeddingOp::create(
+        builder, loc, act(type(1).getDimSize(1), tt.getDimSize(1)), in[0],
+        in[1]));
+  } else if (op == "rms_norm") {
+    if (!activation(0) || !vectorOf(1, width(0), "the weight"))
+      return false;
+    std::optional<float> eps = floatAttr(v, "eps", std::nullopt);
+    if (!eps)
+      return false;
+    out.push_back(RmsNormOp::create(builder, loc, in[0].getType(), in[0], in[1],
+                                    builder.getF32FloatAttr(*eps)));
+  } else if (op == "layer_norm" || op == "group_norm") {
+    if (!activation(0) || !vectorOf(1, width(0), "the weight") ||
+        !vectorOf(2, width(0), "the bias"))
+      return false;
+    std::optional<float> eps = floatAttr(v, "eps", std::nullopt);
+    if (!eps)
+      return false;
+    if (op == "layer_norm") {
+      out.push_back(LayerNormOp::create(builder, loc, in[0].getType(), in[0],
+                                        in[1], in[2],
+                                        builder.getF32FloatAttr(*eps)));
+    } else {
+      std::optional<int64_t> groups = sizeAttr(v, "groups", std::nullopt);
+      if (!groups) {
+        if (!hadError)
+          error(loc) << "'" << v.name << "' (group_norm) needs 'groups'";
+        return false;
+      }
+      if (*groups <= 0 || width(0) % *groups != 0) {
+        error(loc) << "'" << v.name << "' (group_norm): " << *groups
+                   << " groups do not divide the width " << width(0);
+        return false;
+      }
+      out.push_back(GroupNormOp::create(
+          builder, loc, in[0].getType(), in[0], in[1], in[2],
+          builder.getI64IntegerAttr(*groups), builder.getF32FloatAttr(*eps)));
+    }
+  } else if (op == "l2_norm") {
+    if (!activation(0))
+      return false;
+    std::optional<int64_t> group = sizeAttr(v, "group", width(0));
+    std::optional<float> eps = floatAttr(v, "eps", 1e-12f);
+    if (!group || !eps)
+      return false;
+    if (*group <= 0 || width(0) % *group != 0) {
+      error(loc) << "'" << v.name << "' (l2_norm): groups of " << *group
+                 << " do not divide the width " << width(0);
+      return false;
+    }
+    out.push_back(L2NormOp::create(builder, loc, in[0].getType(), in[0],
+                                   builder.getI64IntegerAttr(*group),
+                                   builder.getF32FloatAttr(*eps)));
+  } else if (op == "token_shift") {
+    if (!activation(0))
+      return false;
+    auto rowType =
+        RankedTensorType::get({ShapedType::kDynamic, width(0)}, f32());
+    if (in[1].getType() != rowType) {
+      error(loc) << "'" << v.name << "' (token_shift): the state "
+                 << describe(v.args[1]) << " must be [batch, " << width(0)
+                 << "] (declare it with state = [" << width(0) << "]), got "
+                 << shapeString(in[1].getType());
+      return false;
+    }
+    auto shift = TokenShiftOp::create(builder, loc, in[0].getType(), rowType,
+                                      in[0], in[1]);
+    out.push_back(shift.getShifted());
+    out.push_back(shift.getLast());
+  } else if (op == "lerp") {
+    if (!activation(0) || !activation(1))
+      return false;
+    if (in[0].getType() != in[1].getType())
+      return mismatch(0, 1, "lerp's end points differ in shape");
+    if (type(2) != in[0].getType() && !vectorOf(2, width(0), "the weight"))
+      return false;
+    out.push_back(
+        LerpOp::create(builder, loc, in[0].getType(), in[0], in[1], in[2]));
+  } else if (op == "ddlerp") {
+    if (!activation(0) || !activation(1))
+      return false;
+    if (in[0].getType() != in[1].getType())
+      return mismatch(0, 1, "ddlerp's x and shifted x differ in shape");
+    SmallVector<Value> mus(in.begin() + 5, in.end());
+    auto dd =
+        DDLerpOp::create(builder, loc, in[0], in[1], in[2], mus, in[3], in[4]);
+    if (failed(dd.verify())) {
+      hadError = true;
+      return false;
+    }
+    out.append(dd.getResults().begin(), dd.getResults().end());
+  } else if (op == "linear" || op == "bias_add") {
+    if (!activation(0))
+      return false;
+    Value y = in[0];
+    if (op == "linear") {
+      auto w = type(1);
+      if (w.getRank() != 2 || w.getDimSize(1) != width(0)) {
+        error(loc) << "'" << v.name << "' (linear): the weight "
+                   << describe(v.args[1]) << " must be [out, " << width(0)
+                   << "] for the input " << describe(v.args[0]) << " of "
+                   << shapeString(type(0)) << ", got " << shapeString(w);
+        return false;
+      }
+      y = LinearOp::create(builder, loc,
+                           act(w.getDimSize(0), type(0).getDimSize(1)), in[0],
+                           in[1]);
+    }
+    unsigned biasAt = op == "linear" ? 2 : 1;
+    if (in.size() > biasAt) {
+      int64_t outWidth = cast<RankedTensorType>(y.getType()).getShape().back();
+      if (!vectorOf(biasAt, outWidth, "the bias"))
+        return false;
+      y = BiasAddOp::create(builder, loc, y.getType(), y, in[biasAt]);
+    }
+    out.push_back(y);
+  } else if (op == "lora") {
+    if (!activation(0))
+      return false;
+    auto down = type(1), up = type(2);
+    if (down.getRank() != 2 || up.getRank() != 2 ||
+        down.getDimSize(1) != width(0) ||
+        up.getDimSize(1) != down.getDimSize(0)) {
+      error(loc) << "'" << v.name << "' (lora): down " << describe(v.args[1])
+                 << " must be [rank, " << width(0) << "] and up "
+                 << describe(v.args[2]) << " [out, rank]; got "
+                 << shapeString(down) << " and " << shapeString(up);
+      return false;
+    }
+    if (in.size() == 4 && !vectorOf(3, up.getDimSize(0), "the bias"))
+      return false;
+    std::optional<Activation> inner = activationAttr(v, "inner");
+    std::optional<Activation> outer = activationAttr(v, "outer");
+    if (!inner || !outer)
+      return false;
+    out.push_back(lora(in[0], in[1], in[2], in.size() == 4 ? in[3] : Value(),
+                       *inner, *outer, loc));
+  } else if (op == "decay") {
+    std::optional<std::string> kind = stringAttr(v, "kind", std::nullopt);
+    if (!kind)
+      return false;
+    DecayKind k;
+    if (*kind == "sigmoid") {
+      k = DecayKind::Sigmoid;
+    } else if (*kind == "exp_neg_exp") {
+      k = DecayKind::ExpNegExp;
+    } else {
+      error(v.attrs.at("kind").loc)
+          << "'" << v.name << ".kind' = \"" << *kind
+          << "\" is not a decay kind; expected sigmoid or exp_neg_exp";
+      return false;
+    }
+    out.push_back(DecayOp::create(builder, loc, in[0].getType(), k, in[0]));
+  } else if (op == "wkv4" || op == "wkv5" || op == "wkv7" ||
+             op == "wkv7_bonus") {
+    // Shapes are the dialect verifiers' to check; their messages name the
+    // operands, and the op carries this value's location.
+    Operation *created;
+    if (op == "wkv4") {
+      Type row = in[4].getType();
+      created = Wkv4Op::create(builder, loc, in[0].getType(), row, row, row,
+                               in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
+    } else if (op == "wkv5") {
+      created = Wkv5Op::create(builder, loc, in[0].getType(), in[5].getType(),
+                               in[0], in[1], in[2], in[3], in[4], in[5]);
+    } else if (op == "wkv7") {
+      created = Wkv7Op::create(builder, loc, in[0].getType(), in[6].getType(),
+                               in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
+    } else {
+      created = Wkv7BonusOp::create(builder, loc, in[0].getType(), in[0], in[1],
+                                    in[2], in[3]);
+    }
+    if (failed(mlir::verify(created))) {
+      hadError = true;
+      return false;
+    }
+    out.append(created->getResults().begin(), created->getResults().end());
+  } else if (op == "causal_attention") {
+    if (!activation(0) || !activation(1) || !activation(2))
+      return false;
+    if (in[0].getType() != in[1].getType() ||
+        in[0].getType() != in[2].getType())
+      return mismatch(0, in[0].getType() != in[1].getType() ? 1 : 2,
+                      "q, k and v must have one shape");
+    std::optional<float> scale = floatAttr(
+        v, "scale", static_cast<float>(1.0 / std::sqrt(double(width(0)))));
+    if (!scale)
+      return false;
+    auto created = CausalAttentionOp::create(
+        builder, loc, in[0].getType(), in[3].getType(), in[4].getType(),
+        in[5].getType(), in[0], in[1], in[2], in[3], in[4], in[5],
+        builder.getF32FloatAttr(*scale));
+    if (failed(mlir::verify(created))) {
+      hadError = true;
+      return false;
+    }
+    out.append(created->getResults().begin(), created->getResults().end());
+  } else {
+    llvm_unreachable("op in the table without a builder");
+  }
+  built[&v] = std::move(out);
+  return true;
+}
+
+void Importer::buildBlock(const BlockDef &block, StringRef name,
+                          ArrayRef<unsigned> layers,
+                          const ResolvedBlock &resolved) {
+  current = &resolved;
+  env = Spec::perLayerBlock(block.name) ? spec.layerSizes(layers.front())
+                                        : spec.sizes;
+  built.clear();
+  builtins.clear();
+  Signature sig;
+  auto addArg = [&](Type type, StringRef role, StringRef argName) {
+    sig.argTypes.push_back(type);
+    sig.argAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr(role, builder.getStringAttr(argName))));
+  };
+  auto addResult = [&](Type type, StringRef role, StringRef resultName) {
+    sig.resultTypes.push_back(type);
+    sig.resultAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr(role, builder.getStringAttr(resultName))));
+  };
+  auto stateType = [&](const ValueDef *s) {
+    const StateInfo *info = nullptr;
+    for (const StateInfo &st : spec.states())
+      if (st.name == s->name)
+        info = &st;
+    SmallVector<int64_t> shape{ShapedType::kDynamic};
+    shape.append(info->shape.begin(), info->shape.end());
+    return RankedTensorType::get(shape, f32());
+  };
+  // Arguments: built-in activations, states, declared inputs, parameters.
+  for (StringRef b : {"h", "tokens"})
+    if (llvm::is_contained(resolved.builtins, b))
+      addArg(b == "h" ? Type(act(spec.dModel))
+                      : RankedTensorType::get({ShapedType::kDynamic, t},
+                                              builder.getI32Type()),
+             kActivationAttr, b);
+  for (const ValueDef *s : resolved.states)
+    addArg(stateType(s), kStateAttr, s->name);
+  for (const ValueDef *in : resolved.inputs) {
+    std::string why;
+    std::optional<int64_t> w =
+        in->shape.size() == 1 ? evalExpr(in->shape[0], env, why) : std::nullopt;
+    if (!w || *w <= 0) {
+      error(in->loc) << "input '" << in->name
+                     << "' must give its width as input = [width]"
+                     << (why.empty() ? "" : ": " + why);
+      return;
+    }
+    addArg(act(*w), kActivationAttr, in->name);
+  }
+  for (const ValueDef *p : resolved.params)
+    addArg(paramType(param(p->name)), kParamAttr, p->name);
+
+  builder.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(builder, block.loc, (name + suffix).str(),
+                                 builder.getFunctionType(sig.argTypes, {}));
+  fn->setAttr(kModeAttr,
+              builder.getStringAttr(t == 1 ? "recurrent" : "parallel"));
+  fn.setAllArgAttrs(ArrayRef<DictionaryAttr>(sig.argAttrs));
+  fn->setAttr(
+      kEntryAttr,
+      builder.getStringAttr(allTokens ? std::string("head_all") : block.name));
+  SmallVector<int64_t> layerList(layers.begin(), layers.end());
+  fn->setAttr(kLayersAttr, builder.getDenseI64ArrayAttr(layerList));
+  Block *body = fn.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  unsigned arg = 0;
+  for (StringRef b : {"h", "tokens"})
+    if (llvm::is_contained(resolved.builtins, b))
+      builtins[b.str()] = body->getArgument(arg++);
+  for (const ValueDef *s : resolved.states)
+    built[s] = {body->getArgument(arg++)};
+  for (const ValueDef *in : resolved.inputs)
+    built[in] = {body->getArgument(arg++)};
+  for (const ValueDef *p : resolved.params)
+    built[p] = {body->getArgument(arg++)};
+
+  for (const ValueDef *v : resolved.ops)
+    if (!emit(*v)) {
+      fn.erase();
+      return;
+    }
+
+  // Results: the main output, the states after the block, other outputs.
+  SmallVector<Value> results;
+  auto resultOf = [&](const ValueRef &ref, StringRef what,
+                      Location at) -> Value {
+    Value r = lookup(ref);
+    if (!r)
+      error(at) << what << " names a result that does not exist";
+    return r;
+  };
+  const auto &outs = resolved.outputs;
+  Value main = resultOf(outs.front().second, "the main output", block.loc);
+  if (!main) {
+    fn.erase();
+    return;
+  }
+  Type mainType = block.name == "head"
+                      ? Type(act(spec.vocabSize, allTokens ? t : 1))
+                  : block.name == "embed" || Spec::perLayerBlock(block.name)
+                      ? Type(act(spec.dModel))
+                      : main.getType();
+  if (main.getType() != mainType) {
+    const ValueDef *v = outs.front().second.def;
+    error(v ? v->loc : block.loc)
+        << "output '" << outs.front().first << "' of block '" << block.name
+        << "' must be " << shapeString(mainType) << ", got "
+        << shapeString(main.getType());
+    fn.erase();
+    return;
+  }
+  results.push_back(main);
+  addResult(mainType, kActivationAttr, outs.front().first);
+  for (const ValueDef *s : resolved.states) {
+    Value next =
+        resultOf(resolved.refs.at(s->next), "'next' of " + s->name, s->loc);
+    if (!next) {
+      fn.erase();
+      return;
+    }
+    Type want = built.at(s).front().getType();
+    if (next.getType() != want) {
+      error(s->loc) << "state '" << s->name << "' is " << shapeString(want)
+                    << " but its next value '" << s->next << "' is "
+                    << shapeString(next.getType());
+      fn.erase();
+      return;
+    }
+    results.push_back(next);
+    addResult(want, kStateAttr, s->name);
+  }
+  for (auto &[outName, ref] : llvm::drop_begin(outs)) {
+    Value r = resultOf(ref, "output '" + outName + "'", block.loc);
+    if (!r) {
+      fn.erase();
+      return;
+    }
+    results.push_back(r);
+    addResult(r.getType(), kActivationAttr, outName);
+  }
+  func::ReturnOp::create(builder, block.loc, results);
+  fn.setFunctionType(builder.getFunctionType(sig.argTypes, sig.resultTypes));
+  fn.setAllResultAttrs(ArrayRef<DictionaryAttr>(sig.resultAttrs));
 }
 
 /// Puts the parameter arguments of `fn` in the order of their first use in
 /// its body (activations and states keep their places in front), so a
 /// function's signature follows its dataflow and not the order in which
 /// its parameters were declared.
-static void orderParamsByFirstUse(func::FuncOp fn) {
+void orderParamsByFirstUse(func::FuncOp fn) {
   Block &body = fn.getBody().front();
   unsigned numArgs = body.getNumArguments();
   SmallVector<unsigned> params;
@@ -619,44 +1033,64 @@ OwningOpRef<ModuleOp> Importer::run() {
   module = *owned;
   module->setAttr("rwkv.spec_sha256", builder.getStringAttr(spec.sha256));
 
-  // Blocks with the same parameter set share one function ("block kind").
-  std::map<std::vector<std::string>, std::vector<unsigned>> timeKinds,
-      channelKinds;
-  for (unsigned l = 0; l < spec.nLayer; ++l) {
-    std::vector<std::string> tm, cm;
-    for (const ParamInfo *p : layerParams(l, {"ln1.", "att."}))
-      tm.push_back(p->name);
-    for (const ParamInfo *p : layerParams(l, {"ln2.", "ffn."}))
-      cm.push_back(p->name);
-    // Layer 0 of a value-residual model produces v_first: its own kind.
-    if (spec.valueResidual && l == 0)
-      tm.push_back("<v_first>");
-    timeKinds[tm].push_back(l);
-    channelKinds[cm].push_back(l);
+  // Layers that resolve to the same values share one function.
+  struct Kind {
+    std::vector<unsigned> layers;
+    ResolvedBlock resolved;
+  };
+  std::map<std::string, std::vector<Kind>> kinds;
+  auto reporter = [&](Location at) { return error(at); };
+  for (const BlockDef &block : spec.blocks) {
+    bool perLayer = Spec::perLayerBlock(block.name);
+    std::map<std::vector<std::string>, size_t> byValues;
+    std::vector<Kind> &list = kinds[block.name];
+    for (int64_t l = 0; l < (perLayer ? spec.nLayer : 1); ++l) {
+      Kind k;
+      if (failed(
+              resolveBlock(block, perLayer ? spec.layerSizes(l) : spec.sizes,
+                           perLayer ? std::optional<int64_t>(l) : std::nullopt,
+                           k.resolved, reporter)))
+        return nullptr;
+      std::vector<std::string> key;
+      for (const ValueDef *v : k.resolved.live)
+        key.push_back(v->name);
+      for (const auto &[n, ref] : k.resolved.refs)
+        key.push_back(n + "=" + (ref.def ? ref.def->name : ref.builtin) + "." +
+                      ref.result);
+      auto [it, fresh] = byValues.try_emplace(key, list.size());
+      if (fresh) {
+        list.push_back(std::move(k));
+      }
+      if (perLayer)
+        list[it->second].layers.push_back(static_cast<unsigned>(l));
+    }
   }
-
-  std::vector<std::vector<unsigned>> timeGroups, channelGroups;
-  for (auto &[key, layers] : timeKinds)
-    timeGroups.push_back(layers);
-  for (auto &[key, layers] : channelKinds)
-    channelGroups.push_back(layers);
-  // Number kinds in layer order so names are stable.
-  llvm::sort(timeGroups);
-  llvm::sort(channelGroups);
   auto buildForm = [&](int64_t tokens, StringRef nameSuffix) {
     t = tokens;
     suffix = nameSuffix.str();
-    buildEmbed();
-    for (auto [i, layers] : llvm::enumerate(timeGroups))
-      buildTimeMix(("time_mix_" + Twine(i)).str(), layers);
-    for (auto [i, layers] : llvm::enumerate(channelGroups))
-      buildChannelMix(("channel_mix_" + Twine(i)).str(), layers);
-    buildHead();
+    for (const BlockDef &block : spec.blocks) {
+      bool perLayer = Spec::perLayerBlock(block.name);
+      for (auto [i, kind] : llvm::enumerate(kinds[block.name])) {
+        std::string name =
+            perLayer ? (block.name + "_" + Twine(i)).str() : block.name;
+        buildBlock(block, name, kind.layers, kind.resolved);
+        if (hadError)
+          return;
+      }
+    }
   };
   if (options.recurrent)
     buildForm(1, "");
-  if (options.parallel)
+  if (options.parallel && !hadError)
     buildForm(ShapedType::kDynamic, "_parallel");
+  if (options.parallel && options.allLogits && !hadError) {
+    allTokens = true;
+    buildBlock(spec.block("head"), "head_all", {},
+               kinds["head"].front().resolved);
+    allTokens = false;
+  }
+  if (hadError)
+    return nullptr;
   for (auto fn : module.getOps<func::FuncOp>())
     orderParamsByFirstUse(fn);
   return owned;

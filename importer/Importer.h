@@ -39,6 +39,9 @@ namespace rwkv {
 struct ImportOptions {
   bool recurrent = true;
   bool parallel = true;
+  /// Also build `head_all_parallel` (rwkv.entry = "head_all"): the head
+  /// block over every token, logits [B, T, V] (its `last_token` keeps all).
+  bool allLogits = false;
 };
 
 /// Builds the rwkv-dialect module for `spec`. Emits a located error and

@@ -14,10 +14,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SHA256.h"
 
-#define TOML_HEADER_ONLY 1
-#define TOML_EXCEPTIONS 0
-#define TOML_ENABLE_FORMATTERS 0
-#include <toml++/toml.h>
+#include "importer/BlockParser.h"
+#include "importer/Menu.h"
+#include "importer/Toml.h"
 
 #include <algorithm>
 #include <cmath>
@@ -63,233 +62,17 @@ std::vector<std::string> Spec::timeMixInputs() const {
   return inputs;
 }
 
-static std::string shiftPrefix(TokenShiftKind kind, const char *block) {
-  switch (kind) {
-  case TokenShiftKind::LerpPrevious:
-    return std::string(block) + ".x_";
-  case TokenShiftKind::LerpCurrent:
-    return std::string(block) + ".time_mix_";
-  case TokenShiftKind::DDLerp:
-    return std::string(block) + ".time_maa_";
-  }
-  llvm_unreachable("unknown token shift");
+const BlockDef &Spec::block(StringRef name) const {
+  for (const BlockDef &b : blocks)
+    if (b.name == name)
+      return b;
+  llvm_unreachable("unknown block");
 }
 
-std::string Spec::timeMixPrefix() const {
-  return shiftPrefix(timeMixShift, "att");
-}
-std::string Spec::channelMixPrefix() const {
-  return shiftPrefix(channelMixShift, "ffn");
-}
-
-std::vector<ParamInfo> Spec::parameters() const {
-  const int64_t c = dModel, v = vocabSize, f = dFfn, h = numHeads(),
-                n = headSize;
-  std::vector<ParamInfo> params;
-  auto add = [&](std::string name, std::vector<int64_t> shape, bool perLayer,
-                 TensorBinding binding, InitHint init, unsigned first = 0,
-                 bool projection = false) {
-    ParamInfo p;
-    p.dtype = projection ? weightDtype : "f32";
-    p.name = std::move(name);
-    p.shape = std::move(shape);
-    p.perLayer = perLayer;
-    p.firstLayer = first;
-    p.binding = std::move(binding);
-    p.init = init;
-    params.push_back(std::move(p));
-  };
-  // Default bindings follow BlinkDL's .pth names (rwkv-math §7).
-  auto blk = [](const std::string &rest) { return "blocks.{layer}." + rest; };
-  auto same = [](std::string name) { return TensorBinding{name, false, -1}; };
-  auto transposed = [](std::string name) {
-    return TensorBinding{name, true, -1};
-  };
-  // A per-layer vector, a per-layer [out, in] Linear, a per-layer LoRA
-  // matrix (stored [in, out] by BlinkDL).
-  auto vec = [&](const std::string &name, InitHint init,
-                 std::vector<int64_t> shape = {}, unsigned first = 0) {
-    add(name, shape.empty() ? std::vector<int64_t>{c} : shape, true,
-        same(blk(name)), init, first);
-  };
-  auto linear = [&](const std::string &name, int64_t out, int64_t in) {
-    add(name, {out, in}, true, same(blk(name + ".weight")), matrixInit(in), 0,
-        /*projection=*/true);
-  };
-  auto loraMatrix = [&](const std::string &name, int64_t out, int64_t in,
-                        unsigned first = 0, bool projection = true) {
-    add(name, {out, in}, true, transposed(blk(name)), matrixInit(in), first,
-        projection);
-  };
-  const InitHint small = uniform(-0.1, 0.1), scale = uniform(0.8, 1.2),
-                 mixInit = uniform(0.0, 1.0);
-
-  // Embedding, ln0, ln_out, head (rwkv-math §1, §7).
-  add("emb", {v, c}, false, same("emb.weight"), uniform(-0.5, 0.5));
-  if (ln0) {
-    add("ln0.weight", {c}, false, same("blocks.0.ln0.weight"), scale);
-    add("ln0.bias", {c}, false, same("blocks.0.ln0.bias"), small);
-  }
-  add("ln_out.weight", {c}, false, same("ln_out.weight"), scale);
-  add("ln_out.bias", {c}, false, same("ln_out.bias"), small);
-  add("head", {v, c}, false, same("head.weight"), matrixInit(c), 0,
-      /*projection=*/true);
-  if (headBias)
-    add("head.bias", {v}, false, same("head.bias"), small);
-  if (residualBias) {
-    vec("att.output.bias", small);
-    vec("ffn.value.bias", small);
-  }
-  for (const char *ln : {"ln1", "ln2"}) {
-    vec(std::string(ln) + ".weight", scale);
-    vec(std::string(ln) + ".bias", small);
-  }
-
-  // Time-mix token shift (§2.1, §3.1, §4.1, §5.1).
-  std::vector<std::string> inputs = timeMixInputs();
-  std::string mixPrefix = timeMixPrefix();
-  if (timeMixShift == TokenShiftKind::DDLerp) {
-    int64_t k = static_cast<int64_t>(inputs.size());
-    vec("att.time_maa_x", mixInit);
-    for (const std::string &m : inputs)
-      vec(mixPrefix + m, mixInit);
-    // ddlerp reads its LoRA in f32.
-    loraMatrix("att.time_maa_w1", k * mixRank, c, 0, /*projection=*/false);
-    // [K, D, C] in BlinkDL files: each block transposed to [C, D].
-    add("att.time_maa_w2", {k, c, mixRank}, true,
-        transposed(blk("att.time_maa_w2")), uniform(-0.1, 0.1));
-  } else {
-    for (const std::string &m : inputs)
-      vec(mixPrefix + m, mixInit);
-  }
-
-  // Projections.
-  for (const char *proj : {"receptance", "key", "value", "output"})
-    linear(std::string("att.") + proj, c, c);
-
-  // Decay (§2.1, §3.1, §4.2, §5.2).
-  switch (decay) {
-  case DecayParam::Static:
-    vec("att.time_decay", uniform(-6.0, 0.0));
-    break;
-  case DecayParam::StaticPerHead:
-    vec("att.time_decay", uniform(-6.0, 0.0), {h});
-    break;
-  case DecayParam::LoraExp:
-    vec("att.time_decay", uniform(-6.0, 0.0));
-    loraMatrix("att.time_decay_w1", decayRank, c);
-    loraMatrix("att.time_decay_w2", c, decayRank);
-    break;
-  case DecayParam::LoraSigmoid:
-    vec("att.w0", uniform(-1.0, 1.0));
-    loraMatrix("att.w1", decayRank, c);
-    loraMatrix("att.w2", c, decayRank);
-    break;
-  }
-
-  // Bonus (§2.1, §3, §5.5).
-  switch (bonus) {
-  case BonusKind::TimeFirst:
-    vec("att.time_first", uniform(-1.0, 1.0));
-    break;
-  case BonusKind::U:
-    vec("att.time_faaaa", uniform(-0.5, 0.5));
-    break;
-  case BonusKind::UExp:
-    vec("att.time_first", uniform(-2.0, 0.0));
-    break;
-  case BonusKind::UExpPerHead:
-    vec("att.time_first", uniform(-2.0, 0.0), {h});
-    break;
-  case BonusKind::RkAfterNorm:
-    vec("att.r_k", uniform(-0.5, 0.5), {h, n});
-    break;
-  }
-
-  // RWKV-7 keys and value residual (§5.2, §5.3).
-  if (wkv == WkvKind::Wkv7) {
-    vec("att.a0", uniform(-1.0, 1.0));
-    loraMatrix("att.a1", iclrRank, c);
-    loraMatrix("att.a2", c, iclrRank);
-    vec("att.k_k", uniform(0.5, 1.0));
-    vec("att.k_a", mixInit);
-  }
-  if (valueResidual) {
-    vec("att.v0", uniform(-1.0, 1.0), {}, 1);
-    loraMatrix("att.v1", valueRank, c, 1);
-    loraMatrix("att.v2", c, valueRank, 1);
-  }
-
-  // Gate and output norm.
-  if (gate == GateKind::Silu)
-    linear("att.gate", c, c);
-  if (gate == GateKind::LoraSigmoid) {
-    loraMatrix("att.g1", gateRank, c);
-    loraMatrix("att.g2", c, gateRank);
-  }
-  if (outputNorm == OutputNormKind::GroupNorm) {
-    vec("att.ln_x.weight", scale);
-    vec("att.ln_x.bias", small);
-  }
-
-  // Channel mix (§2.3, §4.3, §5.6).
-  std::string ffnPrefix = channelMixPrefix();
-  vec(ffnPrefix + "k", mixInit);
-  if (channelMix == ChannelMixKind::ReluSquareGated) {
-    vec(ffnPrefix + "r", mixInit);
-    linear("ffn.receptance", c, c);
-  }
-  linear("ffn.key", f, c);
-  linear("ffn.value", c, f);
-
-  for (ParamInfo &p : params) {
-    auto it = bindingOverrides.find(p.name);
-    if (it == bindingOverrides.end())
-      continue;
-    p.binding = it->second;
-    // Synthetic weights are drawn in the stored form: map the bounds of
-    // the parameter's own range through the checkpoint's transform (all
-    // monotonic), so that e.g. a decay stored as exp(-exp(d)) lies in (0, 1).
-    if (p.binding.storedAs == StoredAs::Raw)
-      continue;
-    auto stored = [&](double x) {
-      switch (p.binding.storedAs) {
-      case StoredAs::Exp:
-        return std::exp(x);
-      case StoredAs::NegExp:
-        return -std::exp(x);
-      case StoredAs::ExpNegExp:
-        return std::exp(-std::exp(x));
-      case StoredAs::Raw:
-        break;
-      }
-      return x;
-    };
-    double lo = stored(p.init.lo), hi = stored(p.init.hi);
-    if (p.init.kind == InitHint::Kind::Constant) {
-      p.init.lo = p.init.hi = lo;
-    } else {
-      p.init.lo = std::min(lo, hi);
-      p.init.hi = std::max(lo, hi);
-    }
-  }
-  return params;
-}
-
-std::vector<StateInfo> Spec::states() const {
-  // rwkv.cpp's per-layer order: ffn_xx, att_xx, then the WKV state.
-  std::vector<StateInfo> s{{"ffn_shift", {dModel}, 0.0f},
-                           {"att_shift", {dModel}, 0.0f}};
-  if (wkv == WkvKind::Wkv4) {
-    // (a, b, p): numerator, denominator and running log-scale; p starts at
-    // -1e30 so the first token's weight dominates (§2.2).
-    s.push_back({"wkv_a", {dModel}, 0.0f});
-    s.push_back({"wkv_b", {dModel}, 0.0f});
-    s.push_back({"wkv_p", {dModel}, -1e30f});
-  } else {
-    s.push_back({"wkv", {numHeads(), headSize, headSize}, 0.0f});
-  }
-  return s;
+SizeEnv Spec::layerSizes(int64_t layer) const {
+  SizeEnv env = sizes;
+  env["layer"] = layer;
+  return env;
 }
 
 //===----------------------------------------------------------------------===//
@@ -297,25 +80,6 @@ std::vector<StateInfo> Spec::states() const {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-const char *typeName(const toml::node &node) {
-  switch (node.type()) {
-  case toml::node_type::table:
-    return "a table";
-  case toml::node_type::array:
-    return "an array";
-  case toml::node_type::string:
-    return "a string";
-  case toml::node_type::integer:
-    return "an integer";
-  case toml::node_type::floating_point:
-    return "a float";
-  case toml::node_type::boolean:
-    return "a boolean";
-  default:
-    return "a date/time";
-  }
-}
 
 /// Parses one spec file; collects every error before giving up.
 class SpecParser {
@@ -369,13 +133,27 @@ private:
   void parseCheckpoint(const toml::table &t, Location tl);
   void validate();
   void checkComponents();
+  void parseSizes(const toml::table *t);
+  void parseBlocks(const toml::table *t);
+  /// Appends the values of library fragment `use` to `block`.
+  void addFragment(BlockDef &block, const FragmentUse &use, Location at);
+  void buildCatalog();
+  void checkBindings();
+
+  /// Blocks the spec writes itself ([block.<name>]).
+  std::set<std::string> handWritten;
+  /// Where each parameter is declared (for messages about its template).
+  std::map<std::string, Location> paramLocs;
+  /// The [model] sizes and ranks are valid (expressions may use them).
+  bool sizesValid = false;
 
   /// Reports that `tn.key` has the wrong type; later checks skip it.
   InFlightDiagnostic typeError(const toml::node &node, StringRef tn,
                                StringRef key, StringRef expected) {
     invalidKeys.insert((tn + "." + key).str());
-    return error(loc(node.source())) << "'" << tn << "." << key << "' must be "
-                                     << expected << ", got " << typeName(node);
+    return error(loc(node.source()))
+           << "'" << tn << "." << key << "' must be " << expected << ", got "
+           << tomlTypeName(node);
   }
 
   MLIRContext *ctx;
@@ -480,8 +258,9 @@ void SpecParser::readEnum(const toml::table &t, StringRef tn, StringRef key,
   if (!node)
     return;
   if (!node->is_string()) {
-    error(loc(node->source())) << "'" << tn << "." << key
-                               << "' must be a string, got " << typeName(*node);
+    error(loc(node->source()))
+        << "'" << tn << "." << key << "' must be a string, got "
+        << tomlTypeName(*node);
     return;
   }
   value = node->as_string()->get();
@@ -510,7 +289,7 @@ const toml::table *SpecParser::subTable(const toml::table &parent,
   std::string full =
       parentName.empty() ? key.str() : (parentName + "." + key).str();
   error(loc(node->source()))
-      << "'" << full << "' must be a table, got " << typeName(*node);
+      << "'" << full << "' must be a table, got " << tomlTypeName(*node);
   return nullptr;
 }
 
@@ -700,42 +479,11 @@ void SpecParser::parseCheckpoint(const toml::table &t, Location tl) {
           << "' must be a tensor name or a table {name, transpose, index, "
              "stored_as}, "
              "got "
-          << typeName(node);
+          << tomlTypeName(node);
       continue;
     }
     spec.bindingOverrides[canonical] = binding;
   }
-}
-
-/// Checks that a name template only uses the `{layer}` placeholder, and uses
-/// it exactly when the parameter is per layer.
-bool checkTemplate(StringRef tmpl, bool perLayer, std::string &why) {
-  size_t pos = 0;
-  bool sawLayer = false;
-  while ((pos = tmpl.find('{', pos)) != StringRef::npos) {
-    size_t end = tmpl.find('}', pos);
-    if (end == StringRef::npos) {
-      why = "has an unterminated '{'";
-      return false;
-    }
-    StringRef field = tmpl.slice(pos + 1, end);
-    if (field != "layer") {
-      why = ("uses the placeholder {" + field + "}; only {layer} is supported")
-                .str();
-      return false;
-    }
-    sawLayer = true;
-    pos = end + 1;
-  }
-  if (perLayer && !sawLayer) {
-    why = "names a per-layer parameter but has no {layer} placeholder";
-    return false;
-  }
-  if (!perLayer && sawLayer) {
-    why = "uses {layer} but the parameter is not per layer";
-    return false;
-  }
-  return true;
 }
 
 /// Rejects component combinations no lowering can build, at the key that
@@ -862,8 +610,11 @@ void SpecParser::validate() {
   needRank("time_mix.lora_rank.mix", spec.mixRank,
            componentsKnown && spec.timeMixShift == TokenShiftKind::DDLerp,
            "token_shift = \"ddlerp\"");
-  if (!componentsKnown)
+  if (!componentsKnown) {
+    sizesValid =
+        sizesOk && spec.headSize > 0 && spec.dModel % spec.headSize == 0;
     return;
+  }
   checkComponents();
   for (auto [key, eps] :
        {std::pair<StringRef, float>{"norm.layer_norm_eps", spec.layerNormEps},
@@ -871,15 +622,349 @@ void SpecParser::validate() {
     if (!(eps > 0.0f) && !invalidKeys.count(key.str()))
       error(spec.locOf(key, ctx))
           << "'" << key << "' must be positive, got " << eps;
-  // The parameter catalog needs valid sizes.
-  if (!sizesOk || spec.dModel % spec.headSize != 0)
-    return;
+  sizesValid = sizesOk && spec.headSize > 0 && spec.dModel % spec.headSize == 0;
+}
 
-  // Bindings name real parameters and use only the {layer} placeholder.
-  std::vector<ParamInfo> params = spec.parameters();
+void SpecParser::parseSizes(const toml::table *t) {
+  SizeEnv &env = spec.sizes;
+  env["vocab_size"] = spec.vocabSize;
+  env["d_model"] = spec.dModel;
+  env["n_layer"] = spec.nLayer;
+  env["head_size"] = spec.headSize;
+  env["n_head"] = spec.numHeads();
+  env["d_ffn"] = spec.dFfn;
+  for (auto [name, rank] :
+       {std::pair<const char *, int64_t>{"decay_rank", spec.decayRank},
+        {"iclr_rank", spec.iclrRank},
+        {"value_rank", spec.valueRank},
+        {"gate_rank", spec.gateRank},
+        {"mix_rank", spec.mixRank}})
+    if (rank > 0)
+      env[name] = rank;
+  if (!t)
+    return;
+  // In source order, so a size may use the ones written before it.
+  std::vector<std::pair<const toml::key *, const toml::node *>> entries;
+  for (auto &&[key, node] : *t)
+    entries.emplace_back(&key, &node);
+  std::stable_sort(entries.begin(), entries.end(), [](auto &a, auto &b) {
+    const auto &x = a.first->source().begin, &y = b.first->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  for (auto [key, node] : entries) {
+    std::string name(key->str());
+    spec.keyLocs.insert_or_assign("sizes." + name, loc(key->source()));
+    if (env.count(name) && name != "layer") {
+      error(loc(key->source()))
+          << "'sizes." << name << "' redefines a size the spec already has";
+      continue;
+    }
+    std::optional<int64_t> value;
+    if (auto i = node->as_integer()) {
+      value = i->get();
+    } else if (auto str = node->as_string()) {
+      std::string why;
+      value = evalExpr(str->get(), env, why);
+      if (!value)
+        error(loc(node->source()))
+            << "'sizes." << name << "' = \"" << str->get() << "\": " << why;
+    } else {
+      typeError(*node, "sizes", name, "an integer or an expression string");
+      continue;
+    }
+    if (value && *value <= 0) {
+      error(loc(node->source()))
+          << "'sizes." << name << "' must be positive, got " << *value;
+      continue;
+    }
+    if (value)
+      env[name] = *value;
+  }
+}
+
+void SpecParser::addFragment(BlockDef &block, const FragmentUse &use,
+                             Location at) {
+  const char *text = libraryFragment(use.fragment);
+  if (!text) {
+    error(at) << "unknown library fragment '" << use.fragment
+              << "'; the library has: "
+              << llvm::join(libraryFragmentNames(), ", ");
+    return;
+  }
+  std::string source = instantiateFragment(text, use);
+  std::string path = "specs/library/" + use.fragment + ".toml";
+  toml::parse_result result =
+      toml::parse(std::string_view(source), std::string_view(path));
+  if (!result) {
+    error(at) << "library fragment '" << use.fragment
+              << "' does not parse after its placeholders were filled in: "
+              << std::string(result.error().description());
+    return;
+  }
+  std::vector<ValueDef> values;
+  unsigned order = static_cast<unsigned>(block.values.size());
+  if (!parseBlockValues(result.table(), block.name, path, at, {}, ctx, values,
+                        order)) {
+    failed = true;
+    return;
+  }
+  for (ValueDef &v : values) {
+    v.fromLibrary = true;
+    if (const ValueDef *old = block.find(v.name)) {
+      error(at) << "'" << v.name << "' is defined twice in block '"
+                << block.name << "': by fragment '" << use.fragment
+                << "' and before it";
+      (void)old;
+      continue;
+    }
+    block.values.push_back(std::move(v));
+  }
+}
+
+void SpecParser::parseBlocks(const toml::table *t) {
+  for (const char *name : kBlockNames) {
+    BlockDef block;
+    block.name = name;
+    block.loc = spec.locOf("model", ctx);
+    const toml::table *written =
+        t ? subTable(*t, "block", name, false, spec.locOf("block", ctx))
+          : nullptr;
+    if (!written) {
+      for (const FragmentUse &use : menuFragments(spec, name)) {
+        // The menu key that chose the fragment, or the nearest table the
+        // spec wrote (a default component has no key of its own).
+        StringRef key = use.key;
+        while (!spec.keyLocs.count(key) && key.contains('.'))
+          key = key.rsplit('.').first;
+        addFragment(block, use, spec.locOf(key, ctx));
+      }
+      spec.blocks.push_back(std::move(block));
+      continue;
+    }
+    std::string tn = std::string("block.") + name;
+    block.loc = spec.locOf(tn, ctx);
+    // Library fragments first: `use = ["name", { fragment = "name", p = ...
+    // }]`.
+    if (const toml::node *uses = written->get("use")) {
+      const toml::array *array = uses->as_array();
+      if (!array)
+        typeError(*uses, tn, "use", "an array of fragment names or tables");
+      for (const toml::node &entry : array ? *array : toml::array()) {
+        FragmentUse use;
+        Location at = loc(entry.source());
+        if (auto s = entry.as_string()) {
+          use.fragment = s->get();
+        } else if (auto *u = entry.as_table()) {
+          for (auto &&[key, value] : *u) {
+            std::string k(key.str());
+            if (auto str = value.as_string()) {
+              (k == "fragment" ? use.fragment : use.scalars[k]) = str->get();
+            } else if (auto *list = value.as_array()) {
+              for (const toml::node &e : *list)
+                if (auto str = e.as_string())
+                  use.lists[k].push_back(str->get());
+            } else {
+              error(loc(value.source()))
+                  << "'" << tn << ".use' placeholder '" << k
+                  << "' must be a string or an array of strings";
+            }
+          }
+          if (use.fragment.empty())
+            error(at) << "'" << tn << ".use' entry needs 'fragment = \"name\"'";
+        } else {
+          error(at) << "'" << tn
+                    << ".use' entries must be fragment names or tables";
+          continue;
+        }
+        if (!use.lists.empty() && !use.lists.count("m"))
+          use.scalars["count"] =
+              std::to_string(use.lists.begin()->second.size());
+        else if (use.lists.count("m"))
+          use.scalars["count"] = std::to_string(use.lists["m"].size());
+        if (!use.fragment.empty())
+          addFragment(block, use, at);
+      }
+    }
+    std::vector<ValueDef> own;
+    unsigned order = static_cast<unsigned>(block.values.size());
+    if (!parseBlockValues(*written, tn, spec.path, std::nullopt, {"use"}, ctx,
+                          own, order))
+      failed = true;
+    for (ValueDef &v : own) {
+      auto it = llvm::find_if(block.values, [&](const ValueDef &old) {
+        return old.name == v.name;
+      });
+      if (it == block.values.end()) {
+        block.values.push_back(std::move(v));
+      } else if (v.override) {
+        v.order = it->order;
+        *it = std::move(v);
+      } else {
+        error(v.loc) << "'" << v.name << "' is defined twice in block '" << name
+                     << "': a fragment in 'use' defines it too (write "
+                        "'override = true' to replace the fragment's value)";
+      }
+    }
+    spec.blocks.push_back(std::move(block));
+  }
+}
+
+void SpecParser::buildCatalog() {
+  auto reporter = [&](Location at) { return error(at); };
+  std::map<std::string, size_t> paramIndex;
+  std::map<std::string, std::string> paramBlock;
+  std::vector<StateInfo> timeStates, channelStates;
+  for (const BlockDef &block : spec.blocks) {
+    bool perLayer = Spec::perLayerBlock(block.name);
+    int64_t layers = perLayer ? spec.nLayer : 1;
+    // Per value: the layers it is live in.
+    std::map<const ValueDef *, std::vector<int64_t>> liveIn;
+    for (int64_t l = 0; l < layers; ++l) {
+      SizeEnv env = perLayer ? spec.layerSizes(l) : spec.sizes;
+      ResolvedBlock resolved;
+      if (mlir::failed(resolveBlock(
+              block, env, perLayer ? std::optional<int64_t>(l) : std::nullopt,
+              resolved, reporter)))
+        return;
+      for (const ValueDef *v : resolved.live)
+        liveIn[v].push_back(l);
+      bool hasMain = llvm::any_of(resolved.outputs, [&](auto &o) {
+        return o.first == (block.name == "head" ? "logits" : "h");
+      });
+      if (!hasMain) {
+        error(block.loc) << "block '" << block.name << "' has no output '"
+                         << (block.name == "head" ? "logits" : "h") << "'"
+                         << (perLayer ? " in layer " + std::to_string(l)
+                                      : std::string())
+                         << " (mark the value it returns with output = \""
+                         << (block.name == "head" ? "logits" : "h") << "\")";
+        return;
+      }
+    }
+    for (const ValueDef &v : block.values) {
+      auto it = liveIn.find(&v);
+      if (it == liveIn.end()) {
+        if (!v.fromLibrary)
+          emitWarning(v.loc) << "'" << v.name << "' in block '" << block.name
+                             << "' is never used (nothing that reaches an "
+                                "output or a state needs it)";
+        continue;
+      }
+      const std::vector<int64_t> &in = it->second;
+      int64_t first = in.front();
+      SizeEnv env = perLayer ? spec.layerSizes(first) : spec.sizes;
+      std::vector<int64_t> shape;
+      for (const std::string &d : v.shape) {
+        std::string why;
+        std::optional<int64_t> n = evalExpr(d, env, why);
+        if (!n) {
+          error(v.loc) << "shape of '" << v.name << "': \"" << d
+                       << "\": " << why;
+          return;
+        }
+        if (*n <= 0 || *n > (int64_t{1} << 40)) {
+          error(v.loc) << "shape of '" << v.name << "': \"" << d << "\" is "
+                       << *n << "; a dimension must be in [1, 2^40]";
+          return;
+        }
+        shape.push_back(*n);
+      }
+      if (v.kind == ValueKind::State) {
+        StateInfo st{v.name, shape, static_cast<float>(v.stateInit)};
+        if (!v.maxTokens.empty()) {
+          std::string why;
+          std::optional<int64_t> limit = evalExpr(v.maxTokens, env, why);
+          if (!limit || *limit <= 0 || *limit > (int64_t{1} << 24)) {
+            error(v.loc) << "'max_tokens' of state '" << v.name << "': "
+                         << (limit ? std::to_string(*limit) +
+                                         " is not in [1, 2^24] (the count "
+                                         "is kept exactly in f32)"
+                                   : why);
+            return;
+          }
+          if (shape != std::vector<int64_t>{1}) {
+            error(v.loc) << "state '" << v.name
+                         << "' has 'max_tokens', so it is a token counter "
+                            "and must be state = [1]";
+            return;
+          }
+          st.maxTokens = *limit;
+        }
+        std::vector<StateInfo> &list =
+            block.name == "channel_mix" ? channelStates : timeStates;
+        if (!perLayer) {
+          error(v.loc) << "state '" << v.name << "' in block '" << block.name
+                       << "': only the per-layer blocks (time_mix, "
+                          "channel_mix) carry states";
+          return;
+        }
+        list.push_back(st);
+        continue;
+      }
+      if (v.kind != ValueKind::Param)
+        continue;
+      if (perLayer &&
+          in.back() - first + 1 != static_cast<int64_t>(in.size())) {
+        error(v.loc) << "parameter '" << v.name << "' is used in layers "
+                     << first << ".." << in.back()
+                     << " with gaps; the runtime binds a per-layer parameter "
+                        "from its first layer on, so its presence must be "
+                        "'layer >= K'";
+        return;
+      }
+      if (perLayer && in.back() != spec.nLayer - 1) {
+        error(v.loc) << "parameter '" << v.name << "' is used in layers "
+                     << first << ".." << in.back() << " but not up to layer "
+                     << spec.nLayer - 1
+                     << "; a per-layer parameter's presence must be "
+                        "'layer >= K'";
+        return;
+      }
+      if (paramIndex.count(v.name)) {
+        error(v.loc) << "parameter '" << v.name << "' is declared in blocks '"
+                     << paramBlock[v.name] << "' and '" << block.name
+                     << "'; give each its own name";
+        return;
+      }
+      ParamInfo p;
+      p.name = v.name;
+      p.shape = shape;
+      p.perLayer = perLayer;
+      p.firstLayer = static_cast<unsigned>(first);
+      p.binding.name = v.bindingName;
+      p.binding.transpose = v.transpose;
+      p.binding.index = v.index;
+      p.binding.storedAs = v.storedAs == "exp"           ? StoredAs::Exp
+                           : v.storedAs == "neg_exp"     ? StoredAs::NegExp
+                           : v.storedAs == "exp_neg_exp" ? StoredAs::ExpNegExp
+                                                         : StoredAs::Raw;
+      p.dtype = v.projection ? spec.weightDtype : "f32";
+      if (v.init.size() == 2)
+        p.init = uniform(v.init[0], v.init[1]);
+      else if (v.init.size() == 1)
+        p.init = InitHint{InitHint::Kind::Constant, v.init[0], v.init[0]};
+      else if (shape.size() >= 2)
+        p.init = matrixInit(shape.back());
+      else
+        p.init = uniform(-0.1, 0.1);
+      paramIndex[v.name] = spec.paramList.size();
+      paramLocs.insert_or_assign(v.name, Location(v.loc));
+      paramBlock[v.name] = block.name;
+      spec.paramList.push_back(std::move(p));
+    }
+  }
+  spec.stateList = channelStates;
+  spec.stateList.insert(spec.stateList.end(), timeStates.begin(),
+                        timeStates.end());
+}
+
+/// Applies [checkpoint.tensors] and checks every parameter's name template:
+/// per-layer parameters must use `layer`, global ones must not, and every
+/// `{expr}` must give a name for every layer that has the parameter.
+void SpecParser::checkBindings() {
+  std::vector<ParamInfo> &params = spec.paramList;
   for (auto &entry : spec.bindingOverrides) {
     const std::string &name = entry.first;
-    const TensorBinding &binding = entry.second;
     Location at = spec.locOf("checkpoint.tensors." + name, ctx);
     auto it = llvm::find_if(params,
                             [&](const ParamInfo &p) { return p.name == name; });
@@ -892,10 +977,97 @@ void SpecParser::validate() {
                 << llvm::join(names, ", ");
       continue;
     }
-    std::string why;
-    if (!checkTemplate(binding.name, it->perLayer, why))
-      error(at) << "tensor name template '" << binding.name << "' for '" << name
-                << "' " << why;
+    ParamInfo &p = *it;
+    p.binding = entry.second;
+    // Synthetic weights are drawn in the stored form: map the bounds of
+    // the parameter's own range through the checkpoint's transform (all
+    // monotonic), so that e.g. a decay stored as exp(-exp(d)) lies in (0, 1).
+    if (p.binding.storedAs == StoredAs::Raw)
+      continue;
+    auto stored = [&](double x) {
+      switch (p.binding.storedAs) {
+      case StoredAs::Exp:
+        return std::exp(x);
+      case StoredAs::NegExp:
+        return -std::exp(x);
+      case StoredAs::ExpNegExp:
+        return std::exp(-std::exp(x));
+      case StoredAs::Raw:
+        break;
+      }
+      return x;
+    };
+    double lo = stored(p.init.lo), hi = stored(p.init.hi);
+    if (p.init.kind == InitHint::Kind::Constant) {
+      p.init.lo = p.init.hi = lo;
+    } else {
+      p.init.lo = std::min(lo, hi);
+      p.init.hi = std::max(lo, hi);
+    }
+  }
+  for (ParamInfo &p : params) {
+    auto override = spec.bindingOverrides.find(p.name);
+    Location at = override != spec.bindingOverrides.end()
+                      ? spec.locOf("checkpoint.tensors." + p.name, ctx)
+                      : paramLocs.at(p.name);
+    const std::string &tmpl = p.binding.name;
+    if (!p.perLayer && templateUsesLayer(tmpl)) {
+      error(at) << "tensor name template '" << tmpl << "' for '" << p.name
+                << "' uses {layer} but the parameter is not per layer";
+      continue;
+    }
+    {
+      std::string why;
+      if (!expandTemplate(
+              tmpl, p.perLayer ? spec.layerSizes(p.firstLayer) : spec.sizes,
+              why)) {
+        error(at) << "tensor name template '" << tmpl << "' for '" << p.name
+                  << "': " << why
+                  << (p.perLayer ? " in layer " + std::to_string(p.firstLayer)
+                                 : std::string());
+        continue;
+      }
+    }
+    bool usesLayer = templateUsesLayer(tmpl);
+    if (p.perLayer && !usesLayer) {
+      error(at) << "tensor name template '" << tmpl << "' for '" << p.name
+                << "' names a per-layer parameter but has no {layer} "
+                   "placeholder";
+      continue;
+    }
+    // Plain {layer} fields are expanded by the runtime; anything else is
+    // computed here for every layer.
+    bool plain = true;
+    for (size_t pos = tmpl.find('{'); pos != std::string::npos;
+         pos = tmpl.find('{', pos + 1))
+      if (tmpl.compare(pos, 7, "{layer}") != 0)
+        plain = false;
+    if (plain)
+      continue;
+    int64_t first = p.perLayer ? p.firstLayer : 0;
+    int64_t last = p.perLayer ? spec.nLayer - 1 : 0;
+    std::vector<std::string> names;
+    for (int64_t l = 0; l <= last; ++l) {
+      if (l < first) {
+        names.push_back("");
+        continue;
+      }
+      std::string why;
+      std::optional<std::string> name = expandTemplate(
+          tmpl, p.perLayer ? spec.layerSizes(l) : spec.sizes, why);
+      if (!name) {
+        error(at) << "tensor name template '" << tmpl << "' for '" << p.name
+                  << "': " << why
+                  << (p.perLayer ? " in layer " + std::to_string(l)
+                                 : std::string());
+        break;
+      }
+      names.push_back(*name);
+    }
+    if (p.perLayer)
+      p.layerNames = std::move(names);
+    else if (!names.empty())
+      p.binding.name = names.front();
   }
 }
 
@@ -915,23 +1087,53 @@ std::optional<Spec> SpecParser::parse(StringRef text) {
   }
   const toml::table &root = result.table();
   Location fileLoc = FileLineColLoc::get(ctx, spec.path, 1, 1);
-  checkKeys(
-      root, "",
-      {"model", "norm", "precision", "time_mix", "channel_mix", "checkpoint"});
+  checkKeys(root, "",
+            {"model", "norm", "precision", "sizes", "time_mix", "channel_mix",
+             "block", "checkpoint"});
   if (auto *t = subTable(root, "", "model", true, fileLoc))
     parseModel(*t, spec.locOf("model", ctx));
   if (auto *t = subTable(root, "", "norm", true, fileLoc))
     parseNorm(*t, spec.locOf("norm", ctx));
   if (auto *t = subTable(root, "", "precision", false, fileLoc))
     parsePrecision(*t, spec.locOf("precision", ctx));
-  if (auto *t = subTable(root, "", "time_mix", true, fileLoc))
+  const toml::table *blockTable = subTable(root, "", "block", false, fileLoc);
+  if (blockTable) {
+    checkKeys(*blockTable, "block",
+              {kBlockNames[0], kBlockNames[1], kBlockNames[2], kBlockNames[3]});
+    for (const char *name : kBlockNames)
+      if (blockTable->contains(name))
+        handWritten.insert(name);
+    spec.menuOnly = handWritten.empty();
+  }
+  // The component keys describe the time and channel mixes the spec does
+  // not write itself.
+  bool menu =
+      !handWritten.count("time_mix") || !handWritten.count("channel_mix");
+  if (auto *t = subTable(root, "", "time_mix", menu, fileLoc))
     parseTimeMix(*t, spec.locOf("time_mix", ctx));
   if (auto *t = subTable(root, "", "channel_mix", false, fileLoc))
     parseChannelMix(*t, spec.locOf("channel_mix", ctx));
+  // Errors in [checkpoint] do not stop the checks that follow (all of a
+  // spec's binding errors are reported at once).
+  bool failedBefore = failed;
   if (auto *t = subTable(root, "", "checkpoint", false, fileLoc))
     parseCheckpoint(*t, spec.locOf("checkpoint", ctx));
+  bool checkpointFailed = failed && !failedBefore;
+  failed = failedBefore;
   validate();
+  if (failed || !sizesValid)
+    return std::nullopt;
+  parseSizes(subTable(root, "", "sizes", false, fileLoc));
   if (failed)
+    return std::nullopt;
+  parseBlocks(blockTable);
+  if (failed)
+    return std::nullopt;
+  buildCatalog();
+  if (failed)
+    return std::nullopt;
+  checkBindings();
+  if (failed || checkpointFailed)
     return std::nullopt;
   return std::move(spec);
 }

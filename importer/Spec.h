@@ -11,6 +11,8 @@
 #ifndef RWKV_IMPORTER_SPEC_H
 #define RWKV_IMPORTER_SPEC_H
 
+#include "importer/Block.h"
+
 #include "mlir/IR/Location.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringMap.h"
@@ -113,7 +115,11 @@ struct ParamInfo {
   bool perLayer = true;       ///< one tensor per block (else global)
   unsigned firstLayer = 0;    ///< first block that has it (v7 v0/v1/v2: 1)
   TensorBinding binding;      ///< default or spec-provided checkpoint binding
-  InitHint init;              ///< synthetic-weight distribution
+  /// Checkpoint name of every layer when the template computes it
+  /// (`{layer+1}`); empty when `binding.name` has only `{layer}` fields.
+  /// Layers before firstLayer have "".
+  std::vector<std::string> layerNames;
+  InitHint init; ///< synthetic-weight distribution
   /// Element type the kernels read: "f32", or the spec's
   /// precision.weights ("bf16") for projection matrices (Linear, LoRA and
   /// head weights), which dominate the bytes read per token.
@@ -125,6 +131,10 @@ struct StateInfo {
   std::string name;           ///< "att_shift", "wkv", "ffn_shift"
   std::vector<int64_t> shape; ///< without the leading batch dimension
   float init = 0.0f;          ///< value of a fresh sequence
+  /// > 0 for a token counter ([1] per sequence, holding how many tokens the
+  /// sequence has seen): the runtime refuses to go past this many tokens
+  /// (the capacity of an attention cache).
+  int64_t maxTokens = 0;
 };
 
 /// A parsed and validated model spec.
@@ -161,11 +171,26 @@ struct Spec {
   /// Names of the time-mix inputs the components need, in the order the
   /// token shift produces them ("w", "k", "v", "r", "g", "a").
   std::vector<std::string> timeMixInputs() const;
-  /// Prefix of the time-mix token-shift parameters ("att.x_",
-  /// "att.time_mix_" or "att.time_maa_").
-  std::string timeMixPrefix() const;
-  /// Prefix of the channel-mix token-shift parameters.
-  std::string channelMixPrefix() const;
+
+  /// Named sizes expressions may use: the [model] sizes, n_head, the LoRA
+  /// ranks (decay_rank, iclr_rank, value_rank, gate_rank, mix_rank) and
+  /// the [sizes] table.
+  SizeEnv sizes;
+  /// The blocks in kBlockNames order (embed, time_mix, channel_mix, head),
+  /// written in the spec's [block.*] tables or chosen from the fragment
+  /// library by the menu keys.
+  std::vector<BlockDef> blocks;
+  /// The block called `name`.
+  const BlockDef &block(StringRef name) const;
+  /// True for the blocks that run once per layer.
+  static bool perLayerBlock(StringRef name) {
+    return name == "time_mix" || name == "channel_mix";
+  }
+  /// Whether every block comes from the menu (the [time_mix] and
+  /// [channel_mix] component keys describe the model).
+  bool menuOnly = true;
+  /// The sizes of layer `layer` (`sizes` with `layer` set).
+  SizeEnv layerSizes(int64_t layer) const;
 
   /// Spec-file overrides of checkpoint bindings, by canonical name.
   std::map<std::string, TensorBinding> bindingOverrides;
@@ -177,11 +202,16 @@ struct Spec {
   /// Location of `key`, or of the file when the key was not written.
   Location locOf(llvm::StringRef key, MLIRContext *ctx) const;
 
-  /// Every parameter the compiled model takes, with bindings resolved.
-  std::vector<ParamInfo> parameters() const;
+  /// Every parameter the compiled model takes, with bindings resolved: the
+  /// live parameter values of the blocks.
+  const std::vector<ParamInfo> &parameters() const { return paramList; }
   /// The recurrent state tensors of one layer (their order is the state
-  /// layout of the runtime's state files).
-  std::vector<StateInfo> states() const;
+  /// layout of the runtime's state files: the channel mix's, then the time
+  /// mix's, each in declaration order).
+  const std::vector<StateInfo> &states() const { return stateList; }
+
+  std::vector<ParamInfo> paramList;
+  std::vector<StateInfo> stateList;
 };
 
 /// Parses and validates a spec. Errors are emitted as diagnostics on `ctx`

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Activations.h"
 #include "passes/GpuKernels.h"
 #include "passes/Passes.h"
 
@@ -72,8 +73,9 @@ Value activation(DeviceBuilder &d, Activation act, Value x) {
     Value m = d.maxF(x, d.f32(0.0));
     return d.mul(m, m);
   }
+  default:
+    return genericActivation(d.b, d.loc, act, x);
   }
-  llvm_unreachable("unknown activation");
 }
 
 /// A linalg.generic over the shape of `like` (value semantics); inputs
@@ -350,6 +352,7 @@ struct Lowering {
   LogicalResult lowerBiasAdd(BiasAddOp op);
   LogicalResult lowerDecay(DecayOp op);
   LogicalResult lowerLayerNorm(LayerNormOp op);
+  LogicalResult lowerRmsNorm(RmsNormOp op);
   LogicalResult lowerGroupNorm(GroupNormOp op);
   LogicalResult lowerL2Norm(L2NormOp op);
   LogicalResult lowerBonus(Wkv7BonusOp op);
@@ -378,6 +381,7 @@ LogicalResult Lowering::lower(Operation *op) {
       .Case([&](BiasAddOp o) { return lowerBiasAdd(o); })
       .Case([&](DecayOp o) { return lowerDecay(o); })
       .Case([&](LayerNormOp o) { return lowerLayerNorm(o); })
+      .Case([&](RmsNormOp o) { return lowerRmsNorm(o); })
       .Case([&](GroupNormOp o) { return lowerGroupNorm(o); })
       .Case([&](L2NormOp o) { return lowerL2Norm(o); })
       .Case([&](Wkv7BonusOp o) { return lowerBonus(o); })
@@ -577,6 +581,39 @@ LogicalResult Lowering::lowerLayerNorm(LayerNormOp op) {
       [&](DeviceBuilder &d, Value bb, Value t, Value, Value valid, Value lane) {
         normalizeRow(d, x, w, bias, y, bb, t, d.index(0), valid, lane, len,
                      eps);
+      });
+  op.getResult().replaceAllUsesWith(resultTensor(b, loc, y));
+  return success();
+}
+
+/// One warp per (b, t) row: x / sqrt(mean(x²) + eps) * w.
+LogicalResult Lowering::lowerRmsNorm(RmsNormOp op) {
+  if (!staticLastDim(op.getInput()))
+    return failure();
+  Location loc = op.getLoc();
+  int64_t len = lastDim(op.getInput());
+  Value x = readBuffer(b, loc, op.getInput()),
+        w = readBuffer(b, loc, op.getWeight());
+  Value y = allocResult(b, loc, cast<RankedTensorType>(op.getType()),
+                        dynamicSizes(b, loc, op.getInput()));
+  float eps = op.getEps().convertToFloat();
+  normRows(
+      loc, "rms_norm", op.getInput(), 1,
+      [&](DeviceBuilder &d, Value bb, Value t, Value, Value valid, Value lane) {
+        Value ss =
+            d.warpSum(laneSum(d, lane, len, [&](DeviceBuilder &e, Value j) {
+              Value v = e.load(x, {bb, t, j});
+              return e.mul(v, v);
+            }));
+        Value meanSq = d.mul(ss, d.f32(1.0 / static_cast<double>(len)));
+        Value denom =
+            math::SqrtOp::create(d.b, d.loc, d.add(meanSq, d.f32(eps)));
+        d.ifThen(valid, [&] {
+          laneForEach(d, lane, len, [&](DeviceBuilder &e, Value j) {
+            e.store(e.mul(e.div(e.load(x, {bb, t, j}), denom), e.load(w, {j})),
+                    y, {bb, t, j});
+          });
+        });
       });
   op.getResult().replaceAllUsesWith(resultTensor(b, loc, y));
   return success();
@@ -1108,9 +1145,14 @@ struct ConvertRwkvToGpuPass
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);
       if (mlir::failed(lowering.lower(op))) {
-        op->emitError() << "could not be lowered for the GPU: the GPU lowering "
-                           "needs static channel counts, head sizes and "
-                           "weight shapes";
+        if (isa<CausalAttentionOp>(op))
+          op->emitError() << "could not be lowered for the GPU: "
+                             "rwkv.causal_attention has a CPU lowering only "
+                             "so far (compile for a CPU target)";
+        else
+          op->emitError() << "could not be lowered for the GPU: the GPU "
+                             "lowering needs static channel counts, head "
+                             "sizes and weight shapes";
         failed = true;
         continue;
       }

@@ -71,6 +71,19 @@ rwkv_status rwkv_model_load(const char *artifact_dir, const char *weights_path,
   });
 }
 
+rwkv_status rwkv_weights_list_tensors(const char *weights_path,
+                                      rwkv_tensor_fn fn, void *user) {
+  if (!weights_path || !fn)
+    return nullArgument("weights_path and fn");
+  return guarded([&] {
+    std::unique_ptr<rwkvrt::Checkpoint> ck =
+        rwkvrt::Checkpoint::open(weights_path);
+    for (const auto &[name, t] : ck->tensors())
+      fn(name.c_str(), t.typeName.c_str(), static_cast<int64_t>(t.shape.size()),
+         t.shape.data(), user);
+  });
+}
+
 rwkv_status rwkv_model_load_synthetic(const char *artifact_dir, uint64_t seed,
                                       rwkv_model **out) {
   if (!artifact_dir || !out)
@@ -140,6 +153,14 @@ rwkv_status rwkv_session_eval_sequence(rwkv_session *session,
   if (!session || !tokens)
     return nullArgument("session and tokens");
   return guarded([&] { session->impl->eval(tokens, n_tokens, logits); });
+}
+
+rwkv_status rwkv_session_eval_sequence_all(rwkv_session *session,
+                                           const int32_t *tokens,
+                                           int64_t n_tokens, float *logits) {
+  if (!session || !tokens || !logits)
+    return nullArgument("session, tokens and logits");
+  return guarded([&] { session->impl->evalAll(tokens, n_tokens, logits); });
 }
 
 rwkv_status rwkv_session_eval_ragged(rwkv_session *session,

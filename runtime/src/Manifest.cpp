@@ -171,6 +171,16 @@ Manifest readManifest(const std::string &dir) {
     ps.checkpoint.transpose = r.boolean(ck, path + ".checkpoint", "transpose");
     if (ck.contains("index"))
       ps.checkpoint.index = r.integer(ck, path + ".checkpoint", "index");
+    if (ck.contains("layer_names")) {
+      const json &names = r.array(ck, path + ".checkpoint", "layer_names");
+      for (size_t l = 0; l < names.size(); ++l) {
+        if (!names[l].is_string())
+          fail(RWKV_ERROR_FORMAT, m.path + ": " + path +
+                                      ".checkpoint.layer_names[" +
+                                      std::to_string(l) + "] is not a string");
+        ps.checkpoint.layerNames.push_back(names[l].get<std::string>());
+      }
+    }
     const json &init = r.field(p, path, "init");
     ps.initKind = r.str(init, path + ".init", "kind");
     ps.initLo = r.number(init, path + ".init", "lo");
@@ -188,6 +198,13 @@ Manifest readManifest(const std::string &dir) {
     s.name = r.str(states[i], path, "name");
     s.shape = r.shape(states[i], path, "shape");
     s.init = static_cast<float>(r.number(states[i], path, "init"));
+    if (states[i].contains("max_tokens")) {
+      s.maxTokens = r.integer(states[i], path, "max_tokens");
+      if (s.maxTokens <= 0 || s.shape != std::vector<int64_t>{1})
+        fail(RWKV_ERROR_FORMAT, m.path + ": " + path +
+                                    ".max_tokens must be positive on a [1] "
+                                    "token-counter state");
+    }
     m.states.push_back(std::move(s));
   }
   const json &entries = r.array(root, "", "entry_points");

@@ -20,6 +20,9 @@ namespace rwkvrt {
 
 struct CheckpointBinding {
   std::string name; ///< template with {layer}
+  /// The tensor name of every layer, when the spec computes it from the
+  /// layer index (`{layer+1}`); empty otherwise ("" for absent layers).
+  std::vector<std::string> layerNames;
   bool transpose = false;
   int64_t index = -1;
 };
@@ -40,6 +43,9 @@ struct StateSpec {
   std::string name;
   std::vector<int64_t> shape; ///< without the batch dimension
   float init = 0;
+  /// > 0: a token counter ([1] per sequence) whose sequence may not go past
+  /// this many tokens (an attention cache's capacity).
+  int64_t maxTokens = 0;
 };
 
 struct ArgSpec {

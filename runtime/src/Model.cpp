@@ -203,6 +203,8 @@ void Model::bindEntries() {
       p.embed = bound;
     } else if (e.kind == "head") {
       p.head = bound;
+    } else if (e.kind == "head_all") {
+      p.headAll = bound;
     } else if (e.kind == "time_mix" || e.kind == "channel_mix") {
       auto &table = e.kind == "time_mix" ? p.timeMix : p.channelMix;
       for (int64_t l : e.layers) {
@@ -245,7 +247,10 @@ void Model::bindWeights(const Checkpoint &ck) {
     int64_t count = p.perLayer ? m.nLayer : 1;
     slots.resize(count);
     for (int64_t l = p.perLayer ? p.firstLayer : 0; l < count; ++l) {
-      std::string name = layerName(p.checkpoint.name, l);
+      std::string name =
+          l < static_cast<int64_t>(p.checkpoint.layerNames.size())
+              ? p.checkpoint.layerNames[l]
+              : layerName(p.checkpoint.name, l);
       std::string what = "parameter '" + p.name + "'" +
                          (p.perLayer ? " of layer " + std::to_string(l) : "");
       const TensorInfo *t = ck.find(name);
@@ -769,7 +774,8 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
 }
 
 void Session::step(const Model::Program &program, const int32_t *tokens,
-                   int64_t stride, int64_t count, float *logits) {
+                   int64_t stride, int64_t count, float *logits,
+                   bool allTokens) {
   const Manifest &m = model_.manifest();
   tokens_ = count;
   for (const ArgSpec &a : program.embed.spec->args)
@@ -792,7 +798,7 @@ void Session::step(const Model::Program &program, const int32_t *tokens,
     call(program.timeMix[l], l);
     call(program.channelMix[l], l);
   }
-  call(program.head, 0);
+  call(allTokens ? program.headAll : program.head, 0);
   if (logits) {
     const Buffer &out = activations_.at("logits");
     if (stream_) {
@@ -817,9 +823,35 @@ void Session::checkTokens(const int32_t *tokens, int64_t count,
                                     std::to_string(m.vocabSize) + ")");
 }
 
+void Session::checkCapacity(int64_t lo, int64_t count, int64_t n) const {
+  const Manifest &m = model_.manifest();
+  for (const StateSpec &s : m.states) {
+    if (s.maxTokens <= 0)
+      continue;
+    const std::vector<Buffer> &layers = states_.at(s.name);
+    for (int64_t b = lo; b < lo + count; ++b) {
+      // The counters of all layers agree; the largest one decides.
+      double seen = 0;
+      for (const Buffer &buf : layers)
+        if (!buf.data.empty())
+          seen = std::max(seen, static_cast<double>(buf.data[b]));
+      if (seen + static_cast<double>(n) > static_cast<double>(s.maxTokens))
+        fail(RWKV_ERROR_ARGUMENT,
+             "sequence " + std::to_string(b) + " has seen " +
+                 std::to_string(static_cast<int64_t>(seen)) + " tokens; " +
+                 std::to_string(n) + " more would pass the " +
+                 std::to_string(s.maxTokens) + " tokens its state '" + s.name +
+                 "' of " + m.specName +
+                 " can hold (the spec's max_tokens: an attention cache "
+                 "of that length); reset the session or start a new one");
+    }
+  }
+}
+
 void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
                         int64_t n, float *logits) {
   const Manifest &m = model_.manifest();
+  checkCapacity(lo, count, n);
   bool parallel = mode_ == Mode::Parallel || !model_.hasRecurrent() ||
                   (mode_ == Mode::Auto && n > 1 && model_.hasParallel());
   if (parallel && !model_.hasParallel())
@@ -833,18 +865,7 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
       step(model_.program(false), tokens + t, n, 1,
            t + 1 == n ? logits : nullptr);
   } else {
-    // Without a chunk size from the user: as many tokens per call as keep
-    // one [sequences, tokens, d_model] f32 activation within 32 MiB, from
-    // 64 to 4096 (the compiled blocks themselves work through a call in
-    // chunks of rwkvc --sequence-chunk tokens, so long calls cost no cache
-    // locality; 2048-token calls prefill 7-9% faster than 256-token ones).
-    constexpr int64_t kActivationBudget = int64_t{8} << 20; // f32 elements
-    int64_t chunk =
-        chunk_ > 0
-            ? chunk_
-            : std::clamp<int64_t>(kActivationBudget /
-                                      std::max<int64_t>(1, count * m.dModel),
-                                  64, 4096);
+    int64_t chunk = parallelChunk(count);
     for (int64_t start = 0; start < n; start += chunk) {
       int64_t len = std::min(chunk, n - start);
       step(model_.program(true), tokens + start, n, len,
@@ -855,6 +876,66 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
   batchN_ = batch_;
   if (stream_)
     stream_->synchronize(); // report kernel failures from this call
+}
+
+int64_t Session::parallelChunk(int64_t count) const {
+  // Without a chunk size from the user: as many tokens per call as keep
+  // one [sequences, tokens, d_model] f32 activation within 32 MiB, from
+  // 64 to 4096 (the compiled blocks themselves work through a call in
+  // chunks of rwkvc --sequence-chunk tokens, so long calls cost no cache
+  // locality; 2048-token calls prefill 7-9% faster than 256-token ones).
+  constexpr int64_t kActivationBudget = int64_t{8} << 20; // f32 elements
+  if (chunk_ > 0)
+    return chunk_;
+  return std::clamp<int64_t>(
+      kActivationBudget /
+          std::max<int64_t>(1, count * model_.manifest().dModel),
+      64, 4096);
+}
+
+void Session::evalAll(const int32_t *tokens, int64_t n, float *logits) {
+  const Manifest &m = model_.manifest();
+  if (n < 1)
+    fail(RWKV_ERROR_ARGUMENT,
+         "n_tokens must be >= 1, got " + std::to_string(n));
+  for (int64_t b = 0; b < batch_; ++b)
+    checkTokens(tokens + b * n, n, b, 0);
+  checkCapacity(0, batch_, n);
+  const bool headAll = model_.program(true).headAll.fn != nullptr;
+  bool parallel = mode_ == Mode::Parallel || !model_.hasRecurrent() ||
+                  (mode_ == Mode::Auto && n > 1 && headAll);
+  if (parallel && !headAll)
+    fail(RWKV_ERROR_ARGUMENT,
+         m.specName + " was compiled without a head over every token: "
+                      "compile it with rwkvc --all-logits for the logits of "
+                      "every position in the parallel form, or use the "
+                      "recurrent mode");
+  const int64_t vocab = m.vocabSize;
+  model_.useThreads(threads_);
+  std::vector<float> part;
+  if (!parallel) {
+    part.resize(static_cast<size_t>(batch_ * vocab));
+    for (int64_t t = 0; t < n; ++t) {
+      step(model_.program(false), tokens + t, n, 1, part.data());
+      for (int64_t b = 0; b < batch_; ++b)
+        std::memcpy(logits + (b * n + t) * vocab, part.data() + b * vocab,
+                    static_cast<size_t>(vocab) * sizeof(float));
+    }
+  } else {
+    int64_t chunk = parallelChunk(batch_);
+    for (int64_t start = 0; start < n; start += chunk) {
+      int64_t len = std::min(chunk, n - start);
+      part.resize(static_cast<size_t>(batch_ * len * vocab));
+      step(model_.program(true), tokens + start, n, len, part.data(),
+           /*allTokens=*/true);
+      for (int64_t b = 0; b < batch_; ++b)
+        std::memcpy(logits + (b * n + start) * vocab,
+                    part.data() + b * len * vocab,
+                    static_cast<size_t>(len * vocab) * sizeof(float));
+    }
+  }
+  if (stream_)
+    stream_->synchronize();
 }
 
 void Session::eval(const int32_t *tokens, int64_t n, float *logits) {

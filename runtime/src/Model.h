@@ -88,6 +88,9 @@ public:
   /// Entry points of one form: 0 = recurrent, 1 = parallel.
   struct Program {
     BoundEntry embed, head;
+    /// Parallel form, artifacts built with rwkvc --all-logits: the head over
+    /// every token (logits [B, T, V]); unbound otherwise.
+    BoundEntry headAll;
     std::vector<BoundEntry> timeMix, channelMix; ///< per layer
     bool complete() const;
   };
@@ -147,6 +150,10 @@ public:
   void loadStateTuning(const Checkpoint &ck);
   /// Versioned state files (format in runtime.h).
   void saveState(const std::string &path) const;
+  /// Evaluates `n` tokens per sequence and writes the logits of every
+  /// position, [batch][n][vocab] (the parallel form needs the artifact's
+  /// head_all entry, rwkvc --all-logits).
+  void evalAll(const int32_t *tokens, int64_t n, float *logits);
   void loadState(const std::string &path);
 
 private:
@@ -155,9 +162,16 @@ private:
                  float *logits);
   void checkTokens(const int32_t *tokens, int64_t count, int64_t sequence,
                    int64_t first) const;
-  /// Runs one call of the program for `tokens` tokens per sequence.
+  /// Refuses to take sequences [lo, lo + count) `n` tokens further when a
+  /// token-counter state (an attention cache) would pass its max_tokens.
+  void checkCapacity(int64_t lo, int64_t count, int64_t n) const;
+  /// Runs one call of the program for `tokens` tokens per sequence; with
+  /// `allTokens` through the head over every token (logits [B, count, V]).
   void step(const Model::Program &program, const int32_t *tokens,
-            int64_t stride, int64_t count, float *logits);
+            int64_t stride, int64_t count, float *logits,
+            bool allTokens = false);
+  /// Tokens per parallel call for `count` sequences.
+  int64_t parallelChunk(int64_t count) const;
   Buffer &activation(const std::string &name, const ArgSpec &arg);
   void call(const BoundEntry &entry, int64_t layer);
   std::vector<int64_t> concreteShape(const ArgSpec &arg) const;

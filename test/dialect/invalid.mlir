@@ -244,3 +244,43 @@ func.func @bias_width(%x: tensor<?x1x64xf32>, %b: tensor<32xf32>) {
   %y = rwkv.bias_add %x, %b : tensor<?x1x64xf32>, tensor<32xf32>
   return
 }
+
+// -----
+
+func.func @rms_norm_weight(%x: tensor<?x1x64xf32>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{'rwkv.rms_norm' op expects dimension 0 of 'weight' to be 64 (the channel count C), got 32}}
+  %y = rwkv.rms_norm %x, %w {eps = 1.0e-6 : f32} : tensor<?x1x64xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_eps(%x: tensor<?x1x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{'rwkv.rms_norm' op expects a positive 'eps', got 0}}
+  %y = rwkv.rms_norm %x, %w {eps = 0.0 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_width(%q: tensor<?x?x32xf32>, %c: tensor<?x64x16xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.causal_attention' op expects dimension 2 of 'cache_k' to be 32 (the head width of 'q'), got 16}}
+  %y, %k, %v, %m = rwkv.causal_attention %q, %q, %q, %c, %c, %n {scale = 0.1 : f32} : tensor<?x?x32xf32>, tensor<?x64x16xf32>, tensor<?x1xf32>
+  return
+}
+
+// -----
+
+func.func @attention_length(%q: tensor<?x?x32xf32>, %c: tensor<?x?x32xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.causal_attention' op expects a static cache length L}}
+  %y, %k, %v, %m = rwkv.causal_attention %q, %q, %q, %c, %c, %n {scale = 0.1 : f32} : tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x1xf32>
+  return
+}
+
+// -----
+
+func.func @attention_count(%q: tensor<?x?x32xf32>, %c: tensor<?x64x32xf32>, %n: tensor<?x2xf32>) {
+  // expected-error @+1 {{'rwkv.causal_attention' op expects dimension 1 of 'count' to be 1 (1), got 2}}
+  %y, %k, %v, %m = rwkv.causal_attention %q, %q, %q, %c, %c, %n {scale = 0.1 : f32} : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x2xf32>
+  return
+}

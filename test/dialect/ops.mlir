@@ -116,3 +116,27 @@ func.func @primitives(%x: tensor<?x?x64xf32>, %b: tensor<64xf32>) -> tensor<?x?x
   %y = rwkv.bias_add %a, %b : tensor<?x?x64xf32>, tensor<64xf32>
   return %y : tensor<?x?x64xf32>
 }
+
+// CHECK-LABEL: func.func @rms_norm_and_activations
+func.func @rms_norm_and_activations(%x: tensor<?x?x64xf32>, %w: tensor<64xf32>)
+    -> tensor<?x?x64xf32> {
+  // CHECK: %[[N:.+]] = rwkv.rms_norm %{{.+}}, %{{.+}} {eps = 9.99999997E-7 : f32} : tensor<?x?x64xf32>, tensor<64xf32>
+  %n = rwkv.rms_norm %x, %w {eps = 1.0e-6 : f32} : tensor<?x?x64xf32>, tensor<64xf32>
+  // CHECK: %[[S:.+]] = rwkv.activation silu %[[N]] : tensor<?x?x64xf32>
+  %s = rwkv.activation silu %n : tensor<?x?x64xf32>
+  // CHECK: %[[G:.+]] = rwkv.activation gelu %[[S]] : tensor<?x?x64xf32>
+  %g = rwkv.activation gelu %s : tensor<?x?x64xf32>
+  // CHECK: rwkv.activation mish %[[G]] : tensor<?x?x64xf32>
+  %m = rwkv.activation mish %g : tensor<?x?x64xf32>
+  return %m : tensor<?x?x64xf32>
+}
+
+// CHECK-LABEL: func.func @causal_attention
+func.func @causal_attention(%q: tensor<?x?x32xf32>, %ck: tensor<?x64x32xf32>,
+                            %n: tensor<?x1xf32>)
+    -> (tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>) {
+  // CHECK: rwkv.causal_attention %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {scale = 0.176776692 : f32} : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
+  %y, %k1, %v1, %n1 = rwkv.causal_attention %q, %q, %q, %ck, %ck, %n {scale = 0.176776695 : f32}
+      : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
+  return %y, %k1, %v1, %n1 : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
+}

@@ -403,3 +403,47 @@ func.func @ddlerp(%x: tensor<?x1x32xf32>, %c: tensor<32xf32>, %down: tensor<16x3
       -> tensor<?x1x32xf32>, tensor<?x1x32xf32>
   return %a, %b : tensor<?x1x32xf32>, tensor<?x1x32xf32>
 }
+
+// -----
+
+// Tests RMSNorm: one Σx² reduction, then x / sqrt(Σx²/C + eps) · w.
+
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: %[[SS:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK-SAME: ins(%{{.+}}, %[[SS]], %{{.+}} :
+// CHECK: math.sqrt
+// CHECK: arith.divf
+// CHECK-NOT: rwkv.
+func.func @rms_norm(%x: tensor<?x1x64xf32>, %w: tensor<64xf32>) -> tensor<?x1x64xf32> {
+  %y = rwkv.rms_norm %x, %w {eps = 1.0e-6 : f32} : tensor<?x1x64xf32>, tensor<64xf32>
+  return %y : tensor<?x1x64xf32>
+}
+
+// -----
+
+// Tests causal attention: per sequence and token, the key/value rows are
+// appended while they fit (scf.if), then the max, Σ exp and division passes
+// over the cached rows, with FMAs of vector<8xf32> over the head width.
+
+// CHECK-LABEL: func.func @causal_attention
+// CHECK: tensor.extract %{{.+}}[%{{.+}}, %{{.+}}] : tensor<?x1xf32>
+// CHECK: arith.fptosi
+// CHECK: scf.for
+// CHECK: arith.cmpi ult
+// CHECK: scf.if
+// CHECK: vector.transfer_write
+// CHECK: vector.fma {{.*}} : vector<8xf32>
+// CHECK: vector.reduction <add>
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: tensor.insert
+// CHECK-NOT: rwkv.
+func.func @causal_attention(%q: tensor<?x?x32xf32>, %ck: tensor<?x64x32xf32>,
+                            %n: tensor<?x1xf32>)
+    -> (tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>) {
+  %y, %k1, %v1, %n1 = rwkv.causal_attention %q, %q, %q, %ck, %ck, %n {scale = 0.176776695 : f32}
+      : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
+  return %y, %k1, %v1, %n1 : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
+}

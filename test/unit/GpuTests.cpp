@@ -21,6 +21,7 @@
 
 #include "RuntimeTestSupport.h"
 
+#include <cstring>
 #include <dlfcn.h>
 #include <nlohmann/json.hpp>
 
@@ -321,7 +322,7 @@ void checkAgainstCpu(const TinySpec &param, const std::string &gpuDir,
   std::string spec = RWKV_SPECS "/" + std::string(param.spec) + ".toml";
   std::string weights = kData + "/" + param.weights;
   const std::string &cpuDir = artifactFor(spec);
-  bool trained = fs::exists(weights);
+  bool trained = *param.weights && fs::exists(weights);
   rwkv_model *cpu = nullptr, *gpu = nullptr;
   auto load = [&](const std::string &dir, rwkv_model **m) {
     return trained ? rwkv_model_load(dir.c_str(), weights.c_str(), m)
@@ -444,13 +445,19 @@ const TinySpec kTinySpecs[] = {
     {"rwkvcpp-tiny-6v0-1m", "tiny-rwkv-6v0-1m-FP32.bin"},
     {"rwkvcpp-tiny-6v0-3m", "tiny-rwkv-6v0-3m-Q5_1.bin"},
     {"rwkvcpp-tiny-7v0", "tiny-rwkv-7v0-834K-FP32.bin"},
+    // Written in the block language (RMSNorm, SwiGLU): synthetic weights.
+    {"examples/rwkv7-transformer-block", ""},
 };
 
-/// "6v0_1m" for rwkvcpp-tiny-6v0-1m.
+/// "6v0_1m" for rwkvcpp-tiny-6v0-1m, "rwkv7_transformer_block" for
+/// examples/rwkv7-transformer-block.
 std::string tinyName(const ::testing::TestParamInfo<TinySpec> &info) {
-  std::string name = info.param.spec + std::string("rwkvcpp-tiny-").size();
+  std::string name = info.param.spec;
+  for (const char *prefix : {"rwkvcpp-tiny-", "examples/"})
+    if (name.rfind(prefix, 0) == 0)
+      name = name.substr(std::strlen(prefix));
   for (char &ch : name)
-    if (ch == '-')
+    if (ch == '-' || ch == '/')
       ch = '_';
   return name;
 }

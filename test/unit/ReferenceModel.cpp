@@ -208,11 +208,49 @@ Vec ReferenceModel::timeMix(const Vec &x, int64_t l) {
   Vec out = linear(o, w("att.output", l), c, c);
   if (cfg.residualBias)
     out = add(out, w("att.output.bias", l));
+  if (cfg.attentionWidth > 0) {
+    // softmax_s(q·k_s / √D) over every token so far, this one included.
+    const int64_t d = cfg.attentionWidth;
+    if (attnKeys.empty()) {
+      attnKeys.resize(static_cast<size_t>(cfg.layers));
+      attnValues.resize(static_cast<size_t>(cfg.layers));
+    }
+    Vec q = linear(x, w("att.attn_q", l), c, d);
+    attnKeys[l].push_back(linear(x, w("att.attn_k", l), c, d));
+    attnValues[l].push_back(linear(x, w("att.attn_v", l), c, d));
+    std::vector<double> scores;
+    double top = -1e300;
+    for (const Vec &k : attnKeys[l]) {
+      double dot = 0;
+      for (int64_t i = 0; i < d; ++i)
+        dot += q[i] * k[i];
+      scores.push_back(dot / std::sqrt(static_cast<double>(d)));
+      top = std::max(top, scores.back());
+    }
+    Vec y(d, 0.0);
+    double sum = 0;
+    for (size_t s = 0; s < scores.size(); ++s) {
+      double p = std::exp(scores[s] - top);
+      sum += p;
+      for (int64_t i = 0; i < d; ++i)
+        y[i] += p * attnValues[l][s][i];
+    }
+    for (double &e : y)
+      e /= sum;
+    out = add(out, linear(y, w("att.attn_o", l), d, c));
+  }
   return out;
 }
 
 Vec ReferenceModel::channelMix(const Vec &x, int64_t l) {
   const int64_t c = cfg.c, f = cfg.ffn;
+  if (cfg.mlp == "swiglu") {
+    Vec gate = linear(x, w("mlp.gate", l), c, f);
+    Vec up = linear(x, w("mlp.up", l), c, f);
+    for (int64_t i = 0; i < f; ++i)
+      gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
+    return linear(gate, w("mlp.down", l), f, c);
+  }
   Vec sx = ffnShift[l];
   ffnShift[l] = x;
   bool prev = cfg.channelMixShift == "lerp_previous";
@@ -232,25 +270,44 @@ Vec ReferenceModel::channelMix(const Vec &x, int64_t l) {
     o = add(o, w("ffn.value.bias", l));
   if (cfg.channelMix == "relu_square_gated")
     o = mul(o, map(linear(mix("r"), w("ffn.receptance", l), c, c), sigmoid));
+  if (cfg.tokenGate) {
+    const Vec &table = w("ffn.token_gate", l);
+    Vec z = linear(x, w("ffn.gate", l), c, c);
+    for (int64_t i = 0; i < c; ++i)
+      o[i] *= sigmoid(z[i] + table[token * c + i]);
+  }
   return o;
 }
 
-Vec ReferenceModel::step(int32_t token) {
+Vec ReferenceModel::step(int32_t tok) {
   const int64_t c = cfg.c;
+  token = tok;
+  // LN(x) with weight and bias, or RMSNorm(x) = x / sqrt(mean(x²) + eps) · w.
+  auto norm = [&](const Vec &x, const std::string &name, int64_t l) {
+    if (cfg.blockNorm == "rms_norm") {
+      const Vec &g = w(name + ".weight", l);
+      double ss = 0;
+      for (double v : x)
+        ss += v * v;
+      double inv =
+          1.0 / std::sqrt(ss / static_cast<double>(c) + cfg.rmsNormEps);
+      Vec out(c);
+      for (int64_t i = 0; i < c; ++i)
+        out[i] = x[i] * inv * g[i];
+      return out;
+    }
+    return layerNorm(x, w(name + ".weight", l), w(name + ".bias", l), c,
+                     cfg.layerNormEps);
+  };
   const Vec &emb = w("emb", 0);
-  Vec x(emb.begin() + token * c, emb.begin() + (token + 1) * c);
+  Vec x(emb.begin() + tok * c, emb.begin() + (tok + 1) * c);
   if (cfg.ln0)
     x = layerNorm(x, w("ln0.weight", 0), w("ln0.bias", 0), c, cfg.layerNormEps);
   for (int64_t l = 0; l < cfg.layers; ++l) {
-    x = add(x, timeMix(layerNorm(x, w("ln1.weight", l), w("ln1.bias", l), c,
-                                 cfg.layerNormEps),
-                       l));
-    x = add(x, channelMix(layerNorm(x, w("ln2.weight", l), w("ln2.bias", l), c,
-                                    cfg.layerNormEps),
-                          l));
+    x = add(x, timeMix(norm(x, "ln1", l), l));
+    x = add(x, channelMix(norm(x, "ln2", l), l));
   }
-  x = layerNorm(x, w("ln_out.weight", 0), w("ln_out.bias", 0), c,
-                cfg.layerNormEps);
+  x = norm(x, "ln_out", 0);
   Vec logits = linear(x, w("head", 0), c, cfg.vocab);
   if (cfg.headBias)
     logits = add(logits, w("head.bias", 0));

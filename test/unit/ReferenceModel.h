@@ -17,6 +17,8 @@
 
 namespace rwkvref {
 
+using Vec = std::vector<double>;
+
 /// Components and sizes, as manifest.json's "model" object records them.
 struct ModelConfig {
   int64_t vocab = 0, c = 0, layers = 0, heads = 0, n = 0, ffn = 0;
@@ -26,6 +28,22 @@ struct ModelConfig {
   bool valueResidual = false, ln0 = true, headBias = false,
        residualBias = false;
   double layerNormEps = 1e-5, groupNormEps = 64e-5;
+
+  // Block-language variants (specs/examples/), written here from their
+  // definitions:
+  /// "layer_norm" (LN with bias, every generation) or "rms_norm" (RMSNorm
+  /// with a scale only, for ln1/ln2/ln_out; rwkv7-transformer-block).
+  std::string blockNorm = "layer_norm";
+  double rmsNormEps = 1e-6;
+  /// "" or "swiglu": down(silu(x·gateᵀ) ⊙ x·upᵀ), no token shift
+  /// (rwkv7-transformer-block).
+  std::string mlp;
+  /// The channel-mix output is scaled by σ(E_l[token] + x·W_fᵀ)
+  /// (rwkv7-token-gated-ffn).
+  bool tokenGate = false;
+  /// A single-head causal softmax attention branch of this width beside the
+  /// WKV, reading the time mix's input (0: none; rwkv7-attention-branch).
+  int64_t attentionWidth = 0;
 };
 
 /// Weights in the compiler's layout: name -> per-layer tensors (index 0 for
@@ -48,6 +66,9 @@ private:
   // Per-layer state.
   std::vector<std::vector<double>> attShift, ffnShift, wkvState, a, b, p;
   std::vector<double> vFirst;
+  int32_t token = 0; ///< the token being fed (for tokenGate)
+  /// Per layer, the keys and values of every token so far (attention).
+  std::vector<std::vector<Vec>> attnKeys, attnValues;
 };
 
 } // namespace rwkvref

@@ -126,6 +126,23 @@ TEST_F(WeightFormats, RwkvCppNamesInPthAndSafetensors) {
   }
 }
 
+// A checkpoint that numbers its blocks from 1 (rwkv1.*, ffn1.*, ln1a for
+// block 0) binds through `{layer+1}` templates (the manifest lists each
+// layer's tensor name; the runtime does no template arithmetic).
+TEST_F(WeightFormats, BlocksNumberedFromOneBindThroughLayerExpressions) {
+  std::string from1 = artifactFor(RWKV_TEST_INPUTS "/tiny-7v0-from1.toml");
+  Loaded st =
+      write("from1.safetensors", "--format=safetensors --layout=from1", from1);
+  ASSERT_EQ(st.status, RWKV_OK) << st.error;
+  EXPECT_LE(maxAbsDiff(st.logits, reference), 1e-5);
+  // The same file under the official names does not fit that spec.
+  Loaded wrong = write("official.safetensors",
+                       "--format=safetensors --layout=official", from1);
+  EXPECT_NE(wrong.status, RWKV_OK);
+  EXPECT_NE(wrong.error.find("no tensor 'ln0.weight'"), std::string::npos)
+      << wrong.error;
+}
+
 TEST_F(WeightFormats, FlaSafetensorsMatchTheBin) {
   Loaded st =
       write("fla.safetensors", "--format=safetensors --layout=fla", fla);

@@ -8,6 +8,10 @@ Layouts:
             att.x_r, x_w, x_k, x_v, x_a, x_g [1, 1, C] and the LoRA matrices
             are stored [in, out] again
   fla       the fla / Hugging Face names (rwkv-math §7 table)
+  from1     the official layout with blocks numbered from 1 under other
+            names, as some published variants store them: blocks.N.att.* ->
+            rwkvM.*, blocks.N.ffn.* -> ffnM.*, blocks.N.ln1/ln2 -> lnMa/lnMb
+            (M = N + 1), blocks.0.ln0 -> ln0
 
 Formats:
   pth          a torch.save zip archive: data.pkl is written by Python's
@@ -147,6 +151,24 @@ def to_fla(official):
                 else:  # x_*, r_k
                     new = p + "attn." + leaf
         out[new] = (shape, values)
+    return out
+
+
+def to_from1(official):
+    out = collections.OrderedDict()
+    for name, value in official.items():
+        parts = name.split(".")
+        if parts[0] == "blocks":
+            m = int(parts[1]) + 1
+            kind, rest = parts[2], ".".join(parts[3:])
+            if kind == "ln0":
+                name = "ln0." + rest
+            elif kind in ("ln1", "ln2"):
+                name = "ln%d%s.%s" % (m, "a" if kind == "ln1" else "b", rest)
+            else:
+                name = "%s%d.%s" % ("rwkv" if kind == "att" else "ffn", m,
+                                    rest)
+        out[name] = value
     return out
 
 
@@ -318,7 +340,7 @@ def main():
     ap.add_argument("output")
     ap.add_argument("--format", choices=("pth", "safetensors"),
                     default="pth")
-    ap.add_argument("--layout", choices=("rwkvcpp", "official", "fla"),
+    ap.add_argument("--layout", choices=("rwkvcpp", "official", "fla", "from1"),
                     default="official")
     ap.add_argument("--dtype", choices=("f32", "f16", "bf16", "f32-bf16"),
                     default="f32")
@@ -335,6 +357,8 @@ def main():
         tensors = to_official(tensors)
     if a.layout == "fla":
         tensors = to_fla(tensors)
+    if a.layout == "from1":
+        tensors = to_from1(tensors)
     if a.jitter:
         jitter(tensors)
     if a.round_matrices:

@@ -36,7 +36,12 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string>
     modelDir("model", cl::desc("Artifact directory written by rwkvc"),
-             cl::value_desc("dir"), cl::Required);
+             cl::value_desc("dir"));
+static cl::opt<std::string> listTensors(
+    "list-tensors",
+    cl::desc("Print the tensors of a weights file (.pth, safetensors, "
+             "rwkv.cpp .bin): name, dtype, shape; then exit"),
+    cl::value_desc("file"));
 static cl::opt<std::string> weightsPath(
     "weights",
     cl::desc("Checkpoint (rwkv.cpp .bin); synthetic weights if omitted"),
@@ -48,6 +53,12 @@ static cl::opt<std::string>
     logitsOut("logits-out",
               cl::desc("Write the last token's logits (little-endian float32)"),
               cl::value_desc("file"), cl::init(""));
+static cl::opt<bool> allLogits(
+    "all-logits",
+    cl::desc("With --logits-out: write the logits after every prompt token, "
+             "[batch][tokens][vocab] (the parallel form needs an artifact "
+             "built with rwkvc --all-logits)"),
+    cl::init(false));
 static cl::opt<unsigned>
     topK("top", cl::desc("How many top next tokens to print"), cl::init(5));
 static cl::opt<unsigned> benchTokens(
@@ -301,6 +312,23 @@ static int generate(rwkv_model *model, rwkv_session *session,
 int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv, "rwkv-run: run or benchmark a compiled RWKV model\n");
+  if (!listTensors.empty()) {
+    auto print = [](const char *name, const char *dtype, int64_t rank,
+                    const int64_t *shape, void *) {
+      std::string dims;
+      for (int64_t d = 0; d < rank; ++d)
+        dims += (d ? ", " : "") + std::to_string(shape[d]);
+      llvm::outs() << llvm::left_justify(name, 40) << " "
+                   << llvm::left_justify(dtype, 5) << " [" << dims << "]\n";
+    };
+    if (rwkv_weights_list_tensors(listTensors.c_str(), print, nullptr) !=
+        RWKV_OK)
+      return die(rwkv_last_error());
+    return 0;
+  }
+  if (modelDir.empty())
+    return die("--model DIR is required (the artifact directory written by "
+               "rwkvc), unless --list-tensors is given");
   std::vector<int32_t> tokens;
   if (!parseTokens(tokenList, tokens))
     return die("--tokens must be a comma-separated list of non-negative "
@@ -394,10 +422,25 @@ int main(int argc, char **argv) {
   for (size_t b = 0; b < B; ++b)
     for (size_t i = 0; i < tokens.size(); ++i)
       batchTokens.push_back(tokens[(i + b) % tokens.size()]);
-  if (rwkv_session_eval_sequence(session, batchTokens.data(),
-                                 static_cast<int64_t>(tokens.size()),
-                                 logits.data()) != RWKV_OK)
+  // Every position's logits, or the last one's.
+  std::vector<float> everyPosition;
+  if (allLogits) {
+    if (logitsOut.empty())
+      return die("--all-logits needs --logits-out FILE");
+    const size_t n = tokens.size(), v = static_cast<size_t>(vocab);
+    everyPosition.resize(B * n * v);
+    if (rwkv_session_eval_sequence_all(session, batchTokens.data(),
+                                       static_cast<int64_t>(n),
+                                       everyPosition.data()) != RWKV_OK)
+      return die(rwkv_last_error());
+    for (size_t b = 0; b < B; ++b)
+      std::copy_n(everyPosition.begin() + ((b * n + n - 1) * v), v,
+                  logits.begin() + b * v);
+  } else if (rwkv_session_eval_sequence(session, batchTokens.data(),
+                                        static_cast<int64_t>(tokens.size()),
+                                        logits.data()) != RWKV_OK) {
     return die(rwkv_last_error());
+  }
 
   llvm::outs() << "prompt   " << tokens.size() << " tokens:";
   for (int32_t t : tokens)
@@ -420,9 +463,10 @@ int main(int argc, char **argv) {
   }
 
   if (!logitsOut.empty()) {
+    const std::vector<float> &out = allLogits ? everyPosition : logits;
     std::FILE *f = std::fopen(logitsOut.c_str(), "wb");
-    if (!f || std::fwrite(logits.data(), sizeof(float), logits.size(), f) !=
-                  logits.size())
+    if (!f ||
+        std::fwrite(out.data(), sizeof(float), out.size(), f) != out.size())
       return die("cannot write '" + logitsOut + "'");
     std::fclose(f);
   }

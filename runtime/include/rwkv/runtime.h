@@ -86,6 +86,16 @@ RWKV_API rwkv_status rwkv_model_load(const char *artifact_dir,
                                      const char *weights_path,
                                      rwkv_model **out);
 
+/* Lists the tensors of a weights file (BlinkDL .pth, safetensors, rwkv.cpp
+ * .bin), in name order: `fn` is called once per tensor with its name, its
+ * dtype as the file stores it ("f32", "f16", "bf16", "q5_1", ...), its rank
+ * and its shape (torch order, outermost first). For writing a spec's
+ * [checkpoint.tensors] against an unfamiliar file. */
+typedef void (*rwkv_tensor_fn)(const char *name, const char *dtype,
+                               int64_t rank, const int64_t *shape, void *user);
+RWKV_API rwkv_status rwkv_weights_list_tensors(const char *weights_path,
+                                               rwkv_tensor_fn fn, void *user);
+
 /* As rwkv_model_load, with deterministic synthetic weights drawn from the
  * per-parameter distributions the compiler recorded in the manifest. */
 RWKV_API rwkv_status rwkv_model_load_synthetic(const char *artifact_dir,
@@ -139,6 +149,17 @@ RWKV_API rwkv_status rwkv_session_eval_sequence(rwkv_session *session,
                                                 const int32_t *tokens,
                                                 int64_t n_tokens,
                                                 float *logits);
+
+/* As rwkv_session_eval_sequence, but `logits` (required) receives the
+ * logits after every token: batch x n_tokens x vocab_size float32, for
+ * checking a model against a reference in one call. The recurrent form
+ * works for every artifact; the parallel form needs an artifact built with
+ * `rwkvc --all-logits` (else RWKV_ERROR_ARGUMENT; in RWKV_MODE_AUTO such an
+ * artifact is run in the recurrent form). */
+RWKV_API rwkv_status rwkv_session_eval_sequence_all(rwkv_session *session,
+                                                    const int32_t *tokens,
+                                                    int64_t n_tokens,
+                                                    float *logits);
 
 /* Ragged batch: sequence b gets lengths[b] tokens (0 to skip it); the
  * tokens of all sequences are back to back in `tokens`. logits, if not NULL,
