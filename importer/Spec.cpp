@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::rwkv;
@@ -562,15 +563,27 @@ void SpecParser::validate() {
           << "'" << key << "' must be positive, got " << value;
     return value > 0;
   };
-  // Evaluate every check so all size errors are reported at once.
+  // Evaluate every check so all size errors are reported at once. The
+  // upper limits keep every tensor's element count and byte size far inside
+  // int64 and every index inside the generated code's i64/index arithmetic
+  // (docs/spec.md): 2^24 vocabulary rows, 2^20 channels, 4096 layers.
   bool sizesOk = true;
-  for (auto [key, value] :
-       {std::pair<StringRef, int64_t>{"model.vocab_size", spec.vocabSize},
-        {"model.d_model", spec.dModel},
-        {"model.n_layer", spec.nLayer},
-        {"model.head_size", spec.headSize},
-        {"model.d_ffn", spec.dFfn}})
-    sizesOk = positive(key, value) && sizesOk;
+  for (auto [key, value, limit] :
+       {std::tuple<StringRef, int64_t, int64_t>{"model.vocab_size",
+                                                spec.vocabSize, 1 << 24},
+        {"model.d_model", spec.dModel, 1 << 20},
+        {"model.n_layer", spec.nLayer, 4096},
+        {"model.head_size", spec.headSize, 1 << 20},
+        {"model.d_ffn", spec.dFfn, 1 << 20}}) {
+    bool ok = positive(key, value);
+    if (ok && value > limit) {
+      error(spec.locOf(key, ctx))
+          << "'" << key << "' = " << value << " is larger than the limit "
+          << limit << " (docs/spec.md, size limits)";
+      ok = false;
+    }
+    sizesOk = ok && sizesOk;
+  }
   if (spec.dModel > 0 && spec.headSize > 0 && spec.dModel % spec.headSize != 0)
     error(spec.locOf("model.d_model", ctx))
         << "'model.d_model' (" << spec.dModel
@@ -589,7 +602,14 @@ void SpecParser::validate() {
       sizesOk = false;
       return;
     }
-    sizesOk = positive(key, rank) && sizesOk;
+    bool ok = positive(key, rank);
+    if (ok && rank > (1 << 20)) {
+      error(spec.locOf(key, ctx)) << "'" << key << "' = " << rank
+                                  << " is larger than the limit 1048576 "
+                                     "(docs/spec.md, size limits)";
+      ok = false;
+    }
+    sizesOk = ok && sizesOk;
   };
   // Without a valid WKV the component defaults are unknown: nothing more to
   // check about components (the missing/invalid key was reported).
@@ -862,12 +882,26 @@ void SpecParser::buildCatalog() {
                        << "\": " << why;
           return;
         }
-        if (*n <= 0 || *n > (int64_t{1} << 40)) {
+        if (*n <= 0 || *n > (int64_t{1} << 24)) {
           error(v.loc) << "shape of '" << v.name << "': \"" << d << "\" is "
-                       << *n << "; a dimension must be in [1, 2^40]";
+                       << *n << "; a dimension must be in [1, 2^24]";
           return;
         }
         shape.push_back(*n);
+      }
+      int64_t elements = 1;
+      for (int64_t n : shape)
+        elements = elements > (int64_t{1} << 40) / n ? (int64_t{1} << 40) + 1
+                                                     : elements * n;
+      if (elements > (int64_t{1} << 34)) {
+        InFlightDiagnostic d = error(v.loc);
+        d << "'" << v.name << "' would hold ";
+        if (elements > (int64_t{1} << 40))
+          d << "more than 2^40";
+        else
+          d << elements;
+        d << " elements; a tensor is limited to 2^34 (64 GiB of f32)";
+        return;
       }
       if (v.kind == ValueKind::State) {
         StateInfo st{v.name, shape, static_cast<float>(v.stateInit)};
