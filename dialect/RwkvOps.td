@@ -377,12 +377,16 @@ def Rwkv_LoraOp : Rwkv_Op<"lora", [Pure]> {
 
 def Rwkv_ActivationOp : Rwkv_Op<"activation",
     [Pure, AllTypesMatch<["input", "result"]>]> {
-  let summary = "Pointwise activation of a LoRA or a channel mix";
+  let summary = "Pointwise activation";
   let description = [{
     `result = kind(input)` elementwise in f32: `tanh`, `sigmoid`
-    (`1 / (1 + e^-x)`) or `relu_square` (`max(x, 0)²`, the channel mix's
-    key activation, rwkv-math §2.3). `none` is not allowed: an identity is
-    simply omitted.
+    (`1 / (1 + e^-x)`), `relu_square` (`max(x, 0)²`, the channel mix's
+    key activation, rwkv-math §2.3), and the ones variants are made of:
+    `relu` (`max(x, 0)`), `silu` (`x·σ(x)`), `softplus`
+    (`max(x, 0) + log(1 + e^-|x|)`), `mish` (`x·tanh(softplus(x))`), `gelu`
+    (`½x(1 + erf(x/√2))`, torch's exact form; erf by Abramowitz & Stegun
+    7.1.26, |error| < 1.5e-7) and `exp`. `none` is not allowed: an identity
+    is simply omitted.
 
     The importer writes LoRA and channel-mix blocks as `linear`,
     `activation`, `bias_add` and `arith` chains; `rwkv-fuse-lora` and

@@ -1,6 +1,7 @@
 //===- BlockParser.cpp - TOML tables of the block language ----------------===//
 
 #include "importer/BlockParser.h"
+#include "importer/Spec.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -219,7 +220,7 @@ std::optional<ValueDef> ValueParser::value(StringRef name,
         error(item.source()) << what << " must be an integer >= 0";
     } else if (key == "stored_as") {
       if (auto s = string(item, what)) {
-        if (!llvm::is_contained({"raw", "exp", "neg_exp", "exp_neg_exp"}, *s))
+        if (!storedAsNamed(*s))
           error(item.source()) << what << " = \"" << *s
                                << "\" is not one of raw, exp, neg_exp, "
                                   "exp_neg_exp";
@@ -274,20 +275,13 @@ bool mlir::rwkv::parseBlockValues(const toml::table &table, StringRef tableName,
                                   ArrayRef<StringRef> skip, MLIRContext *ctx,
                                   std::vector<ValueDef> &out, unsigned &order) {
   ValueParser parser(tableName, path, useLoc, ctx);
-  // toml++ keeps keys sorted; the declaration order is the source order.
-  std::vector<std::pair<const toml::key *, const toml::node *>> entries;
-  for (auto &&[key, node] : table)
-    if (!llvm::is_contained(skip, StringRef(key.str())))
-      entries.emplace_back(&key, &node);
-  std::stable_sort(entries.begin(), entries.end(), [](auto &a, auto &b) {
-    const auto &x = a.first->source().begin, &y = b.first->source().begin;
-    return x.line != y.line ? x.line < y.line : x.column < y.column;
-  });
-  for (auto [key, node] : entries)
-    if (std::optional<ValueDef> v =
-            parser.value(key->str(), *node, key->source())) {
-      v->order = order++;
-      out.push_back(std::move(*v));
-    }
+  // The declaration order is the source order.
+  for (auto [key, node] : inSourceOrder(table))
+    if (!llvm::is_contained(skip, StringRef(key->str())))
+      if (std::optional<ValueDef> v =
+              parser.value(key->str(), *node, key->source())) {
+        v->order = order++;
+        out.push_back(std::move(*v));
+      }
   return !parser.failed;
 }

@@ -32,9 +32,9 @@ using namespace mlir::rwkv;
 
 namespace {
 
-/// What the importer knows about one op of the language: its operands
-/// (fixed, or at least `minArgs` with `variadic`), its result names (one
-/// unnamed result when empty) and its attributes.
+/// What the importer knows about one op of the language: its operand count
+/// (from `minArgs` to `maxArgs`; 64 means "at least minArgs"), its result
+/// names (one unnamed result when empty) and its attributes.
 struct OpInfo {
   const char *name;
   unsigned minArgs, maxArgs;
@@ -91,22 +91,6 @@ const std::vector<OpInfo> &opTable() {
        "q, k, v, cache_k, cache_v, count"},
   };
   return table;
-}
-
-/// The activation a language op name stands for.
-std::optional<Activation> activationNamed(StringRef name) {
-  for (auto [n, kind] :
-       {std::pair<const char *, Activation>{"sigmoid", Activation::Sigmoid},
-        {"tanh", Activation::Tanh},
-        {"relu_square", Activation::ReluSquare},
-        {"relu", Activation::Relu},
-        {"silu", Activation::Silu},
-        {"softplus", Activation::Softplus},
-        {"mish", Activation::Mish},
-        {"gelu", Activation::Gelu}})
-    if (name == n)
-      return kind;
-  return std::nullopt;
 }
 
 const OpInfo *findOp(StringRef name) {
@@ -170,7 +154,7 @@ private:
   Value emptyLike(Value like, Location loc);
   Value broadcastLike(Value vec, Value like, Location loc);
   Value headsToChannels(Value perHead, Location loc);
-  Value paramAs(const ValueDef &p, Value stored, StringRef want, Location loc);
+  Value paramAs(const ValueDef &p, Value stored, StoredAs wanted, Location loc);
   Value lora(Value x, Value down, Value up, Value bias, Activation inner,
              Activation outer, Location loc);
 
@@ -240,7 +224,7 @@ Value Importer::headsToChannels(Value perHead, Location loc) {
       builder, loc, grid, SmallVector<ReassociationIndices>{{0, 1}});
 }
 
-Value Importer::paramAs(const ValueDef &p, Value stored, StringRef want,
+Value Importer::paramAs(const ValueDef &p, Value stored, StoredAs wanted,
                         Location loc) {
   StoredAs have = param(p.name).binding.storedAs;
   auto neg = [&](Value v) -> Value {
@@ -252,10 +236,6 @@ Value Importer::paramAs(const ValueDef &p, Value stored, StringRef want,
   auto log = [&](Value v) -> Value {
     return math::LogOp::create(builder, loc, v);
   };
-  StoredAs wanted = want == "exp"           ? StoredAs::Exp
-                    : want == "neg_exp"     ? StoredAs::NegExp
-                    : want == "exp_neg_exp" ? StoredAs::ExpNegExp
-                                            : StoredAs::Raw;
   if (have == wanted)
     return stored;
   // Back to the raw parameter p ...
@@ -432,9 +412,7 @@ std::optional<Activation> Importer::activationAttr(const ValueDef &v,
   std::optional<std::string> s = stringAttr(v, key, std::string("none"));
   if (!s)
     return std::nullopt;
-  if (*s == "none")
-    return Activation::None;
-  if (std::optional<Activation> kind = activationNamed(*s))
+  if (std::optional<Activation> kind = symbolizeActivation(*s))
     return kind;
   error(v.attrs.at(key.str()).loc)
       << "'" << v.name << "." << key << "' = \"" << *s
@@ -564,7 +542,8 @@ bool Importer::emit(const ValueDef &v) {
         linalg::FillOp::create(builder, loc, c, emptyLike(in[0], loc))
             .getResult(0);
     out.push_back(arith::MulFOp::create(builder, loc, in[0], filled));
-  } else if (std::optional<Activation> kind = activationNamed(op)) {
+  } else if (std::optional<Activation> kind = symbolizeActivation(op)) {
+    // The activation ops of the table (exp is math.exp, above).
     out.push_back(
         ActivationOp::create(builder, loc, in[0].getType(), in[0], *kind));
   } else if (op == "broadcast") {
@@ -589,13 +568,14 @@ bool Importer::emit(const ValueDef &v) {
     std::optional<std::string> form = stringAttr(v, "form", std::nullopt);
     if (!form)
       return false;
-    if (!llvm::is_contained({"raw", "exp", "neg_exp", "exp_neg_exp"}, *form)) {
+    std::optional<StoredAs> wanted = storedAsNamed(*form);
+    if (!wanted) {
       error(v.attrs.at("form").loc)
           << "'" << v.name << ".form' = \"" << *form
           << "\" is not one of raw, exp, neg_exp, exp_neg_exp";
       return false;
     }
-    out.push_back(paramAs(*ref.def, in[0], *form, loc));
+    out.push_back(paramAs(*ref.def, in[0], *wanted, loc));
   } else if (op == "last_token") {
     if (!activation(0))
       return false;

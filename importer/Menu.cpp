@@ -26,7 +26,6 @@ FragmentUse mixUse(TokenShiftKind kind, StringRef p,
                                                            : "mix.ddlerp";
   FragmentUse u = use(name, std::move(key), {{"p", p.str()}});
   u.lists["m"] = inputs;
-  u.scalars["count"] = std::to_string(inputs.size());
   return u;
 }
 
@@ -131,7 +130,15 @@ std::vector<FragmentUse> mlir::rwkv::menuFragments(const Spec &spec,
 }
 
 std::string mlir::rwkv::instantiateFragment(StringRef text,
-                                            const FragmentUse &use) {
+                                            const FragmentUse &given) {
+  // {count}: the length of the list placeholder ({m}, else the first one).
+  FragmentUse use = given;
+  if (!use.lists.empty()) {
+    auto m = use.lists.find("m");
+    const auto &list =
+        m != use.lists.end() ? m->second : use.lists.begin()->second;
+    use.scalars["count"] = std::to_string(list.size());
+  }
   auto substitute = [&](std::string line) {
     for (const auto &[name, value] : use.scalars) {
       std::string field = "{" + name + "}";

@@ -35,7 +35,8 @@ struct FragmentUse {
 std::vector<FragmentUse> menuFragments(const Spec &spec, StringRef block);
 
 /// Instantiates the text of a fragment for `use` (placeholders replaced,
-/// list lines repeated). `{layer...}` fields are left for the templates.
+/// list lines repeated, `{count}` the list's length). `{layer...}` fields
+/// are left for the templates.
 std::string instantiateFragment(StringRef text, const FragmentUse &use);
 
 } // namespace rwkv

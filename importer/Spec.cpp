@@ -26,6 +26,19 @@
 using namespace mlir;
 using namespace mlir::rwkv;
 
+const std::pair<StringRef, StoredAs> mlir::rwkv::kStoredAsNames[4] = {
+    {"raw", StoredAs::Raw},
+    {"exp", StoredAs::Exp},
+    {"neg_exp", StoredAs::NegExp},
+    {"exp_neg_exp", StoredAs::ExpNegExp}};
+
+std::optional<StoredAs> mlir::rwkv::storedAsNamed(StringRef name) {
+  for (const auto &[n, form] : kStoredAsNames)
+    if (n == name)
+      return form;
+  return std::nullopt;
+}
+
 Location Spec::locOf(StringRef key, MLIRContext *ctx) const {
   auto it = keyLocs.find(key);
   if (it != keyLocs.end())
@@ -465,11 +478,7 @@ void SpecParser::parseCheckpoint(const toml::table &t, Location tl) {
       readBool(*entry, tn, "transpose", binding.transpose, keyLoc);
       readInt(*entry, tn, "index", binding.index, false, keyLoc);
       readEnum<StoredAs>(*entry, tn, "stored_as", binding.storedAs,
-                         {{"raw", StoredAs::Raw},
-                          {"exp", StoredAs::Exp},
-                          {"neg_exp", StoredAs::NegExp},
-                          {"exp_neg_exp", StoredAs::ExpNegExp}},
-                         keyLoc);
+                         kStoredAsNames, keyLoc);
       if (const toml::node *idx = entry->get("index");
           idx && idx->is_integer() && binding.index < 0)
         error(loc(idx->source()))
@@ -664,14 +673,7 @@ void SpecParser::parseSizes(const toml::table *t) {
   if (!t)
     return;
   // In source order, so a size may use the ones written before it.
-  std::vector<std::pair<const toml::key *, const toml::node *>> entries;
-  for (auto &&[key, node] : *t)
-    entries.emplace_back(&key, &node);
-  std::stable_sort(entries.begin(), entries.end(), [](auto &a, auto &b) {
-    const auto &x = a.first->source().begin, &y = b.first->source().begin;
-    return x.line != y.line ? x.line < y.line : x.column < y.column;
-  });
-  for (auto [key, node] : entries) {
+  for (auto [key, node] : inSourceOrder(*t)) {
     std::string name(key->str());
     spec.keyLocs.insert_or_assign("sizes." + name, loc(key->source()));
     if (env.count(name) && name != "layer") {
@@ -796,11 +798,6 @@ void SpecParser::parseBlocks(const toml::table *t) {
                     << ".use' entries must be fragment names or tables";
           continue;
         }
-        if (!use.lists.empty() && !use.lists.count("m"))
-          use.scalars["count"] =
-              std::to_string(use.lists.begin()->second.size());
-        else if (use.lists.count("m"))
-          use.scalars["count"] = std::to_string(use.lists["m"].size());
         if (!use.fragment.empty())
           addFragment(block, use, at);
       }
@@ -968,10 +965,8 @@ void SpecParser::buildCatalog() {
       p.binding.name = v.bindingName;
       p.binding.transpose = v.transpose;
       p.binding.index = v.index;
-      p.binding.storedAs = v.storedAs == "exp"           ? StoredAs::Exp
-                           : v.storedAs == "neg_exp"     ? StoredAs::NegExp
-                           : v.storedAs == "exp_neg_exp" ? StoredAs::ExpNegExp
-                                                         : StoredAs::Raw;
+      // Checked when the value was parsed.
+      p.binding.storedAs = storedAsNamed(v.storedAs).value_or(StoredAs::Raw);
       p.dtype = v.projection ? spec.weightDtype : "f32";
       if (v.init.size() == 2)
         p.init = uniform(v.init[0], v.init[1]);

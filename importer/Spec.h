@@ -88,6 +88,12 @@ enum class StoredAs {
   ExpNegExp, ///< exp(-exp(p))
 };
 
+/// The spec's names of the stored forms, in enum order: "raw", "exp",
+/// "neg_exp", "exp_neg_exp" (the `stored_as` keys and `as_form`).
+extern const std::pair<llvm::StringRef, StoredAs> kStoredAsNames[4];
+/// The form called `name`, or nullopt.
+std::optional<StoredAs> storedAsNamed(llvm::StringRef name);
+
 /// Where one compiler parameter comes from in a checkpoint.
 struct TensorBinding {
   /// Checkpoint tensor name; `{layer}` is replaced by the block index.

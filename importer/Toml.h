@@ -14,6 +14,10 @@
 #define TOML_ENABLE_FORMATTERS 0
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 namespace mlir {
 namespace rwkv {
 
@@ -35,6 +39,20 @@ inline const char *tomlTypeName(const toml::node &node) {
   default:
     return "a date/time";
   }
+}
+
+/// The entries of `table` in the order they are written in the file
+/// (toml++ keeps keys sorted by name).
+inline std::vector<std::pair<const toml::key *, const toml::node *>>
+inSourceOrder(const toml::table &table) {
+  std::vector<std::pair<const toml::key *, const toml::node *>> entries;
+  for (auto &&[key, node] : table)
+    entries.emplace_back(&key, &node);
+  std::stable_sort(entries.begin(), entries.end(), [](auto &a, auto &b) {
+    const auto &x = a.first->source().begin, &y = b.first->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  return entries;
 }
 
 } // namespace rwkv
