@@ -4,11 +4,15 @@
 #include "Scratch.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
 #include <sched.h>
+#include <sys/stat.h>
 #include <thread>
 
 namespace rwkvrt {
@@ -255,12 +259,13 @@ void Model::bindWeights(const Checkpoint &ck) {
         int shown = 0;
         for (auto &kv : ck.tensors())
           if (kv.first.rfind(prefix, 0) == 0 && shown++ < 8)
-            seen += (seen.empty() ? "" : ", ") + kv.first;
+            seen += (seen.empty() ? "" : ", ") + escaped(kv.first);
         fail(RWKV_ERROR_MISMATCH,
-             ck.path() + ": no tensor '" + name + "' for " + what + " (spec '" +
-                 m.specName + "'" +
+             ck.path() + ": no tensor " + quotedName(name) + " for " + what +
+                 " (spec '" + m.specName + "'" +
                  (seen.empty() ? ")"
-                               : "); tensors under '" + prefix + "': " + seen));
+                               : "); tensors under " + quotedName(prefix) +
+                                     ": " + seen));
       }
       // Dense rows already in the kernels' dtype are used in place unless
       // they must be transposed.
@@ -274,8 +279,8 @@ void Model::bindWeights(const Checkpoint &ck) {
       if (!mapped)
         data = ck.readF32(*t);
       std::vector<int64_t> shape = t->shape;
-      std::string desc =
-          "tensor '" + name + "' " + shapeString(t->shape) + " " + t->typeName;
+      std::string desc = "tensor " + quotedName(name) + " " +
+                         shapeString(t->shape) + " " + t->typeName;
       if (p.checkpoint.index >= 0) {
         if (shape.empty() || p.checkpoint.index >= shape[0])
           fail(RWKV_ERROR_MISMATCH,
@@ -521,6 +526,20 @@ void Session::loadStateTuning(const Checkpoint &ck) {
   reset();
 }
 
+/// Visits the state floats of every sequence, layer and state in the public
+/// layout (sequence-major, then layer, then manifest order).
+template <typename Fn>
+static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t l = 0; l < m.nLayer; ++l)
+      for (const StateSpec &s : m.states) {
+        int64_t per = 1;
+        for (int64_t d : s.shape)
+          per *= d;
+        fn(s.name, l, b * per, per);
+      }
+}
+
 namespace {
 constexpr char kStateMagic[8] = {'R', 'W', 'K', 'V', 'S', 'T', 'A', 'T'};
 constexpr uint32_t kStateVersion = 1;
@@ -530,25 +549,57 @@ constexpr uint32_t kStateVersion = 1;
 // (hex), u64 batch, u64 layers, u64 number of state kinds, then per kind:
 // u32 name length, name, u32 rank, u64 dims; then u64 float count and the
 // floats in the layout of rwkv_session_get_state.
+namespace {
+
+void appendBytes(std::string &out, const void *p, size_t n) {
+  out.append(static_cast<const char *>(p), n);
+}
+
+/// Bytes of the state file of `m` for a session of `batch` sequences.
+uint64_t stateFileBytes(const Manifest &m, int64_t stateValues) {
+  uint64_t n = 8 + 4 + 4 + 64 + 8 + 8 + 8;
+  for (const StateSpec &s : m.states)
+    n += 4 + s.name.size() + 4 + 8 * s.shape.size();
+  return n + 8 + 4 * static_cast<uint64_t>(stateValues);
+}
+
+/// Writes `bytes` to `path`, checking every step (a full disk shows up at
+/// fwrite, fflush or fclose).
+void writeWholeFile(const std::string &path, const std::string &bytes) {
+  std::FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f)
+    fail(RWKV_ERROR_IO,
+         path + ": cannot open for writing: " + std::strerror(errno));
+  size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  int err = written == bytes.size() && std::fflush(f) == 0 ? 0 : errno;
+  if (std::fclose(f) != 0 && !err)
+    err = errno;
+  if (err || written != bytes.size())
+    fail(RWKV_ERROR_IO, path + ": write failed after " +
+                            std::to_string(written) + " of " +
+                            std::to_string(bytes.size()) +
+                            " bytes: " + std::strerror(err ? err : EIO));
+}
+
+} // namespace
+
 void Session::saveState(const std::string &path) const {
   const Manifest &m = model_.manifest();
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    fail(RWKV_ERROR_IO, path + ": cannot open for writing");
-  auto u32 = [&](uint32_t v) { out.write(reinterpret_cast<char *>(&v), 4); };
-  auto u64 = [&](uint64_t v) { out.write(reinterpret_cast<char *>(&v), 8); };
-  out.write(kStateMagic, 8);
+  std::string out;
+  auto u32 = [&](uint32_t v) { appendBytes(out, &v, 4); };
+  auto u64 = [&](uint64_t v) { appendBytes(out, &v, 8); };
+  appendBytes(out, kStateMagic, 8);
   u32(kStateVersion);
   u32(0);
   std::string sha = m.specSha256;
   sha.resize(64, ' ');
-  out.write(sha.data(), 64);
+  out += sha;
   u64(static_cast<uint64_t>(batch_));
   u64(static_cast<uint64_t>(m.nLayer));
   u64(m.states.size());
   for (const StateSpec &s : m.states) {
     u32(static_cast<uint32_t>(s.name.size()));
-    out.write(s.name.data(), static_cast<std::streamsize>(s.name.size()));
+    out += s.name;
     u32(static_cast<uint32_t>(s.shape.size()));
     for (int64_t d : s.shape)
       u64(static_cast<uint64_t>(d));
@@ -556,76 +607,128 @@ void Session::saveState(const std::string &path) const {
   std::vector<float> data(static_cast<size_t>(stateSize()));
   getState(data.data());
   u64(data.size());
-  out.write(reinterpret_cast<const char *>(data.data()),
-            static_cast<std::streamsize>(data.size() * sizeof(float)));
-  if (!out)
-    fail(RWKV_ERROR_IO, path + ": write failed");
+  appendBytes(out, data.data(), data.size() * sizeof(float));
+  writeWholeFile(path, out);
 }
 
 void Session::loadState(const std::string &path) {
   const Manifest &m = model_.manifest();
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail(RWKV_ERROR_IO, path + ": cannot open");
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    fail(RWKV_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    fail(RWKV_ERROR_IO, path + ": not a regular file");
+  }
+  const uint64_t fileBytes = static_cast<uint64_t>(st.st_size);
+  const uint64_t expectedBytes = stateFileBytes(m, stateSize());
+  // A state file of this model has exactly expectedBytes: read no more.
+  std::string bytes(std::min(fileBytes, expectedBytes), '\0');
+  size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (got != bytes.size())
+    fail(RWKV_ERROR_IO,
+         path + ": read failed after " + std::to_string(got) + " of " +
+             std::to_string(bytes.size()) + " bytes" +
+             (err ? std::string(": ") + std::strerror(err) : std::string()));
+  const std::string sizes = "the file has " + std::to_string(fileBytes) +
+                            " bytes; a state file of this model (spec '" +
+                            m.specName + "', batch " + std::to_string(batch_) +
+                            ") has " + std::to_string(expectedBytes);
   auto bad = [&](const std::string &what) {
     fail(RWKV_ERROR_FORMAT, path + ": " + what);
   };
-  char magic[8];
-  uint32_t version = 0, zero = 0;
-  if (!in.read(magic, 8) || std::memcmp(magic, kStateMagic, 8) != 0)
-    bad("not an rwkv-mlir state file (magic \"RWKVSTAT\" expected)");
-  in.read(reinterpret_cast<char *>(&version), 4);
-  in.read(reinterpret_cast<char *>(&zero), 4);
-  if (!in || version != kStateVersion)
+  uint64_t pos = 0;
+  auto take = [&](uint64_t n, const char *what) {
+    if (n > bytes.size() - pos)
+      bad("truncated at byte " + std::to_string(pos) + " while reading " +
+          what + ": " + sizes);
+    const char *p = bytes.data() + pos;
+    pos += n;
+    return p;
+  };
+  auto u32 = [&](const char *what) {
+    uint32_t v;
+    std::memcpy(&v, take(4, what), 4);
+    return v;
+  };
+  auto u64 = [&](const char *what) {
+    uint64_t v;
+    std::memcpy(&v, take(8, what), 8);
+    return v;
+  };
+  if (fileBytes < 8 || std::memcmp(bytes.data(), kStateMagic, 8) != 0)
+    bad("not an rwkv-mlir state file (magic \"RWKVSTAT\" expected at byte 0)");
+  take(8, "the magic");
+  uint32_t version = u32("the version");
+  u32("the header");
+  if (version != kStateVersion)
     bad("state file version " + std::to_string(version) +
         ", this runtime reads version " + std::to_string(kStateVersion));
-  std::string sha(64, ' ');
-  in.read(sha.data(), 64);
+  std::string sha(take(64, "the spec SHA-256"), 64);
   std::string want = m.specSha256;
   want.resize(64, ' ');
   if (sha != want)
     fail(RWKV_ERROR_MISMATCH,
          path + ": saved from a model compiled from another spec (SHA-256 " +
-             sha.substr(0, 12) + "..., this model's spec '" + m.specName +
-             "' is " + want.substr(0, 12) + "...)");
-  uint64_t batch = 0, layers = 0, kinds = 0;
-  in.read(reinterpret_cast<char *>(&batch), 8);
-  in.read(reinterpret_cast<char *>(&layers), 8);
-  in.read(reinterpret_cast<char *>(&kinds), 8);
-  if (!in)
-    bad("truncated header");
-  if (static_cast<int64_t>(batch) != batch_)
+             escaped(sha.substr(0, 12)) + "..., this model's spec '" +
+             m.specName + "' is " + want.substr(0, 12) + "...)");
+  uint64_t batch = u64("the batch size");
+  uint64_t layers = u64("the layer count");
+  uint64_t kinds = u64("the number of states");
+  if (batch != static_cast<uint64_t>(batch_))
     fail(RWKV_ERROR_MISMATCH, path + ": holds " + std::to_string(batch) +
                                   " sequences, the session has " +
                                   std::to_string(batch_));
-  if (static_cast<int64_t>(layers) != m.nLayer || kinds != m.states.size())
-    bad("layer or state count does not match the model");
+  if (layers != static_cast<uint64_t>(m.nLayer) || kinds != m.states.size())
+    bad("holds " + std::to_string(layers) + " layers of " +
+        std::to_string(kinds) + " states; the model has " +
+        std::to_string(m.nLayer) + " layers of " +
+        std::to_string(m.states.size()));
   for (const StateSpec &s : m.states) {
-    uint32_t len = 0, rank = 0;
-    in.read(reinterpret_cast<char *>(&len), 4);
-    std::string name(len < 256 ? len : 0, ' ');
-    in.read(name.data(), static_cast<std::streamsize>(name.size()));
-    in.read(reinterpret_cast<char *>(&rank), 4);
-    std::vector<int64_t> dims(rank < 8 ? rank : 0);
-    for (int64_t &d : dims) {
-      uint64_t v = 0;
-      in.read(reinterpret_cast<char *>(&v), 8);
-      d = static_cast<int64_t>(v);
-    }
-    if (!in || name != s.name || dims != s.shape)
-      bad("state '" + name + "' " + shapeString(dims) +
+    uint32_t len = u32("a state name length");
+    if (len != s.name.size())
+      bad("state name of " + std::to_string(len) + " bytes at byte " +
+          std::to_string(pos - 4) + "; the model's state here is '" + s.name +
+          "'");
+    std::string name(take(len, "a state name"), len);
+    uint32_t rank = u32("a state rank");
+    if (rank != s.shape.size())
+      bad("state " + quotedName(name) + " has rank " + std::to_string(rank) +
+          "; the model's '" + s.name + "' is " + shapeString(s.shape));
+    std::vector<int64_t> dims(rank);
+    for (int64_t &d : dims)
+      d = static_cast<int64_t>(u64("a state dimension"));
+    if (name != s.name || dims != s.shape)
+      bad("state " + quotedName(name) + " " + shapeString(dims) +
           " does not match the model's '" + s.name + "' " +
           shapeString(s.shape));
   }
-  uint64_t count = 0;
-  in.read(reinterpret_cast<char *>(&count), 8);
-  if (!in || static_cast<int64_t>(count) != stateSize())
+  uint64_t count = u64("the state value count");
+  if (count != static_cast<uint64_t>(stateSize()))
     bad("holds " + std::to_string(count) + " state values, expected " +
         std::to_string(stateSize()));
   std::vector<float> data(count);
-  if (!in.read(reinterpret_cast<char *>(data.data()),
-               static_cast<std::streamsize>(count * sizeof(float))))
-    bad("truncated: fewer than " + std::to_string(count) + " state values");
+  std::memcpy(data.data(), take(count * sizeof(float), "the state values"),
+              count * sizeof(float));
+  if (fileBytes != expectedBytes)
+    bad(std::to_string(fileBytes - expectedBytes) +
+        " bytes follow the state values: " + sizes);
+  // A saved state is finite: a NaN or Inf would make every later logit NaN.
+  size_t index = 0;
+  forEachStateRow(
+      m, batch_,
+      [&](const std::string &name, int64_t l, int64_t offset, int64_t n) {
+        for (int64_t i = 0; i < n; ++i, ++index)
+          if (!std::isfinite(data[index]))
+            bad("state value " + std::to_string(index) + " (sequence " +
+                std::to_string(offset / n) + ", layer " + std::to_string(l) +
+                ", state '" + name + "', element " + std::to_string(i) +
+                ") is " + (std::isnan(data[index]) ? "NaN" : "infinite") +
+                "; a saved state is finite");
+      });
   setState(data.data());
 }
 
@@ -924,20 +1027,6 @@ int64_t Session::stateSize() const {
     for (const Buffer &b : states_.at(s.name))
       n += b.elements();
   return n;
-}
-
-/// Visits the state floats of every sequence, layer and state in the public
-/// layout (sequence-major, then layer, then manifest order).
-template <typename Fn>
-static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t l = 0; l < m.nLayer; ++l)
-      for (const StateSpec &s : m.states) {
-        int64_t per = 1;
-        for (int64_t d : s.shape)
-          per *= d;
-        fn(s.name, l, b * per, per);
-      }
 }
 
 std::map<std::string, std::vector<std::vector<float>>>

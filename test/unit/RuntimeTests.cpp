@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <string>
@@ -729,6 +730,54 @@ TEST_F(Sessions, SaveLoadContinueIsBitIdentical) {
       << rwkv_last_error();
   rwkv_session_free(c);
   rwkv_session_free(two);
+}
+
+// Damaged state files name what is wrong: a truncated file says truncated,
+// with its size and the size a state file of this model has (not "another
+// spec" because the SHA-256 was cut short); a NaN in the values is refused,
+// since it would make every later logit NaN.
+TEST_F(Sessions, DamagedStateFilesAreRefused) {
+  std::string file = scratchDir("damaged-state") + "/session.state";
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  std::vector<int32_t> prompt = someTokens(5, 1);
+  ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data(), 5, nullptr), RWKV_OK);
+  ASSERT_EQ(rwkv_session_save_state(s, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  const std::vector<char> good = readFile(file);
+  const std::string size = std::to_string(good.size());
+  auto expectRefused = [&](const std::vector<char> &bytes,
+                           const std::string &text) {
+    writeFile(file, bytes);
+    EXPECT_EQ(rwkv_session_load_state(s, file.c_str()), RWKV_ERROR_FORMAT);
+    std::string error = rwkv_last_error();
+    EXPECT_EQ(error.rfind(file + ": ", 0), 0u) << error;
+    EXPECT_NE(error.find(text), std::string::npos) << error;
+  };
+  expectRefused(std::vector<char>(good.begin(), good.begin() + 20),
+                "truncated at byte 16 while reading the spec SHA-256: the "
+                "file has 20 bytes; a state file of this model (spec "
+                "'rwkvcpp-tiny-7v0', batch 1) has " +
+                    size);
+  expectRefused(std::vector<char>(good.begin(), good.end() - 1),
+                "while reading the state values: the file has " +
+                    std::to_string(good.size() - 1) + " bytes");
+  std::vector<char> longer = good;
+  longer.insert(longer.end(), 3, 'x');
+  expectRefused(longer, "3 bytes follow the state values: the file has " +
+                            std::to_string(good.size() + 3) + " bytes");
+  std::vector<char> nan = good;
+  const float bad = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(nan.data() + nan.size() - 4, &bad, 4);
+  int64_t last = rwkv_session_state_size(s) - 1;
+  expectRefused(nan, "state value " + std::to_string(last) +
+                         " (sequence 0, layer 11, state 'wkv', element 4095) "
+                         "is NaN; a saved state is finite");
+  // The good file still loads.
+  writeFile(file, good);
+  EXPECT_EQ(rwkv_session_load_state(s, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session_free(s);
 }
 
 TEST_F(Sessions, ThreadsOnOneModelMatchSequentialRuns) {

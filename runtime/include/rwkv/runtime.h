@@ -180,7 +180,10 @@ RWKV_API rwkv_status rwkv_session_set_state(rwkv_session *session,
 /* Saves the whole session state to a versioned file ("RWKVSTAT", version 1,
  * the spec's SHA-256, batch, layers, state shapes, then the values in the
  * rwkv_session_get_state layout). Loading checks every field and fails with
- * RWKV_ERROR_MISMATCH for another spec or batch size. */
+ * RWKV_ERROR_MISMATCH for another spec or batch size, and with
+ * RWKV_ERROR_FORMAT for a truncated file (naming its size and the size a
+ * state file of this model has), trailing bytes or a non-finite value.
+ * Saving reports any failed write (e.g. a full disk) as RWKV_ERROR_IO. */
 RWKV_API rwkv_status rwkv_session_save_state(const rwkv_session *session,
                                              const char *path);
 RWKV_API rwkv_status rwkv_session_load_state(rwkv_session *session,
