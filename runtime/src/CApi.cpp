@@ -195,6 +195,8 @@ rwkv_status rwkv_session_set_threads(rwkv_session *session, int64_t threads) {
   return guarded([&] { session->impl->setThreads(threads); });
 }
 
+int64_t rwkv_thread_limit(void) { return rwkvrt::threadLimit(); }
+
 rwkv_status rwkv_session_set_chunk_size(rwkv_session *session, int64_t tokens) {
   if (!session)
     return nullArgument("session");

@@ -176,15 +176,20 @@ bool Model::Program::complete() const {
   return true;
 }
 
+int64_t availableCpus() {
+  cpu_set_t set;
+  return sched_getaffinity(0, sizeof set, &set) == 0
+             ? CPU_COUNT(&set)
+             : std::max(1u, std::thread::hardware_concurrency());
+}
+
+int64_t threadLimit() { return std::max<int64_t>(64, 4 * availableCpus()); }
+
 void Model::useThreads(int64_t threads) const {
   if (!ompSetNumThreads_)
     return;
-  if (threads <= 0) {
-    cpu_set_t set;
-    threads = sched_getaffinity(0, sizeof set, &set) == 0
-                  ? CPU_COUNT(&set)
-                  : std::max(1u, std::thread::hardware_concurrency());
-  }
+  if (threads <= 0)
+    threads = availableCpus();
   // OpenMP's thread count is per calling thread: sessions on different
   // threads keep their own.
   ompSetNumThreads_(static_cast<int>(threads));
@@ -575,10 +580,12 @@ void writeWholeFile(const std::string &path, const std::string &bytes) {
   if (std::fclose(f) != 0 && !err)
     err = errno;
   if (err || written != bytes.size())
-    fail(RWKV_ERROR_IO, path + ": write failed after " +
-                            std::to_string(written) + " of " +
-                            std::to_string(bytes.size()) +
-                            " bytes: " + std::strerror(err ? err : EIO));
+    fail(RWKV_ERROR_IO,
+         path + ": write failed: " + std::strerror(err ? err : EIO) +
+             (written != bytes.size()
+                  ? " (" + std::to_string(written) + " of " +
+                        std::to_string(bytes.size()) + " bytes written)"
+                  : std::string()));
 }
 
 } // namespace
@@ -1011,6 +1018,13 @@ void Session::setThreads(int64_t threads) {
   if (threads < 0)
     fail(RWKV_ERROR_ARGUMENT, "thread count must be >= 0 (0: all CPUs), got " +
                                   std::to_string(threads));
+  if (threads > threadLimit())
+    fail(RWKV_ERROR_ARGUMENT,
+         "thread count " + std::to_string(threads) + " exceeds the limit of " +
+             std::to_string(threadLimit()) +
+             " (4 per CPU this process may "
+             "use, " +
+             std::to_string(availableCpus()) + ", at least 64)");
   threads_ = threads;
 }
 

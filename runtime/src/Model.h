@@ -190,6 +190,11 @@ private:
   std::map<std::string, std::vector<std::vector<float>>> initial_;
 };
 
+/// CPUs this process may run on (its affinity mask).
+int64_t availableCpus();
+/// The largest thread count a session accepts (runtime.h: rwkv_thread_limit).
+int64_t threadLimit();
+
 /// Checks every ISA feature of the manifest against the host CPU.
 void checkHostCpu(const Manifest &manifest);
 

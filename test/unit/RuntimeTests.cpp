@@ -901,6 +901,16 @@ TEST_F(Sessions, ThreadCountDoesNotChangeResults) {
   rwkv_session *s = nullptr;
   ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
   EXPECT_EQ(rwkv_session_set_threads(s, -1), RWKV_ERROR_ARGUMENT);
+  // Counts that would make the OpenMP runtime abort are refused by name.
+  EXPECT_GE(rwkv_thread_limit(), 64);
+  EXPECT_EQ(rwkv_session_set_threads(s, rwkv_thread_limit()), RWKV_OK);
+  EXPECT_EQ(rwkv_session_set_threads(s, 100000), RWKV_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("thread count 100000 exceeds the limit of " +
+                      std::to_string(rwkv_thread_limit()) +
+                      " (4 per CPU this process may use"),
+            std::string::npos)
+      << rwkv_last_error();
   rwkv_session_free(s);
 }
 

@@ -165,6 +165,12 @@ RWKV_API rwkv_status rwkv_session_set_chunk_size(rwkv_session *session,
 RWKV_API rwkv_status rwkv_session_set_threads(rwkv_session *session,
                                               int64_t threads);
 
+/* The largest thread count rwkv_session_set_threads accepts: 4 per CPU the
+ * process may run on, at least 64 (more threads than that only oversubscribe
+ * the machine, and very large counts make the OpenMP runtime abort the
+ * process). Larger counts fail with RWKV_ERROR_ARGUMENT naming the limit. */
+RWKV_API int64_t rwkv_thread_limit(void);
+
 /* Whether the artifact was compiled with the parallel form. */
 RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
 
