@@ -323,6 +323,7 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   }
   if (!llvmModule)
     return fail(error);
+  addShapeTable(*llvmModule, shapeTable(spec, entries));
   // --emit=so: model.so (host code + embedded fat binary), the images and
   // the manifest.
   bool done = false;
@@ -426,6 +427,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   }
   if (!llvmModule)
     return fail(error);
+  addShapeTable(*llvmModule, shapeTable(*spec, entries));
   // --emit=so: <dir>/model.o, <dir>/model.so, <dir>/manifest.json.
   bool done = false;
   LogicalResult emitted =

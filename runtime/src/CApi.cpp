@@ -7,6 +7,7 @@
 #include "Tokenizer.h"
 
 #include <new>
+#include <stdexcept>
 
 struct rwkv_model {
   std::unique_ptr<rwkvrt::Model> impl;
@@ -41,8 +42,13 @@ template <typename Fn> rwkv_status guarded(Fn &&body) {
   } catch (const std::bad_alloc &) {
     lastError = "out of memory";
     return RWKV_ERROR_INTERNAL;
+  } catch (const std::length_error &e) {
+    // A size no check caught (a bug: sizes from files are checked).
+    lastError = std::string("internal error: a size too large to allocate (") +
+                e.what() + ")";
+    return RWKV_ERROR_INTERNAL;
   } catch (const std::exception &e) {
-    lastError = e.what();
+    lastError = std::string("internal error: ") + e.what();
     return RWKV_ERROR_INTERNAL;
   }
 }

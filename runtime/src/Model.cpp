@@ -81,6 +81,12 @@ Model::Model(const std::string &dir,
     fail(RWKV_ERROR_IO, libPath + ": cannot load the generated library: " +
                             (why ? why : "unknown dlopen error"));
   }
+  // The library's own record of the shapes its code was compiled for: the
+  // manifest must agree, or the code would read past the buffers sized from
+  // it. (Artifacts from rwkvc versions before the table have none.)
+  if (const char *table =
+          static_cast<const char *>(dlsym(library_, "rwkv_shape_table")))
+    checkShapeTable(manifest_, table);
   bindEntries();
   // CPU artifacts take their temporaries from the runtime's per-thread
   // cache (Scratch.h); older ones keep calling libc.

@@ -12,6 +12,7 @@
 #include "rwkv/runtime.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -393,6 +395,77 @@ static std::string editedArtifact(const std::string &from,
   return dir;
 }
 
+/// A copy of the artifact `from` whose manifest `edit` changed.
+static std::string
+editedManifest(const std::string &from, const std::string &name,
+               const std::function<void(nlohmann::json &)> &edit) {
+  std::string dir = scratchDir(name);
+  fs::copy(from, dir,
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  std::ifstream in(dir + "/manifest.json");
+  nlohmann::json manifest = nlohmann::json::parse(in);
+  edit(manifest);
+  std::ofstream(dir + "/manifest.json") << manifest.dump(2);
+  return dir;
+}
+
+// The code in model.so was compiled for fixed shapes; a manifest that
+// claims smaller tensors would have the runtime hand it smaller buffers,
+// which the code reads past. The library carries its own shape table
+// (rwkv_shape_table), and a manifest that disagrees is refused.
+TEST_F(Tiny7, ManifestThatDisagreesWithTheLibraryIsRefused) {
+  // emb and head shrunk to 16 rows everywhere the manifest names them (a
+  // consistent edit: parameters, entry point arguments, vocab size).
+  std::string dir = editedManifest(*artifact, "shrunk", [](nlohmann::json &m) {
+    m["model"]["vocab_size"] = 16;
+    for (auto &p : m["parameters"])
+      if (p["name"] == "emb" || p["name"] == "head")
+        p["shape"][0] = 16;
+    for (auto &e : m["entry_points"])
+      for (auto &a : e["args"])
+        if (a["name"] == "emb" || a["name"] == "head")
+          a["shape"][0] = 16;
+        else if (a["name"] == "logits")
+          a["shape"][a["shape"].size() - 1] = 16;
+  });
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find(dir + "/manifest.json: does not describe the code in "
+                            "model.so (edited by hand, or from another "
+                            "build?): record 2 of its shape table is 'model "
+                            "16 64 12 1 64 256', but the library was compiled "
+                            "for 'model 256 64 12 1 64 256'"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // Another layer list for an entry point: names both records.
+  dir = editedManifest(*artifact, "layers", [](nlohmann::json &m) {
+    for (auto &e : m["entry_points"])
+      if (e["name"] == "time_mix_1")
+        e["layers"] = {1, 2};
+  });
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("is 'entry time_mix_1 rwkv_time_mix_1 time_mix "
+                      "recurrent [1,2]', but the library was compiled for "
+                      "'entry time_mix_1 rwkv_time_mix_1 time_mix recurrent "
+                      "[1,"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // An unchanged manifest rewritten by another JSON writer still loads.
+  dir = editedManifest(*artifact, "same", [](nlohmann::json &) {});
+  ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_model_free(model);
+  fs::remove_all(dir);
+}
+
 TEST_F(Tiny7, ArtifactForAMissingCpuFeatureIsRefused) {
   // The artifact targets x86-64-v3; pretend the host lacks AVX2 and FMA.
   ::setenv("RWKV_HIDE_CPU_FEATURES", "fma,avx2", 1);
@@ -434,6 +507,18 @@ TEST_F(Tiny7, ManifestProblemsAreReported) {
             RWKV_ERROR_FORMAT);
   EXPECT_NE(std::string(rwkv_last_error())
                 .find("manifest field 'model.d_model' is missing"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // A negative layer count once ended in 'vector::_M_default_append'.
+  dir = editedManifest(*artifact, "layers",
+                       [](nlohmann::json &m) { m["model"]["n_layer"] = -1; });
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("manifest.json: manifest field 'model.n_layer' is -1; "
+                      "expected 1 to 4294967296"),
             std::string::npos)
       << rwkv_last_error();
   fs::remove_all(dir);

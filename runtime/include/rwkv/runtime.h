@@ -26,6 +26,11 @@
  * failures are reported by the call that observes them (RWKV_ERROR_DEVICE);
  * the session should then be discarded.
  *
+ * Artifacts: model.so records the shapes and bindings its code was compiled
+ * for (rwkv_shape_table); loading fails with RWKV_ERROR_FORMAT when
+ * manifest.json disagrees with it (e.g. a manifest edited by hand), naming
+ * the first record that differs.
+ *
  * Errors: functions return an rwkv_status; the message of the last failing
  * call on the calling thread is available from rwkv_last_error(). Messages
  * name the file, the tensor or manifest entry and what was expected.
