@@ -201,6 +201,12 @@ rwkv_status rwkv_session_set_threads(rwkv_session *session, int64_t threads) {
   return guarded([&] { session->impl->setThreads(threads); });
 }
 
+rwkv_status rwkv_session_set_check_finite(rwkv_session *session, int enable) {
+  if (!session)
+    return nullArgument("session");
+  return guarded([&] { session->impl->setCheckFinite(enable != 0); });
+}
+
 int64_t rwkv_thread_limit(void) { return rwkvrt::threadLimit(); }
 
 rwkv_status rwkv_session_set_chunk_size(rwkv_session *session, int64_t tokens) {

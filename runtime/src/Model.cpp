@@ -798,6 +798,8 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
   std::vector<std::pair<Buffer *, Buffer *>> swaps;
   // State outputs: (home buffer, scratch holding the sub-batch).
   std::vector<std::pair<Buffer *, Buffer *>> stateCopies;
+  // What each argument's descriptor points to (buffer, first element).
+  std::vector<std::pair<const Buffer *, int64_t>> argBuffers;
   for (const ArgSpec &a : spec.args) {
     std::vector<int64_t> expected = concreteShape(a);
     if (a.role == "state") {
@@ -810,6 +812,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
         descriptors.push_back(descriptor(
             static_cast<const float *>(address(home)) + batchLo_ * per,
             expected));
+        argBuffers.emplace_back(&home, batchLo_ * per);
       } else {
         Buffer &s = scratch_["state:" + a.name];
         if (stream_) {
@@ -823,6 +826,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
         }
         stateCopies.emplace_back(&home, &s);
         descriptors.push_back(descriptor(address(s), expected));
+        argBuffers.emplace_back(&s, 0);
       }
     } else {
       Buffer *buf;
@@ -857,6 +861,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
                                     ", but the buffer is " +
                                     shapeString(buf->shape));
       descriptors.push_back(descriptor(address(*buf), expected));
+      argBuffers.emplace_back(buf, 0);
     }
     argv.push_back(descriptors.back().data());
   }
@@ -864,6 +869,9 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     GpuCall gpuCall(*model_.gpu(), stream_.get());
     entry.fn(argv.data());
     gpuCall.check("entry point '" + spec.name + "'");
+    // Before the swaps: inputs still hold what the call read.
+    if (checkFinite_)
+      checkOutputsFinite(spec, layer, argBuffers);
     for (auto &[home, fresh] : swaps)
       std::swap(home->device, fresh->device);
     for (auto &[home, fresh] : stateCopies) {
@@ -875,12 +883,143 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     return;
   }
   entry.fn(argv.data());
+  if (checkFinite_)
+    checkOutputsFinite(spec, layer, argBuffers);
   for (auto &[home, fresh] : swaps)
     home->data.swap(fresh->data);
   for (auto &[home, fresh] : stateCopies) {
     int64_t per = home->elements() / batch_;
     std::memcpy(home->data.data() + batchLo_ * per, fresh->data.data(),
                 fresh->data.size() * sizeof(float));
+  }
+}
+
+std::vector<float> Session::hostFloats(const Buffer &b, int64_t first,
+                                       int64_t count, bool bf16) const {
+  std::vector<float> out(static_cast<size_t>(count));
+  if (bf16) {
+    std::vector<uint16_t> raw(out.size());
+    if (stream_) {
+      stream_->download(raw.data(), b.device + first * sizeof(uint16_t),
+                        raw.size() * sizeof(uint16_t));
+      stream_->synchronize();
+    } else {
+      std::memcpy(raw.data(), static_cast<const uint16_t *>(b.ptr()) + first,
+                  raw.size() * sizeof(uint16_t));
+    }
+    for (size_t i = 0; i < raw.size(); ++i)
+      out[i] = bfloat16ToFloat(raw[i]);
+  } else if (stream_) {
+    stream_->download(out.data(), b.device + first * sizeof(float),
+                      out.size() * sizeof(float));
+    stream_->synchronize();
+  } else {
+    std::memcpy(out.data(), static_cast<const float *>(b.ptr()) + first,
+                out.size() * sizeof(float));
+  }
+  return out;
+}
+
+namespace {
+
+/// "[1, 2, 3]": the multi-index of flat element `i` of a row-major shape.
+std::string indexString(int64_t i, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = shape[d] > 0 ? i % shape[d] : 0;
+    i = shape[d] > 0 ? i / shape[d] : 0;
+  }
+  return shapeString(index);
+}
+
+/// Index of the first NaN or Inf in `v`, or -1.
+int64_t firstNonFinite(const std::vector<float> &v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      return static_cast<int64_t>(i);
+  return -1;
+}
+
+const char *nonFiniteName(float x) { return std::isnan(x) ? "NaN" : "Inf"; }
+
+} // namespace
+
+void Session::checkOutputsFinite(
+    const EntrySpec &spec, int64_t layer,
+    const std::vector<std::pair<const Buffer *, int64_t>> &args) {
+  const Manifest &m = model_.manifest();
+  const bool perLayer = spec.kind == "time_mix" || spec.kind == "channel_mix";
+  const std::string where =
+      "entry point '" + spec.name + "'" +
+      (perLayer ? " (layer " + std::to_string(layer) + ")" : std::string());
+  for (size_t k = 0; k < spec.args.size(); ++k) {
+    const ArgSpec &a = spec.args[k];
+    if (!a.output || a.dtype != "f32")
+      continue;
+    std::vector<int64_t> shape = concreteShape(a);
+    std::vector<float> values =
+        hostFloats(*args[k].first, args[k].second, checkedElements(shape),
+                   /*bf16=*/false);
+    int64_t bad = firstNonFinite(values);
+    if (bad < 0)
+      continue;
+    // Sequence and token position of the element: states are [batch, ...]
+    // after the call's last token; activations [batch, tokens, ...], where
+    // a token dimension of 1 in a longer call (the head's logits) is the
+    // last token.
+    const bool state = a.role == "state";
+    const bool tokenDim = !state && shape.size() >= 2;
+    int64_t inner = 1;
+    for (size_t d = tokenDim ? 2 : 1; d < shape.size(); ++d)
+      inner *= shape[d];
+    int64_t perSequence = inner * (tokenDim ? shape[1] : 1);
+    int64_t sequence = batchLo_ + bad / perSequence;
+    int64_t position = position_ + tokens_ - 1;
+    if (tokenDim && shape[1] == tokens_)
+      position = position_ + (bad / inner) % shape[1];
+    std::string message =
+        "non-finite value (check-finite): " + where + " output " + a.role +
+        " '" + a.name + "' " + shapeString(shape) + " is " +
+        nonFiniteName(values[bad]) + " at " + indexString(bad, shape) +
+        " (sequence " + std::to_string(sequence) + ", token position " +
+        std::to_string(position) + " of this evaluation)";
+    // The cause: an input that already held a NaN/Inf (a weight from the
+    // checkpoint, a state set through the API), else this call made it.
+    // Earlier calls' outputs were checked already.
+    std::string cause;
+    for (size_t j = 0; j < spec.args.size() && cause.empty(); ++j) {
+      const ArgSpec &in = spec.args[j];
+      if (in.output || in.dtype == "i32")
+        continue;
+      std::vector<int64_t> inShape = concreteShape(in);
+      std::string what;
+      bool bf16 = false;
+      if (in.role == "param") {
+        const ParamSpec *p = m.findParam(in.name);
+        bf16 = p && p->dtype == "bf16";
+        what = "parameter '" + in.name + "'" +
+               (p ? " (checkpoint tensor " +
+                        quotedName(layerName(p->checkpoint.name, layer)) + ")"
+                  : std::string());
+      } else {
+        what = "input " + in.role + " '" + in.name + "'";
+      }
+      std::vector<float> v = hostFloats(*args[j].first, args[j].second,
+                                        checkedElements(inShape), bf16);
+      int64_t i = firstNonFinite(v);
+      if (i >= 0)
+        cause = "; its " + what + " " + shapeString(inShape) +
+                " already holds " + nonFiniteName(v[i]) + " at " +
+                indexString(i, inShape) +
+                (in.role == "param" && m.findParam(in.name) &&
+                         m.findParam(in.name)->checkpoint.transpose
+                     ? " (of the transposed tensor)"
+                     : "");
+    }
+    if (cause.empty())
+      cause = "; every input was finite, so this call produced it (overflow "
+              "in the computation)";
+    fail(RWKV_ERROR_NUMERIC, message + cause);
   }
 }
 
@@ -945,9 +1084,11 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
   batchN_ = count;
   model_.useThreads(threads_);
   if (!parallel) {
-    for (int64_t t = 0; t < n; ++t)
+    for (int64_t t = 0; t < n; ++t) {
+      position_ = t;
       step(model_.program(false), tokens + t, n, 1,
            t + 1 == n ? logits : nullptr);
+    }
   } else {
     // Without a chunk size from the user: as many tokens per call as keep
     // one [sequences, tokens, d_model] f32 activation within 32 MiB, from
@@ -963,6 +1104,7 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
                                   64, 4096);
     for (int64_t start = 0; start < n; start += chunk) {
       int64_t len = std::min(chunk, n - start);
+      position_ = start;
       step(model_.program(true), tokens + start, n, len,
            start + len == n ? logits : nullptr);
     }

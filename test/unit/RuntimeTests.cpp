@@ -466,6 +466,56 @@ TEST_F(Tiny7, ManifestThatDisagreesWithTheLibraryIsRefused) {
   fs::remove_all(dir);
 }
 
+// NaN/Inf: without checks a NaN weight silently gives NaN logits; with
+// rwkv_session_set_check_finite the evaluation fails at the first output that
+// is not finite, naming the entry point, layer, output, position and the
+// input (checkpoint tensor or state) that held it.
+TEST_F(Tiny7, CheckFiniteNamesWhereNaNsAppear) {
+  REQUIRE_SHARED_DATA();
+  // head.weight is the file's last tensor: its last element becomes NaN.
+  std::vector<char> bytes = readFile(kTiny7);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bytes.data() + bytes.size() - 4, &nan, 4);
+  std::string path = scratchDir("nan-weights") + "/nan.bin";
+  writeFile(path, bytes);
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load(artifact->c_str(), path.c_str(), &model), RWKV_OK)
+      << rwkv_last_error();
+  std::vector<float> logits = run(model, kPrompt);
+  EXPECT_TRUE(std::isnan(logits[255]));
+  EXPECT_TRUE(std::isfinite(logits[0]));
+
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_check_finite(s, 1), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_mode(s, RWKV_MODE_PARALLEL), RWKV_OK);
+  EXPECT_EQ(rwkv_session_eval_sequence(s, kPrompt.data(), 3, logits.data()),
+            RWKV_ERROR_NUMERIC);
+  EXPECT_EQ(std::string(rwkv_last_error()),
+            "non-finite value (check-finite): entry point 'head_parallel' "
+            "output activation 'logits' [1, 1, 256] is NaN at [0, 0, 255] "
+            "(sequence 0, token position 2 of this evaluation); its parameter "
+            "'head' (checkpoint tensor 'head.weight') [256, 64] already holds "
+            "NaN at [255, 63]");
+  // An Inf in a state set through the API is named too (token position 0
+  // of the recurrent form).
+  ASSERT_EQ(rwkv_session_set_mode(s, RWKV_MODE_RECURRENT), RWKV_OK);
+  std::vector<float> state(static_cast<size_t>(rwkv_session_state_size(s)));
+  state[0] = std::numeric_limits<float>::infinity();
+  ASSERT_EQ(rwkv_session_set_state(s, state.data()), RWKV_OK);
+  EXPECT_EQ(rwkv_session_eval(s, &kPrompt[0], logits.data()),
+            RWKV_ERROR_NUMERIC);
+  // (state[0] is layer 0's ffn_shift, the channel mix's token shift.)
+  EXPECT_EQ(std::string(rwkv_last_error()),
+            "non-finite value (check-finite): entry point 'channel_mix_0' "
+            "(layer 0) output activation 'h' [1, 1, 64] is NaN at [0, 0, 0] "
+            "(sequence 0, token position 0 of this evaluation); its input "
+            "state 'ffn_shift' [1, 64] already holds Inf at [0, 0]");
+  rwkv_session_free(s);
+  rwkv_model_free(model);
+  fs::remove_all(fs::path(path).parent_path());
+}
+
 TEST_F(Tiny7, ArtifactForAMissingCpuFeatureIsRefused) {
   // The artifact targets x86-64-v3; pretend the host lacks AVX2 and FMA.
   ::setenv("RWKV_HIDE_CPU_FEATURES", "fma,avx2", 1);

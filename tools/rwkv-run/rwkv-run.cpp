@@ -127,6 +127,11 @@ static cl::opt<unsigned>
     threads("num-threads",
             cl::desc("Threads for the model's parallel loops (0: all CPUs)"),
             cl::init(0));
+static cl::opt<bool> checkFinite(
+    "check-finite",
+    cl::desc("Check every output of every layer for NaN/Inf and stop at the "
+             "first, naming the tensor, layer and token position (slow)"),
+    cl::init(false));
 static cl::opt<unsigned> batchSize(
     "batch",
     cl::desc("Sequences evaluated side by side (inspect and benchmark modes): "
@@ -421,7 +426,8 @@ static int runMain() {
                "'");
   if (rwkv_session_set_mode(session, m) != RWKV_OK ||
       (chunk > 0 && rwkv_session_set_chunk_size(session, chunk) != RWKV_OK) ||
-      rwkv_session_set_threads(session, threads) != RWKV_OK)
+      rwkv_session_set_threads(session, threads) != RWKV_OK ||
+      rwkv_session_set_check_finite(session, checkFinite) != RWKV_OK)
     return die(rwkv_last_error());
   std::vector<float> logits(B * static_cast<size_t>(vocab));
 

@@ -65,8 +65,10 @@ typedef enum rwkv_status {
   RWKV_ERROR_CPU = 4,      /* the host CPU lacks a feature the code needs */
   RWKV_ERROR_ARGUMENT = 5, /* invalid argument (null pointer, bad token) */
   RWKV_ERROR_INTERNAL = 6,
-  RWKV_ERROR_DEVICE = 7 /* GPU artifact: no CUDA driver or usable GPU, or a
+  RWKV_ERROR_DEVICE = 7, /* GPU artifact: no CUDA driver or usable GPU, or a
                            GPU operation (allocation, kernel) failed */
+  RWKV_ERROR_NUMERIC = 8 /* a value turned NaN or Inf, found by a session's
+                            rwkv_session_set_check_finite */
 } rwkv_status;
 
 typedef struct rwkv_model rwkv_model;
@@ -175,6 +177,17 @@ RWKV_API rwkv_status rwkv_session_set_threads(rwkv_session *session,
  * the machine, and very large counts make the OpenMP runtime abort the
  * process). Larger counts fail with RWKV_ERROR_ARGUMENT naming the limit. */
 RWKV_API int64_t rwkv_thread_limit(void);
+
+/* Non-finite detection (off by default). With `enable` != 0, every output
+ * of every generated-code call of the session's evaluations is scanned for
+ * NaN and Inf; the first one found fails the evaluation with
+ * RWKV_ERROR_NUMERIC, the message naming the entry point, layer, output,
+ * element, sequence and token position, and the input that already held a
+ * non-finite value (a checkpoint tensor by name, or a state) or that every
+ * input was finite. Costs a pass over every output (and a download on GPUs);
+ * meant for finding where NaN logits come from. */
+RWKV_API rwkv_status rwkv_session_set_check_finite(rwkv_session *session,
+                                                   int enable);
 
 /* Whether the artifact was compiled with the parallel form. */
 RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
