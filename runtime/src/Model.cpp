@@ -416,6 +416,11 @@ Session::Session(const Model &model, int64_t batch)
     Buffer b;
     b.shape.push_back(batch);
     b.shape.insert(b.shape.end(), s.shape.begin(), s.shape.end());
+    if (checkedElements(b.shape, sizeof(float) * model.manifest().nLayer) < 0)
+      fail(RWKV_ERROR_ARGUMENT, "session batch size " + std::to_string(batch) +
+                                    " is too large: its state '" + s.name +
+                                    "' " + shapeString(b.shape) +
+                                    " per layer does not fit in 64 bits");
     if (!stream_)
       b.data.assign(static_cast<size_t>(b.elements()), s.init);
     states_[s.name].assign(model.manifest().nLayer, b);
@@ -756,6 +761,11 @@ Buffer &Session::activation(const std::string &name, const ArgSpec &arg) {
   Buffer &b = activations_[name];
   std::vector<int64_t> shape = concreteShape(arg);
   if (b.shape != shape) {
+    if (checkedElements(shape, sizeof(float)) < 0)
+      fail(RWKV_ERROR_ARGUMENT,
+           "activation '" + name + "' " + shapeString(shape) +
+               " of this call does not fit in 64 bits (batch or chunk size "
+               "too large)");
     b.shape = shape;
     if (stream_)
       allocDevice(b);

@@ -1036,6 +1036,14 @@ TEST_F(Sessions, ThreadCountDoesNotChangeResults) {
   rwkv_session *s = nullptr;
   ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
   EXPECT_EQ(rwkv_session_set_threads(s, -1), RWKV_ERROR_ARGUMENT);
+  // A batch whose state size overflows is refused, not allocated wrapped.
+  rwkv_session *huge = nullptr;
+  EXPECT_EQ(rwkv_session_create(model, int64_t{1} << 60, &huge),
+            RWKV_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("session batch size 1152921504606846976 is too large"),
+            std::string::npos)
+      << rwkv_last_error();
   // Counts that would make the OpenMP runtime abort are refused by name.
   EXPECT_GE(rwkv_thread_limit(), 64);
   EXPECT_EQ(rwkv_session_set_threads(s, rwkv_thread_limit()), RWKV_OK);
