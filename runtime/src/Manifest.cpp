@@ -133,6 +133,14 @@ Manifest readManifest(const std::string &dir) {
     m.cpuFeatures.push_back(f.get<std::string>());
   }
   m.library = r.str(root, "", "library");
+  // The library sits in the artifact directory: a file name, not a path
+  // that would make the runtime load code from elsewhere.
+  if (m.library.empty() || m.library.find('/') != std::string::npos ||
+      m.library == "." || m.library == "..")
+    fail(RWKV_ERROR_FORMAT, m.path + ": manifest field 'library' is " +
+                                quotedName(m.library) +
+                                "; expected a file name in the artifact "
+                                "directory (model.so)");
   m.deviceKind = "cpu";
   if (m.abiVersion >= 3) {
     const json &device = r.field(root, "", "device");

@@ -278,6 +278,32 @@ void Model::bindWeights(const Checkpoint &ck) {
                                : "); tensors under " + quotedName(prefix) +
                                      ": " + seen));
       }
+      // The element count must fit before anything is read or converted: a
+      // tensor from the file may claim any size.
+      {
+        if (p.checkpoint.index >= 0 &&
+            (t->shape.empty() || p.checkpoint.index >= t->shape[0]))
+          fail(RWKV_ERROR_MISMATCH,
+               ck.path() + ": tensor " + quotedName(name) + " " +
+                   shapeString(t->shape) + " " + t->typeName + " has no row " +
+                   std::to_string(p.checkpoint.index) +
+                   " along its first dimension, needed for " + what);
+        int64_t have = t->elements(), want = checkedElements(p.shape);
+        if (p.checkpoint.index >= 0 && !t->shape.empty() && t->shape[0] > 0)
+          have /= t->shape[0];
+        if (have != want)
+          fail(RWKV_ERROR_MISMATCH,
+               ck.path() + ": tensor " + quotedName(name) + " " +
+                   shapeString(t->shape) + " " + t->typeName +
+                   " does not fit " + what + ": expected " +
+                   shapeString(p.shape) +
+                   (p.checkpoint.index >= 0
+                        ? " in row " + std::to_string(p.checkpoint.index) +
+                              " of its first dimension"
+                        : std::string()) +
+                   (p.checkpoint.transpose ? " after transposing" : "") +
+                   " (spec '" + m.specName + "')");
+      }
       // Dense rows already in the kernels' dtype are used in place unless
       // they must be transposed.
       const bool bf16 = p.dtype == "bf16";

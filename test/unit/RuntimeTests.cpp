@@ -561,6 +561,19 @@ TEST_F(Tiny7, ManifestProblemsAreReported) {
       << rwkv_last_error();
   fs::remove_all(dir);
 
+  // The library must be a file of the artifact directory.
+  dir = editedManifest(*artifact, "library", [](nlohmann::json &m) {
+    m["library"] = "../elsewhere/model.so";
+  });
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("manifest field 'library' is '../elsewhere/model.so'; "
+                      "expected a file name in the artifact directory"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
   // A negative layer count once ended in 'vector::_M_default_append'.
   dir = editedManifest(*artifact, "layers",
                        [](nlohmann::json &m) { m["model"]["n_layer"] = -1; });

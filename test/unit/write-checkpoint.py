@@ -33,7 +33,8 @@ tensor. --evil=global|opcode|storage writes a .pth whose pickle uses a global
 outside the allowed set (os.system), an opcode a state_dict never needs
 (BINFLOAT), or a storage type the runtime does not read (DoubleStorage);
 --evil=numel|shape one whose sizes overflow 64 bits (a storage of 2^62
-floats, a [2^62, 2^62] tensor).
+floats, a [2^62, 2^62] tensor); --evil=broadcast an emb.weight that is a
+[2^40] stride-0 view of one float.
 """
 
 import argparse
@@ -318,6 +319,14 @@ def write_evil(path, kind):
         TorchPickler(buf, protocol=2).dump(
             {"x": TensorRef(rebuild, ref, size, dense_strides(size))})
         pkl = buf.getvalue()
+    elif kind == "broadcast":
+        # emb.weight as a [2^40] view with stride 0 of one float: valid
+        # extents, but 2^40 elements to gather.
+        buf = __import__("io").BytesIO()
+        ref = StorageRef("0", types_["FloatStorage"], 1)
+        TorchPickler(buf, protocol=2).dump(
+            {"emb.weight": TensorRef(rebuild, ref, [2**40], [0])})
+        pkl = buf.getvalue()
     else:
         raise ValueError(kind)
     write_zip(path, pkl, [("0", b"\0" * 8)])
@@ -337,7 +346,8 @@ def main():
     ap.add_argument("--jitter", action="store_true")
     ap.add_argument("--round-matrices", action="store_true")
     ap.add_argument("--evil",
-                    choices=("global", "opcode", "storage", "numel", "shape"))
+                    choices=("global", "opcode", "storage", "numel", "shape",
+                             "broadcast"))
     a = ap.parse_args()
     if a.evil:
         write_evil(a.output, a.evil)
