@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
-#include <fstream>
 #include <sched.h>
 #include <sys/stat.h>
 #include <thread>
