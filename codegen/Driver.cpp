@@ -63,8 +63,12 @@ struct Options {
   cl::opt<std::string> target{
       "target",
       cl::desc("Code generation target: host, x86-64-v3 (AVX2), x86-64-v4 "
-               "(AVX-512), or NVIDIA GPUs: sm_80, sm_90, ... (several "
-               "comma-separated, e.g. sm_80,sm_90)"),
+               "(AVX-512), or NVIDIA GPUs, several comma-separated (e.g. "
+               "sm_80,sm_90): sm_50, sm_52, sm_53, sm_60, sm_61, sm_62, "
+               "sm_70, sm_72, sm_75, sm_80, sm_86, sm_87, sm_89, sm_90, "
+               "sm_90a, sm_100, sm_100a, sm_103, sm_103a, sm_110, sm_110a, "
+               "sm_120, sm_120a, sm_121, sm_121a (artifacts also need a "
+               "ptxas that assembles the chip)"),
       cl::init("host")};
   cl::opt<std::string> cudaPath{
       "cuda-path",
@@ -265,6 +269,7 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   GpuPipelineOptions pipelineOptions;
   pipelineOptions.chips = target->chips;
   pipelineOptions.cudaPath = target->cudaPath;
+  pipelineOptions.features = target->ptxFeatures;
   if (opts.linearRows.getNumOccurrences())
     pipelineOptions.linearRows = opts.linearRows.getValue();
   if (opts.linearTokens.getNumOccurrences())
@@ -325,6 +330,7 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   }
   if (!llvmModule)
     return fail(error);
+  addShapeTable(*llvmModule, shapeTable(spec, entries));
   // --emit=so: model.so (host code + embedded fat binary), the images and
   // the manifest.
   bool done = false;
@@ -429,6 +435,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   }
   if (!llvmModule)
     return fail(error);
+  addShapeTable(*llvmModule, shapeTable(*spec, entries));
   // --emit=so: <dir>/model.o, <dir>/model.so, <dir>/manifest.json.
   bool done = false;
   LogicalResult emitted =

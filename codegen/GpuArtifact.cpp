@@ -36,6 +36,38 @@ bool mlir::rwkv::isGpuTargetName(StringRef name) {
   return name.starts_with("sm_");
 }
 
+namespace {
+
+/// The chips the NVVM lowering compiles (LLVM 22's NVPTX backend with the
+/// kernels' intrinsics: shfl.sync needs sm_30 and PTX 6.0), with the PTX ISA
+/// version LLVM requires for each (NVPTX.td). Every kernel uses at least
+/// PTX 8.0 (GpuPipelineOptions::features); chips that need a newer ISA
+/// raise it for the whole artifact. Checked chip by chip with
+/// `rwkvc --emit=ptx`; names outside this list (sm_51, sm_200, sm_1000)
+/// made LLVM's instruction selection abort.
+struct GpuChip {
+  const char *name;
+  unsigned ptx; ///< minimum PTX ISA version x 10
+};
+const GpuChip kGpuChips[] = {
+    {"sm_50", 40},   {"sm_52", 41},  {"sm_53", 42},   {"sm_60", 50},
+    {"sm_61", 50},   {"sm_62", 50},  {"sm_70", 60},   {"sm_72", 61},
+    {"sm_75", 63},   {"sm_80", 70},  {"sm_86", 71},   {"sm_87", 74},
+    {"sm_89", 78},   {"sm_90", 78},  {"sm_90a", 80},  {"sm_100", 86},
+    {"sm_100a", 86}, {"sm_103", 88}, {"sm_103a", 88}, {"sm_110", 90},
+    {"sm_110a", 90}, {"sm_120", 87}, {"sm_120a", 87}, {"sm_121", 88},
+    {"sm_121a", 88}};
+constexpr unsigned kBasePtx = 80;
+
+std::string chipList() {
+  std::string list;
+  for (const GpuChip &c : kGpuChips)
+    list += (list.empty() ? "" : ", ") + std::string(c.name);
+  return list;
+}
+
+} // namespace
+
 FailureOr<GpuTarget> mlir::rwkv::resolveGpuTarget(StringRef name,
                                                   StringRef cudaPath,
                                                   std::string &error) {
@@ -43,23 +75,26 @@ FailureOr<GpuTarget> mlir::rwkv::resolveGpuTarget(StringRef name,
   t.name = name.str();
   SmallVector<StringRef> parts;
   name.split(parts, ',');
+  unsigned ptx = kBasePtx;
   for (StringRef chip : parts) {
     chip = chip.trim();
-    StringRef digits = chip;
-    unsigned number = 0;
-    bool ok = digits.consume_front("sm_");
-    digits.consume_back("a");
-    ok = ok && !digits.empty() && !digits.getAsInteger(10, number);
-    if (!ok || number < 50) {
+    const GpuChip *known = nullptr;
+    for (const GpuChip &c : kGpuChips)
+      if (chip == c.name)
+        known = &c;
+    if (!known) {
       error = ("unknown GPU target '" + chip +
-               "' in --target: expected NVIDIA chips such as sm_80 or sm_90 "
-               "(sm_50 and newer, comma-separated)")
+               "' in --target: expected NVIDIA chips the code generator "
+               "supports (comma-separated): " +
+               chipList())
                   .str();
       return failure();
     }
+    ptx = std::max(ptx, known->ptx);
     if (!llvm::is_contained(t.chips, chip.str()))
       t.chips.push_back(chip.str());
   }
+  t.ptxFeatures = "+ptx" + std::to_string(ptx);
   if (!cudaPath.empty()) {
     t.cudaPath = cudaPath.str();
   } else {
@@ -73,6 +108,43 @@ FailureOr<GpuTarget> mlir::rwkv::resolveGpuTarget(StringRef name,
       t.cudaPath = "/usr/local/cuda";
   }
   return t;
+}
+
+std::vector<std::string> mlir::rwkv::supportedGpuChips() {
+  std::vector<std::string> out;
+  for (const GpuChip &c : kGpuChips)
+    out.push_back(c.name);
+  return out;
+}
+
+/// The sm_XX values `ptxas --help` lists for --gpu-name (empty if it cannot
+/// be run or its help has another format).
+static std::vector<std::string> ptxasChips(StringRef ptxas) {
+  std::vector<std::string> chips;
+  SmallString<128> log;
+  if (llvm::sys::fs::createTemporaryFile("rwkvc-ptxas-help", "txt", log))
+    return chips;
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
+                                          StringRef(log)};
+  StringRef argv[] = {ptxas, "--help"};
+  int rc = llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, redirects);
+  auto buffer = llvm::MemoryBuffer::getFile(log);
+  llvm::sys::fs::remove(log);
+  if (rc != 0 || !buffer)
+    return chips;
+  StringRef help = (*buffer)->getBuffer();
+  size_t at = help.find("--gpu-name");
+  if (at == StringRef::npos)
+    return chips;
+  help = help.drop_front(at);
+  help = help.take_front(help.find("Default value"));
+  for (size_t q; (q = help.find("'sm_")) != StringRef::npos;) {
+    help = help.drop_front(q + 1);
+    StringRef chip = help.take_until([](char c) { return c == '\''; });
+    chips.push_back(chip.str());
+    help = help.drop_front(chip.size());
+  }
+  return chips;
 }
 
 static std::string toolkitFile(const GpuTarget &t, StringRef a, StringRef b,
@@ -96,6 +168,26 @@ LogicalResult mlir::rwkv::checkToolkit(const GpuTarget &target,
     if (!llvm::sys::fs::exists(f)) {
       error = "--target=" + target.name + " needs the CUDA toolkit, but '" + f +
               "' does not exist; pass --cuda-path=DIR or set CUDA_HOME";
+      return failure();
+    }
+  if (!needAssembler)
+    return success();
+  // ptxas names the chips it assembles in its --gpu-name help; a chip the
+  // lowering supports but this toolkit does not (sm_50..sm_72 after CUDA
+  // 12, sm_100 before 12.8) is refused here with both lists.
+  std::vector<std::string> accepted = ptxasChips(needed[1]);
+  if (accepted.empty())
+    return success(); // an unknown help format: let ptxas decide
+  for (const std::string &chip : target.chips)
+    if (!llvm::is_contained(accepted, chip)) {
+      std::string list;
+      for (const std::string &c : supportedGpuChips())
+        if (llvm::is_contained(accepted, c))
+          list += (list.empty() ? "" : ", ") + c;
+      error = "--target=" + target.name + ": " + needed[1] +
+              " cannot assemble " + chip +
+              " (this toolkit assembles, of the chips rwkvc supports: " + list +
+              "); --emit=ptx writes the PTX without assembling it";
       return failure();
     }
   return success();

@@ -44,14 +44,20 @@ struct GpuTarget {
   std::string name;               ///< as given
   std::vector<std::string> chips; ///< sm_80, sm_90, ... (no duplicates)
   std::string cudaPath;           ///< CUDA toolkit root
+  /// PTX ISA of the NVVM lowering: "+ptx80", or the version the newest
+  /// chip needs (e.g. "+ptx86" for sm_100).
+  std::string ptxFeatures = "+ptx80";
 };
+
+/// Every chip --target accepts: those the NVVM lowering compiles.
+std::vector<std::string> supportedGpuChips();
 
 /// True for --target values naming NVIDIA chips (sm_*).
 bool isGpuTargetName(StringRef name);
 
-/// Parses a comma-separated list of chips (sm_50 and newer, optionally with
-/// the `a` suffix). `cudaPath` empty selects $CUDA_HOME, $CUDA_PATH or
-/// /usr/local/cuda.
+/// Parses a comma-separated list of chips, each one of supportedGpuChips()
+/// (anything else is an error listing them). `cudaPath` empty selects
+/// $CUDA_HOME, $CUDA_PATH or /usr/local/cuda.
 FailureOr<GpuTarget> resolveGpuTarget(StringRef name, StringRef cudaPath,
                                       std::string &error);
 

@@ -162,6 +162,16 @@ std::unique_ptr<llvm::Module> mlir::rwkv::emitLLVMModule(
   return m;
 }
 
+void mlir::rwkv::addShapeTable(llvm::Module &module, StringRef table) {
+  llvm::Constant *text =
+      llvm::ConstantDataArray::getString(module.getContext(), table);
+  auto *global = new llvm::GlobalVariable(
+      module, text->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage, text, "rwkv_shape_table");
+  global->setVisibility(llvm::GlobalValue::DefaultVisibility);
+  global->setAlignment(llvm::Align(1));
+}
+
 LogicalResult mlir::rwkv::emitMachineCode(llvm::Module &module,
                                           llvm::TargetMachine &tm,
                                           bool assembly,

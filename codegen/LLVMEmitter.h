@@ -47,6 +47,11 @@ std::unique_ptr<llvm::Module> emitLLVMModule(
 /// temporaries every time. An artifact that is never told keeps using libc.
 LogicalResult bindAllocator(llvm::Module &module, std::string &error);
 
+/// Exports `table` (codegen/Manifest.h: shapeTable) from `module` as the
+/// NUL-terminated constant `rwkv_shape_table`, which the runtime compares
+/// with the manifest it is given.
+void addShapeTable(llvm::Module &module, StringRef table);
+
 /// Writes assembly (`assembly` = true) or an ELF object for `module`.
 LogicalResult emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
                               bool assembly, llvm::raw_pwrite_stream &os,

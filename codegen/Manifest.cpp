@@ -5,6 +5,9 @@
 #include "importer/Importer.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::rwkv;
@@ -112,6 +115,43 @@ llvm::json::Array shapeJson(ArrayRef<int64_t> shape) {
 }
 
 } // namespace
+
+namespace {
+std::string listText(ArrayRef<int64_t> values) {
+  std::string s = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    s += (i ? "," : "") + std::to_string(values[i]);
+  return s + "]";
+}
+} // namespace
+
+std::string mlir::rwkv::shapeTable(const Spec &spec,
+                                   ArrayRef<EntryPoint> entries) {
+  std::string t = "rwkv-shape-table 1\n";
+  t += "model " + std::to_string(spec.vocabSize) + " " +
+       std::to_string(spec.dModel) + " " + std::to_string(spec.nLayer) + " " +
+       std::to_string(spec.numHeads()) + " " + std::to_string(spec.headSize) +
+       " " + std::to_string(spec.dFfn) + "\n";
+  for (const ParamInfo &p : spec.parameters())
+    t += "param " + p.name + " " + listText(p.shape) + " " + p.dtype + " " +
+         (p.perLayer ? "1" : "0") + " " + std::to_string(p.firstLayer) + " " +
+         p.binding.name + " " + (p.binding.transpose ? "1" : "0") + " " +
+         std::to_string(p.binding.index >= 0 ? p.binding.index : -1) + "\n";
+  for (const StateInfo &s : spec.states()) {
+    uint32_t bits;
+    std::memcpy(&bits, &s.init, 4);
+    t += "state " + s.name + " " + listText(s.shape) + " " +
+         llvm::utohexstr(bits, /*LowerCase=*/true) + "\n";
+  }
+  for (const EntryPoint &e : entries) {
+    t += "entry " + e.name + " " + e.symbol + " " + e.kind + " " + e.mode +
+         " " + listText(e.layers) + "\n";
+    for (const EntryArg &a : e.args)
+      t += "arg " + a.role + " " + a.name + " " + (a.output ? "out" : "in") +
+           " " + listText(a.shape) + " " + a.dtype + "\n";
+  }
+  return t;
+}
 
 std::vector<EntryPoint> mlir::rwkv::collectEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;

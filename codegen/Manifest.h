@@ -66,6 +66,24 @@ struct EntryPoint {
 /// attributes the importer sets (see importer/Importer.h).
 std::vector<EntryPoint> collectEntryPoints(ModuleOp module);
 
+/// The shape/binding table the generated code was compiled for, as text the
+/// runtime rebuilds from manifest.json and compares (runtime/src/
+/// Manifest.cpp, shapeTable; both sides must write it alike):
+///
+///   rwkv-shape-table 1
+///   model <vocab_size> <d_model> <n_layer> <n_head> <head_size> <d_ffn>
+///   param <name> <shape> <dtype> <per_layer 0|1> <first_layer>
+///         <checkpoint name> <transpose 0|1> <index>     (one line)
+///   state <name> <shape> <init as f32 bits, hex>
+///   entry <name> <symbol> <kind> <mode> <layers>
+///   arg <role> <name> <in|out> <shape> <dtype>          (after its entry)
+///
+/// with shapes and layer lists as [a,b,...], one record per line. The
+/// library exports it as `const char rwkv_shape_table[]` (addShapeTable),
+/// so a manifest edited by hand (smaller tensors, other layers) is refused
+/// instead of letting the code read past the buffers it is given.
+std::string shapeTable(const Spec &spec, ArrayRef<EntryPoint> entries);
+
 /// Builds the manifest JSON.
 llvm::json::Object buildManifest(const Spec &spec, const CpuTarget &target,
                                  ArrayRef<EntryPoint> entries,

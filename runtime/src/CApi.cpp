@@ -7,6 +7,7 @@
 #include "Tokenizer.h"
 
 #include <new>
+#include <stdexcept>
 
 struct rwkv_model {
   std::unique_ptr<rwkvrt::Model> impl;
@@ -41,8 +42,13 @@ template <typename Fn> rwkv_status guarded(Fn &&body) {
   } catch (const std::bad_alloc &) {
     lastError = "out of memory";
     return RWKV_ERROR_INTERNAL;
+  } catch (const std::length_error &e) {
+    // A size no check caught (a bug: sizes from files are checked).
+    lastError = std::string("internal error: a size too large to allocate (") +
+                e.what() + ")";
+    return RWKV_ERROR_INTERNAL;
   } catch (const std::exception &e) {
-    lastError = e.what();
+    lastError = std::string("internal error: ") + e.what();
     return RWKV_ERROR_INTERNAL;
   }
 }
@@ -215,6 +221,14 @@ rwkv_status rwkv_session_set_threads(rwkv_session *session, int64_t threads) {
     return nullArgument("session");
   return guarded([&] { session->impl->setThreads(threads); });
 }
+
+rwkv_status rwkv_session_set_check_finite(rwkv_session *session, int enable) {
+  if (!session)
+    return nullArgument("session");
+  return guarded([&] { session->impl->setCheckFinite(enable != 0); });
+}
+
+int64_t rwkv_thread_limit(void) { return rwkvrt::threadLimit(); }
 
 rwkv_status rwkv_session_set_chunk_size(rwkv_session *session, int64_t tokens) {
   if (!session)

@@ -252,9 +252,14 @@ void Checkpoint::indexRwkvCpp() {
       ggmlShape.push_back(d);
     }
     if (off + keyLen > size_)
-      fail(RWKV_ERROR_FORMAT, path_ + ": truncated at byte " +
-                                  std::to_string(off) +
-                                  " inside a tensor name");
+      fail(RWKV_ERROR_FORMAT,
+           path_ + ": truncated at byte " + std::to_string(off) +
+               " inside the name of "
+               "the tensor whose header is at byte " +
+               std::to_string(start) + " (" + std::to_string(keyLen) +
+               " bytes, the file "
+               "has " +
+               std::to_string(size_) + ")");
     TensorInfo t;
     t.name.assign(reinterpret_cast<const char *>(data_ + off), keyLen);
     off += keyLen;
@@ -262,19 +267,25 @@ void Checkpoint::indexRwkvCpp() {
     t.shape.assign(ggmlShape.rbegin(), ggmlShape.rend());
     const GgmlType *gt = ggmlType(type);
     if (!gt || type == static_cast<int>(DType::BF16))
-      fail(RWKV_ERROR_FORMAT, path_ + ": tensor '" + t.name +
-                                  "' has unknown data type " +
+      fail(RWKV_ERROR_FORMAT, path_ + ": tensor " + quotedName(t.name) +
+                                  " has unknown data type " +
                                   std::to_string(type) +
                                   " (supported: 0 f32, 1 f16, 2 q4_0, 3 "
                                   "q4_1, 7 q5_0, 8 q5_1, 9 q8_0)");
     t.type = static_cast<DType>(type);
     t.typeName = gt->name;
-    int64_t n = t.elements();
+    // Up to four 31-bit sizes: the products are checked.
+    int64_t n = checkedElements(t.shape, gt->blockBytes ? 1 : gt->elementBytes);
+    if (n < 0)
+      fail(RWKV_ERROR_FORMAT, path_ + ": tensor " + quotedName(t.name) + " " +
+                                  shapeString(t.shape) + " " + gt->name +
+                                  " (header at byte " + std::to_string(start) +
+                                  ") has more bytes than fit in 64 bits");
     if (gt->blockBytes) {
       if (n % kQK != 0)
-        fail(RWKV_ERROR_FORMAT, path_ + ": quantized tensor '" + t.name +
-                                    "' has " + std::to_string(n) +
-                                    " elements, not a multiple of 32");
+        fail(RWKV_ERROR_FORMAT,
+             path_ + ": quantized tensor " + quotedName(t.name) + " has " +
+                 std::to_string(n) + " elements, not a multiple of 32");
       t.bytes = static_cast<uint64_t>(n / kQK) * gt->blockBytes;
     } else {
       t.bytes = static_cast<uint64_t>(n) * gt->elementBytes;
@@ -283,8 +294,8 @@ void Checkpoint::indexRwkvCpp() {
     checkExtent(t);
     off += t.bytes;
     if (!tensors_.emplace(t.name, t).second)
-      fail(RWKV_ERROR_FORMAT, path_ + ": tensor '" + t.name +
-                                  "' appears twice (second at byte " +
+      fail(RWKV_ERROR_FORMAT, path_ + ": tensor " + quotedName(t.name) +
+                                  " appears twice (second at byte " +
                                   std::to_string(start) + ")");
   }
 }
@@ -296,7 +307,8 @@ const TensorInfo *Checkpoint::find(const std::string &name) const {
 
 void Checkpoint::checkExtent(const TensorInfo &t) const {
   if (t.offset > size_ || t.bytes > size_ - t.offset)
-    fail(RWKV_ERROR_FORMAT, path_ + ": truncated: tensor '" + t.name + "' " +
+    fail(RWKV_ERROR_FORMAT, path_ + ": truncated: tensor " +
+                                quotedName(t.name) + " " +
                                 shapeString(t.shape) + " " + t.typeName +
                                 " needs " + std::to_string(t.bytes) +
                                 " bytes at byte " + std::to_string(t.offset) +

@@ -8,14 +8,18 @@
 //   rwkv.cpp "ggmf" (.bin, versions 100/101): FP32, FP16 and the ggml block
 //   formats Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (dequantized at load).
 //   safetensors: F32, F16, BF16; the JSON header is parsed with
-//   nlohmann-json (Safetensors.cpp).
+//   nlohmann-json and validated as the format specifies (no duplicate keys,
+//   string metadata, offsets that tile the data in order without holes or
+//   overlaps and end with the file) (Safetensors.cpp).
 //   PyTorch zip archives (torch.save, BlinkDL .pth): a restricted unpickler
 //   that accepts a flat state_dict of f32/f16/bf16 tensors and rejects every
 //   other pickle opcode and global by name (TorchZip.cpp).
 //
 // Every structural problem (bad magic, unknown data type, a tensor running
 // past the end of the file) is an Error naming the file, the tensor and the
-// byte offset.
+// byte offset. Every size read from a file goes through checked arithmetic
+// (Error.h: checkedElements, mulOverflows), and names from files appear in
+// messages escaped (non-printable bytes as \xNN).
 //
 //===----------------------------------------------------------------------===//
 

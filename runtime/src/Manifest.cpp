@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -131,6 +133,14 @@ Manifest readManifest(const std::string &dir) {
     m.cpuFeatures.push_back(f.get<std::string>());
   }
   m.library = r.str(root, "", "library");
+  // The library sits in the artifact directory: a file name, not a path
+  // that would make the runtime load code from elsewhere.
+  if (m.library.empty() || m.library.find('/') != std::string::npos ||
+      m.library == "." || m.library == "..")
+    fail(RWKV_ERROR_FORMAT, m.path + ": manifest field 'library' is " +
+                                quotedName(m.library) +
+                                "; expected a file name in the artifact "
+                                "directory (model.so)");
   m.deviceKind = "cpu";
   if (m.abiVersion >= 3) {
     const json &device = r.field(root, "", "device");
@@ -156,6 +166,22 @@ Manifest readManifest(const std::string &dir) {
   m.nHead = r.integer(model, ".model", "n_head");
   m.headSize = r.integer(model, ".model", "head_size");
   m.dFfn = r.integer(model, ".model", "d_ffn");
+  // Sizes the runtime allocates from: positive and small enough that
+  // products of them cannot overflow (a negative n_layer once surfaced as
+  // 'vector::_M_default_append').
+  constexpr int64_t kMaxSize = int64_t{1} << 32;
+  for (auto [key, value] :
+       {std::pair<const char *, int64_t>{"vocab_size", m.vocabSize},
+        {"d_model", m.dModel},
+        {"n_layer", m.nLayer},
+        {"n_head", m.nHead},
+        {"head_size", m.headSize},
+        {"d_ffn", m.dFfn}})
+    if (value < 1 || value > kMaxSize)
+      fail(RWKV_ERROR_FORMAT, m.path + ": manifest field 'model." + key +
+                                  "' is " + std::to_string(value) +
+                                  "; expected 1 to " +
+                                  std::to_string(kMaxSize));
 
   const json &params = r.array(root, "", "parameters");
   for (size_t i = 0; i < params.size(); ++i) {
@@ -189,6 +215,11 @@ Manifest readManifest(const std::string &dir) {
     if (ps.dtype != "f32" && ps.dtype != "bf16")
       fail(RWKV_ERROR_FORMAT, m.path + ": " + path + ".dtype is '" + ps.dtype +
                                   "'; this runtime reads f32 and bf16 weights");
+    if (checkedElements(ps.shape, ps.elementBytes()) < 0)
+      r.bad(path + ".shape",
+            "must hold positive sizes whose product fits in 64 bits");
+    if (ps.firstLayer < 0 || ps.firstLayer > m.nLayer)
+      r.bad(path + ".first_layer", "must lie in [0, model.n_layer]");
     m.params.push_back(std::move(ps));
   }
   const json &states = r.array(root, "", "states");
@@ -198,6 +229,9 @@ Manifest readManifest(const std::string &dir) {
     s.name = r.str(states[i], path, "name");
     s.shape = r.shape(states[i], path, "shape");
     s.init = static_cast<float>(r.number(states[i], path, "init"));
+    if (checkedElements(s.shape, 4) < 0)
+      r.bad(path + ".shape",
+            "must hold positive sizes whose product fits in 64 bits");
     if (states[i].contains("max_tokens")) {
       s.maxTokens = r.integer(states[i], path, "max_tokens");
       if (s.maxTokens <= 0 || s.shape != std::vector<int64_t>{1})
@@ -235,6 +269,74 @@ Manifest readManifest(const std::string &dir) {
     m.entries.push_back(std::move(es));
   }
   return m;
+}
+
+namespace {
+std::string listText(const std::vector<int64_t> &values) {
+  std::string s = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    s += (i ? "," : "") + std::to_string(values[i]);
+  return s + "]";
+}
+} // namespace
+
+std::string shapeTable(const Manifest &m) {
+  std::string t = "rwkv-shape-table 1\n";
+  t += "model " + std::to_string(m.vocabSize) + " " + std::to_string(m.dModel) +
+       " " + std::to_string(m.nLayer) + " " + std::to_string(m.nHead) + " " +
+       std::to_string(m.headSize) + " " + std::to_string(m.dFfn) + "\n";
+  for (const ParamSpec &p : m.params)
+    t += "param " + p.name + " " + listText(p.shape) + " " + p.dtype + " " +
+         (p.perLayer ? "1" : "0") + " " + std::to_string(p.firstLayer) + " " +
+         p.checkpoint.name + " " + (p.checkpoint.transpose ? "1" : "0") + " " +
+         std::to_string(p.checkpoint.index >= 0 ? p.checkpoint.index : -1) +
+         "\n";
+  for (const StateSpec &s : m.states) {
+    uint32_t bits;
+    std::memcpy(&bits, &s.init, 4);
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%x", bits);
+    t += "state " + s.name + " " + listText(s.shape) + " " + hex + "\n";
+  }
+  for (const EntrySpec &e : m.entries) {
+    t += "entry " + e.name + " " + e.symbol + " " + e.kind + " " + e.mode +
+         " " + listText(e.layers) + "\n";
+    for (const ArgSpec &a : e.args)
+      t += "arg " + a.role + " " + a.name + " " + (a.output ? "out" : "in") +
+           " " + listText(a.shape) + " " + a.dtype + "\n";
+  }
+  return t;
+}
+
+void checkShapeTable(const Manifest &m, const std::string &compiled) {
+  const std::string written = shapeTable(m);
+  if (written == compiled)
+    return;
+  auto lines = [](const std::string &text) {
+    std::vector<std::string> out;
+    size_t at = 0;
+    while (at < text.size()) {
+      size_t end = text.find('\n', at);
+      if (end == std::string::npos)
+        end = text.size();
+      out.push_back(text.substr(at, end - at));
+      at = end + 1;
+    }
+    return out;
+  };
+  std::vector<std::string> a = lines(written), b = lines(compiled);
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i])
+    ++i;
+  auto show = [](const std::vector<std::string> &v, size_t k) {
+    return k < v.size() ? "'" + escaped(v[k]) + "'" : std::string("nothing");
+  };
+  fail(RWKV_ERROR_FORMAT,
+       m.path + ": does not describe the code in " + m.library +
+           " (edited by hand, or from another build?): record " +
+           std::to_string(i + 1) + " of its shape table is " + show(a, i) +
+           ", but the library was compiled for " + show(b, i) +
+           "; recompile the spec or restore the manifest");
 }
 
 } // namespace rwkvrt

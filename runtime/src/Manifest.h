@@ -84,6 +84,14 @@ struct Manifest {
 /// Reads and validates `dir`/manifest.json.
 Manifest readManifest(const std::string &dir);
 
+/// The shape/binding table of `m` in the text form rwkvc exports from the
+/// library as `rwkv_shape_table` (codegen/Manifest.h, shapeTable).
+std::string shapeTable(const Manifest &m);
+
+/// Compares `compiled` (the library's rwkv_shape_table) with the manifest's
+/// table; throws a FORMAT Error naming the first record that differs.
+void checkShapeTable(const Manifest &m, const std::string &compiled);
+
 } // namespace rwkvrt
 
 #endif // RWKV_RUNTIME_MANIFEST_H

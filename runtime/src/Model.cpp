@@ -4,11 +4,14 @@
 #include "Scratch.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
-#include <fstream>
 #include <sched.h>
+#include <sys/stat.h>
 #include <thread>
 
 namespace rwkvrt {
@@ -77,6 +80,12 @@ Model::Model(const std::string &dir,
     fail(RWKV_ERROR_IO, libPath + ": cannot load the generated library: " +
                             (why ? why : "unknown dlopen error"));
   }
+  // The library's own record of the shapes its code was compiled for: the
+  // manifest must agree, or the code would read past the buffers sized from
+  // it. (Artifacts from rwkvc versions before the table have none.)
+  if (const char *table =
+          static_cast<const char *>(dlsym(library_, "rwkv_shape_table")))
+    checkShapeTable(manifest_, table);
   bindEntries();
   // CPU artifacts take their temporaries from the runtime's per-thread
   // cache (Scratch.h); older ones keep calling libc.
@@ -172,15 +181,20 @@ bool Model::Program::complete() const {
   return true;
 }
 
+int64_t availableCpus() {
+  cpu_set_t set;
+  return sched_getaffinity(0, sizeof set, &set) == 0
+             ? CPU_COUNT(&set)
+             : std::max(1u, std::thread::hardware_concurrency());
+}
+
+int64_t threadLimit() { return std::max<int64_t>(64, 4 * availableCpus()); }
+
 void Model::useThreads(int64_t threads) const {
   if (!ompSetNumThreads_)
     return;
-  if (threads <= 0) {
-    cpu_set_t set;
-    threads = sched_getaffinity(0, sizeof set, &set) == 0
-                  ? CPU_COUNT(&set)
-                  : std::max(1u, std::thread::hardware_concurrency());
-  }
+  if (threads <= 0)
+    threads = availableCpus();
   // OpenMP's thread count is per calling thread: sessions on different
   // threads keep their own.
   ompSetNumThreads_(static_cast<int>(threads));
@@ -260,12 +274,39 @@ void Model::bindWeights(const Checkpoint &ck) {
         int shown = 0;
         for (auto &kv : ck.tensors())
           if (kv.first.rfind(prefix, 0) == 0 && shown++ < 8)
-            seen += (seen.empty() ? "" : ", ") + kv.first;
+            seen += (seen.empty() ? "" : ", ") + escaped(kv.first);
         fail(RWKV_ERROR_MISMATCH,
-             ck.path() + ": no tensor '" + name + "' for " + what + " (spec '" +
-                 m.specName + "'" +
+             ck.path() + ": no tensor " + quotedName(name) + " for " + what +
+                 " (spec '" + m.specName + "'" +
                  (seen.empty() ? ")"
-                               : "); tensors under '" + prefix + "': " + seen));
+                               : "); tensors under " + quotedName(prefix) +
+                                     ": " + seen));
+      }
+      // The element count must fit before anything is read or converted: a
+      // tensor from the file may claim any size.
+      {
+        if (p.checkpoint.index >= 0 &&
+            (t->shape.empty() || p.checkpoint.index >= t->shape[0]))
+          fail(RWKV_ERROR_MISMATCH,
+               ck.path() + ": tensor " + quotedName(name) + " " +
+                   shapeString(t->shape) + " " + t->typeName + " has no row " +
+                   std::to_string(p.checkpoint.index) +
+                   " along its first dimension, needed for " + what);
+        int64_t have = t->elements(), want = checkedElements(p.shape);
+        if (p.checkpoint.index >= 0 && !t->shape.empty() && t->shape[0] > 0)
+          have /= t->shape[0];
+        if (have != want)
+          fail(RWKV_ERROR_MISMATCH,
+               ck.path() + ": tensor " + quotedName(name) + " " +
+                   shapeString(t->shape) + " " + t->typeName +
+                   " does not fit " + what + ": expected " +
+                   shapeString(p.shape) +
+                   (p.checkpoint.index >= 0
+                        ? " in row " + std::to_string(p.checkpoint.index) +
+                              " of its first dimension"
+                        : std::string()) +
+                   (p.checkpoint.transpose ? " after transposing" : "") +
+                   " (spec '" + m.specName + "')");
       }
       // Dense rows already in the kernels' dtype are used in place unless
       // they must be transposed.
@@ -279,8 +320,8 @@ void Model::bindWeights(const Checkpoint &ck) {
       if (!mapped)
         data = ck.readF32(*t);
       std::vector<int64_t> shape = t->shape;
-      std::string desc =
-          "tensor '" + name + "' " + shapeString(t->shape) + " " + t->typeName;
+      std::string desc = "tensor " + quotedName(name) + " " +
+                         shapeString(t->shape) + " " + t->typeName;
       if (p.checkpoint.index >= 0) {
         if (shape.empty() || p.checkpoint.index >= shape[0])
           fail(RWKV_ERROR_MISMATCH,
@@ -405,6 +446,11 @@ Session::Session(const Model &model, int64_t batch)
     Buffer b;
     b.shape.push_back(batch);
     b.shape.insert(b.shape.end(), s.shape.begin(), s.shape.end());
+    if (checkedElements(b.shape, sizeof(float) * model.manifest().nLayer) < 0)
+      fail(RWKV_ERROR_ARGUMENT, "session batch size " + std::to_string(batch) +
+                                    " is too large: its state '" + s.name +
+                                    "' " + shapeString(b.shape) +
+                                    " per layer does not fit in 64 bits");
     if (!stream_)
       b.data.assign(static_cast<size_t>(b.elements()), s.init);
     states_[s.name].assign(model.manifest().nLayer, b);
@@ -526,6 +572,20 @@ void Session::loadStateTuning(const Checkpoint &ck) {
   reset();
 }
 
+/// Visits the state floats of every sequence, layer and state in the public
+/// layout (sequence-major, then layer, then manifest order).
+template <typename Fn>
+static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t l = 0; l < m.nLayer; ++l)
+      for (const StateSpec &s : m.states) {
+        int64_t per = 1;
+        for (int64_t d : s.shape)
+          per *= d;
+        fn(s.name, l, b * per, per);
+      }
+}
+
 namespace {
 constexpr char kStateMagic[8] = {'R', 'W', 'K', 'V', 'S', 'T', 'A', 'T'};
 constexpr uint32_t kStateVersion = 1;
@@ -535,25 +595,59 @@ constexpr uint32_t kStateVersion = 1;
 // (hex), u64 batch, u64 layers, u64 number of state kinds, then per kind:
 // u32 name length, name, u32 rank, u64 dims; then u64 float count and the
 // floats in the layout of rwkv_session_get_state.
+namespace {
+
+void appendBytes(std::string &out, const void *p, size_t n) {
+  out.append(static_cast<const char *>(p), n);
+}
+
+/// Bytes of the state file of `m` for a session of `batch` sequences.
+uint64_t stateFileBytes(const Manifest &m, int64_t stateValues) {
+  uint64_t n = 8 + 4 + 4 + 64 + 8 + 8 + 8;
+  for (const StateSpec &s : m.states)
+    n += 4 + s.name.size() + 4 + 8 * s.shape.size();
+  return n + 8 + 4 * static_cast<uint64_t>(stateValues);
+}
+
+/// Writes `bytes` to `path`, checking every step (a full disk shows up at
+/// fwrite, fflush or fclose).
+void writeWholeFile(const std::string &path, const std::string &bytes) {
+  std::FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f)
+    fail(RWKV_ERROR_IO,
+         path + ": cannot open for writing: " + std::strerror(errno));
+  size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  int err = written == bytes.size() && std::fflush(f) == 0 ? 0 : errno;
+  if (std::fclose(f) != 0 && !err)
+    err = errno;
+  if (err || written != bytes.size())
+    fail(RWKV_ERROR_IO,
+         path + ": write failed: " + std::strerror(err ? err : EIO) +
+             (written != bytes.size()
+                  ? " (" + std::to_string(written) + " of " +
+                        std::to_string(bytes.size()) + " bytes written)"
+                  : std::string()));
+}
+
+} // namespace
+
 void Session::saveState(const std::string &path) const {
   const Manifest &m = model_.manifest();
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    fail(RWKV_ERROR_IO, path + ": cannot open for writing");
-  auto u32 = [&](uint32_t v) { out.write(reinterpret_cast<char *>(&v), 4); };
-  auto u64 = [&](uint64_t v) { out.write(reinterpret_cast<char *>(&v), 8); };
-  out.write(kStateMagic, 8);
+  std::string out;
+  auto u32 = [&](uint32_t v) { appendBytes(out, &v, 4); };
+  auto u64 = [&](uint64_t v) { appendBytes(out, &v, 8); };
+  appendBytes(out, kStateMagic, 8);
   u32(kStateVersion);
   u32(0);
   std::string sha = m.specSha256;
   sha.resize(64, ' ');
-  out.write(sha.data(), 64);
+  out += sha;
   u64(static_cast<uint64_t>(batch_));
   u64(static_cast<uint64_t>(m.nLayer));
   u64(m.states.size());
   for (const StateSpec &s : m.states) {
     u32(static_cast<uint32_t>(s.name.size()));
-    out.write(s.name.data(), static_cast<std::streamsize>(s.name.size()));
+    out += s.name;
     u32(static_cast<uint32_t>(s.shape.size()));
     for (int64_t d : s.shape)
       u64(static_cast<uint64_t>(d));
@@ -561,76 +655,128 @@ void Session::saveState(const std::string &path) const {
   std::vector<float> data(static_cast<size_t>(stateSize()));
   getState(data.data());
   u64(data.size());
-  out.write(reinterpret_cast<const char *>(data.data()),
-            static_cast<std::streamsize>(data.size() * sizeof(float)));
-  if (!out)
-    fail(RWKV_ERROR_IO, path + ": write failed");
+  appendBytes(out, data.data(), data.size() * sizeof(float));
+  writeWholeFile(path, out);
 }
 
 void Session::loadState(const std::string &path) {
   const Manifest &m = model_.manifest();
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail(RWKV_ERROR_IO, path + ": cannot open");
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    fail(RWKV_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    fail(RWKV_ERROR_IO, path + ": not a regular file");
+  }
+  const uint64_t fileBytes = static_cast<uint64_t>(st.st_size);
+  const uint64_t expectedBytes = stateFileBytes(m, stateSize());
+  // A state file of this model has exactly expectedBytes: read no more.
+  std::string bytes(std::min(fileBytes, expectedBytes), '\0');
+  size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (got != bytes.size())
+    fail(RWKV_ERROR_IO,
+         path + ": read failed after " + std::to_string(got) + " of " +
+             std::to_string(bytes.size()) + " bytes" +
+             (err ? std::string(": ") + std::strerror(err) : std::string()));
+  const std::string sizes = "the file has " + std::to_string(fileBytes) +
+                            " bytes; a state file of this model (spec '" +
+                            m.specName + "', batch " + std::to_string(batch_) +
+                            ") has " + std::to_string(expectedBytes);
   auto bad = [&](const std::string &what) {
     fail(RWKV_ERROR_FORMAT, path + ": " + what);
   };
-  char magic[8];
-  uint32_t version = 0, zero = 0;
-  if (!in.read(magic, 8) || std::memcmp(magic, kStateMagic, 8) != 0)
-    bad("not an rwkv-mlir state file (magic \"RWKVSTAT\" expected)");
-  in.read(reinterpret_cast<char *>(&version), 4);
-  in.read(reinterpret_cast<char *>(&zero), 4);
-  if (!in || version != kStateVersion)
+  uint64_t pos = 0;
+  auto take = [&](uint64_t n, const char *what) {
+    if (n > bytes.size() - pos)
+      bad("truncated at byte " + std::to_string(pos) + " while reading " +
+          what + ": " + sizes);
+    const char *p = bytes.data() + pos;
+    pos += n;
+    return p;
+  };
+  auto u32 = [&](const char *what) {
+    uint32_t v;
+    std::memcpy(&v, take(4, what), 4);
+    return v;
+  };
+  auto u64 = [&](const char *what) {
+    uint64_t v;
+    std::memcpy(&v, take(8, what), 8);
+    return v;
+  };
+  if (fileBytes < 8 || std::memcmp(bytes.data(), kStateMagic, 8) != 0)
+    bad("not an rwkv-mlir state file (magic \"RWKVSTAT\" expected at byte 0)");
+  take(8, "the magic");
+  uint32_t version = u32("the version");
+  u32("the header");
+  if (version != kStateVersion)
     bad("state file version " + std::to_string(version) +
         ", this runtime reads version " + std::to_string(kStateVersion));
-  std::string sha(64, ' ');
-  in.read(sha.data(), 64);
+  std::string sha(take(64, "the spec SHA-256"), 64);
   std::string want = m.specSha256;
   want.resize(64, ' ');
   if (sha != want)
     fail(RWKV_ERROR_MISMATCH,
          path + ": saved from a model compiled from another spec (SHA-256 " +
-             sha.substr(0, 12) + "..., this model's spec '" + m.specName +
-             "' is " + want.substr(0, 12) + "...)");
-  uint64_t batch = 0, layers = 0, kinds = 0;
-  in.read(reinterpret_cast<char *>(&batch), 8);
-  in.read(reinterpret_cast<char *>(&layers), 8);
-  in.read(reinterpret_cast<char *>(&kinds), 8);
-  if (!in)
-    bad("truncated header");
-  if (static_cast<int64_t>(batch) != batch_)
+             escaped(sha.substr(0, 12)) + "..., this model's spec '" +
+             m.specName + "' is " + want.substr(0, 12) + "...)");
+  uint64_t batch = u64("the batch size");
+  uint64_t layers = u64("the layer count");
+  uint64_t kinds = u64("the number of states");
+  if (batch != static_cast<uint64_t>(batch_))
     fail(RWKV_ERROR_MISMATCH, path + ": holds " + std::to_string(batch) +
                                   " sequences, the session has " +
                                   std::to_string(batch_));
-  if (static_cast<int64_t>(layers) != m.nLayer || kinds != m.states.size())
-    bad("layer or state count does not match the model");
+  if (layers != static_cast<uint64_t>(m.nLayer) || kinds != m.states.size())
+    bad("holds " + std::to_string(layers) + " layers of " +
+        std::to_string(kinds) + " states; the model has " +
+        std::to_string(m.nLayer) + " layers of " +
+        std::to_string(m.states.size()));
   for (const StateSpec &s : m.states) {
-    uint32_t len = 0, rank = 0;
-    in.read(reinterpret_cast<char *>(&len), 4);
-    std::string name(len < 256 ? len : 0, ' ');
-    in.read(name.data(), static_cast<std::streamsize>(name.size()));
-    in.read(reinterpret_cast<char *>(&rank), 4);
-    std::vector<int64_t> dims(rank < 8 ? rank : 0);
-    for (int64_t &d : dims) {
-      uint64_t v = 0;
-      in.read(reinterpret_cast<char *>(&v), 8);
-      d = static_cast<int64_t>(v);
-    }
-    if (!in || name != s.name || dims != s.shape)
-      bad("state '" + name + "' " + shapeString(dims) +
+    uint32_t len = u32("a state name length");
+    if (len != s.name.size())
+      bad("state name of " + std::to_string(len) + " bytes at byte " +
+          std::to_string(pos - 4) + "; the model's state here is '" + s.name +
+          "'");
+    std::string name(take(len, "a state name"), len);
+    uint32_t rank = u32("a state rank");
+    if (rank != s.shape.size())
+      bad("state " + quotedName(name) + " has rank " + std::to_string(rank) +
+          "; the model's '" + s.name + "' is " + shapeString(s.shape));
+    std::vector<int64_t> dims(rank);
+    for (int64_t &d : dims)
+      d = static_cast<int64_t>(u64("a state dimension"));
+    if (name != s.name || dims != s.shape)
+      bad("state " + quotedName(name) + " " + shapeString(dims) +
           " does not match the model's '" + s.name + "' " +
           shapeString(s.shape));
   }
-  uint64_t count = 0;
-  in.read(reinterpret_cast<char *>(&count), 8);
-  if (!in || static_cast<int64_t>(count) != stateSize())
+  uint64_t count = u64("the state value count");
+  if (count != static_cast<uint64_t>(stateSize()))
     bad("holds " + std::to_string(count) + " state values, expected " +
         std::to_string(stateSize()));
   std::vector<float> data(count);
-  if (!in.read(reinterpret_cast<char *>(data.data()),
-               static_cast<std::streamsize>(count * sizeof(float))))
-    bad("truncated: fewer than " + std::to_string(count) + " state values");
+  std::memcpy(data.data(), take(count * sizeof(float), "the state values"),
+              count * sizeof(float));
+  if (fileBytes != expectedBytes)
+    bad(std::to_string(fileBytes - expectedBytes) +
+        " bytes follow the state values: " + sizes);
+  // A saved state is finite: a NaN or Inf would make every later logit NaN.
+  size_t index = 0;
+  forEachStateRow(
+      m, batch_,
+      [&](const std::string &name, int64_t l, int64_t offset, int64_t n) {
+        for (int64_t i = 0; i < n; ++i, ++index)
+          if (!std::isfinite(data[index]))
+            bad("state value " + std::to_string(index) + " (sequence " +
+                std::to_string(offset / n) + ", layer " + std::to_string(l) +
+                ", state '" + name + "', element " + std::to_string(i) +
+                ") is " + (std::isnan(data[index]) ? "NaN" : "infinite") +
+                "; a saved state is finite");
+      });
   setState(data.data());
 }
 
@@ -645,6 +791,11 @@ Buffer &Session::activation(const std::string &name, const ArgSpec &arg) {
   Buffer &b = activations_[name];
   std::vector<int64_t> shape = concreteShape(arg);
   if (b.shape != shape) {
+    if (checkedElements(shape, sizeof(float)) < 0)
+      fail(RWKV_ERROR_ARGUMENT,
+           "activation '" + name + "' " + shapeString(shape) +
+               " of this call does not fit in 64 bits (batch or chunk size "
+               "too large)");
     b.shape = shape;
     if (stream_)
       allocDevice(b);
@@ -687,6 +838,8 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
   std::vector<std::pair<Buffer *, Buffer *>> swaps;
   // State outputs: (home buffer, scratch holding the sub-batch).
   std::vector<std::pair<Buffer *, Buffer *>> stateCopies;
+  // What each argument's descriptor points to (buffer, first element).
+  std::vector<std::pair<const Buffer *, int64_t>> argBuffers;
   for (const ArgSpec &a : spec.args) {
     std::vector<int64_t> expected = concreteShape(a);
     if (a.role == "state") {
@@ -699,6 +852,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
         descriptors.push_back(descriptor(
             static_cast<const float *>(address(home)) + batchLo_ * per,
             expected));
+        argBuffers.emplace_back(&home, batchLo_ * per);
       } else {
         Buffer &s = scratch_["state:" + a.name];
         if (stream_) {
@@ -712,6 +866,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
         }
         stateCopies.emplace_back(&home, &s);
         descriptors.push_back(descriptor(address(s), expected));
+        argBuffers.emplace_back(&s, 0);
       }
     } else {
       Buffer *buf;
@@ -746,6 +901,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
                                     ", but the buffer is " +
                                     shapeString(buf->shape));
       descriptors.push_back(descriptor(address(*buf), expected));
+      argBuffers.emplace_back(buf, 0);
     }
     argv.push_back(descriptors.back().data());
   }
@@ -753,6 +909,9 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     GpuCall gpuCall(*model_.gpu(), stream_.get());
     entry.fn(argv.data());
     gpuCall.check("entry point '" + spec.name + "'");
+    // Before the swaps: inputs still hold what the call read.
+    if (checkFinite_)
+      checkOutputsFinite(spec, layer, argBuffers);
     for (auto &[home, fresh] : swaps)
       std::swap(home->device, fresh->device);
     for (auto &[home, fresh] : stateCopies) {
@@ -764,12 +923,143 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     return;
   }
   entry.fn(argv.data());
+  if (checkFinite_)
+    checkOutputsFinite(spec, layer, argBuffers);
   for (auto &[home, fresh] : swaps)
     home->data.swap(fresh->data);
   for (auto &[home, fresh] : stateCopies) {
     int64_t per = home->elements() / batch_;
     std::memcpy(home->data.data() + batchLo_ * per, fresh->data.data(),
                 fresh->data.size() * sizeof(float));
+  }
+}
+
+std::vector<float> Session::hostFloats(const Buffer &b, int64_t first,
+                                       int64_t count, bool bf16) const {
+  std::vector<float> out(static_cast<size_t>(count));
+  if (bf16) {
+    std::vector<uint16_t> raw(out.size());
+    if (stream_) {
+      stream_->download(raw.data(), b.device + first * sizeof(uint16_t),
+                        raw.size() * sizeof(uint16_t));
+      stream_->synchronize();
+    } else {
+      std::memcpy(raw.data(), static_cast<const uint16_t *>(b.ptr()) + first,
+                  raw.size() * sizeof(uint16_t));
+    }
+    for (size_t i = 0; i < raw.size(); ++i)
+      out[i] = bfloat16ToFloat(raw[i]);
+  } else if (stream_) {
+    stream_->download(out.data(), b.device + first * sizeof(float),
+                      out.size() * sizeof(float));
+    stream_->synchronize();
+  } else {
+    std::memcpy(out.data(), static_cast<const float *>(b.ptr()) + first,
+                out.size() * sizeof(float));
+  }
+  return out;
+}
+
+namespace {
+
+/// "[1, 2, 3]": the multi-index of flat element `i` of a row-major shape.
+std::string indexString(int64_t i, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = shape[d] > 0 ? i % shape[d] : 0;
+    i = shape[d] > 0 ? i / shape[d] : 0;
+  }
+  return shapeString(index);
+}
+
+/// Index of the first NaN or Inf in `v`, or -1.
+int64_t firstNonFinite(const std::vector<float> &v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      return static_cast<int64_t>(i);
+  return -1;
+}
+
+const char *nonFiniteName(float x) { return std::isnan(x) ? "NaN" : "Inf"; }
+
+} // namespace
+
+void Session::checkOutputsFinite(
+    const EntrySpec &spec, int64_t layer,
+    const std::vector<std::pair<const Buffer *, int64_t>> &args) {
+  const Manifest &m = model_.manifest();
+  const bool perLayer = spec.kind == "time_mix" || spec.kind == "channel_mix";
+  const std::string where =
+      "entry point '" + spec.name + "'" +
+      (perLayer ? " (layer " + std::to_string(layer) + ")" : std::string());
+  for (size_t k = 0; k < spec.args.size(); ++k) {
+    const ArgSpec &a = spec.args[k];
+    if (!a.output || a.dtype != "f32")
+      continue;
+    std::vector<int64_t> shape = concreteShape(a);
+    std::vector<float> values =
+        hostFloats(*args[k].first, args[k].second, checkedElements(shape),
+                   /*bf16=*/false);
+    int64_t bad = firstNonFinite(values);
+    if (bad < 0)
+      continue;
+    // Sequence and token position of the element: states are [batch, ...]
+    // after the call's last token; activations [batch, tokens, ...], where
+    // a token dimension of 1 in a longer call (the head's logits) is the
+    // last token.
+    const bool state = a.role == "state";
+    const bool tokenDim = !state && shape.size() >= 2;
+    int64_t inner = 1;
+    for (size_t d = tokenDim ? 2 : 1; d < shape.size(); ++d)
+      inner *= shape[d];
+    int64_t perSequence = inner * (tokenDim ? shape[1] : 1);
+    int64_t sequence = batchLo_ + bad / perSequence;
+    int64_t position = position_ + tokens_ - 1;
+    if (tokenDim && shape[1] == tokens_)
+      position = position_ + (bad / inner) % shape[1];
+    std::string message =
+        "non-finite value (check-finite): " + where + " output " + a.role +
+        " '" + a.name + "' " + shapeString(shape) + " is " +
+        nonFiniteName(values[bad]) + " at " + indexString(bad, shape) +
+        " (sequence " + std::to_string(sequence) + ", token position " +
+        std::to_string(position) + " of this evaluation)";
+    // The cause: an input that already held a NaN/Inf (a weight from the
+    // checkpoint, a state set through the API), else this call made it.
+    // Earlier calls' outputs were checked already.
+    std::string cause;
+    for (size_t j = 0; j < spec.args.size() && cause.empty(); ++j) {
+      const ArgSpec &in = spec.args[j];
+      if (in.output || in.dtype == "i32")
+        continue;
+      std::vector<int64_t> inShape = concreteShape(in);
+      std::string what;
+      bool bf16 = false;
+      if (in.role == "param") {
+        const ParamSpec *p = m.findParam(in.name);
+        bf16 = p && p->dtype == "bf16";
+        what = "parameter '" + in.name + "'" +
+               (p ? " (checkpoint tensor " +
+                        quotedName(layerName(p->checkpoint.name, layer)) + ")"
+                  : std::string());
+      } else {
+        what = "input " + in.role + " '" + in.name + "'";
+      }
+      std::vector<float> v = hostFloats(*args[j].first, args[j].second,
+                                        checkedElements(inShape), bf16);
+      int64_t i = firstNonFinite(v);
+      if (i >= 0)
+        cause = "; its " + what + " " + shapeString(inShape) +
+                " already holds " + nonFiniteName(v[i]) + " at " +
+                indexString(i, inShape) +
+                (in.role == "param" && m.findParam(in.name) &&
+                         m.findParam(in.name)->checkpoint.transpose
+                     ? " (of the transposed tensor)"
+                     : "");
+    }
+    if (cause.empty())
+      cause = "; every input was finite, so this call produced it (overflow "
+              "in the computation)";
+    fail(RWKV_ERROR_NUMERIC, message + cause);
   }
 }
 
@@ -861,13 +1151,16 @@ void Session::evalRange(int64_t lo, int64_t count, const int32_t *tokens,
   batchN_ = count;
   model_.useThreads(threads_);
   if (!parallel) {
-    for (int64_t t = 0; t < n; ++t)
+    for (int64_t t = 0; t < n; ++t) {
+      position_ = t;
       step(model_.program(false), tokens + t, n, 1,
            t + 1 == n ? logits : nullptr);
+    }
   } else {
     int64_t chunk = parallelChunk(count);
     for (int64_t start = 0; start < n; start += chunk) {
       int64_t len = std::min(chunk, n - start);
+      position_ = start;
       step(model_.program(true), tokens + start, n, len,
            start + len == n ? logits : nullptr);
     }
@@ -989,6 +1282,13 @@ void Session::setThreads(int64_t threads) {
   if (threads < 0)
     fail(RWKV_ERROR_ARGUMENT, "thread count must be >= 0 (0: all CPUs), got " +
                                   std::to_string(threads));
+  if (threads > threadLimit())
+    fail(RWKV_ERROR_ARGUMENT,
+         "thread count " + std::to_string(threads) + " exceeds the limit of " +
+             std::to_string(threadLimit()) +
+             " (4 per CPU this process may "
+             "use, " +
+             std::to_string(availableCpus()) + ", at least 64)");
   threads_ = threads;
 }
 
@@ -1005,20 +1305,6 @@ int64_t Session::stateSize() const {
     for (const Buffer &b : states_.at(s.name))
       n += b.elements();
   return n;
-}
-
-/// Visits the state floats of every sequence, layer and state in the public
-/// layout (sequence-major, then layer, then manifest order).
-template <typename Fn>
-static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t l = 0; l < m.nLayer; ++l)
-      for (const StateSpec &s : m.states) {
-        int64_t per = 1;
-        for (int64_t d : s.shape)
-          per *= d;
-        fn(s.name, l, b * per, per);
-      }
 }
 
 std::map<std::string, std::vector<std::vector<float>>>

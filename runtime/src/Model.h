@@ -141,6 +141,12 @@ public:
   /// may run on). Has no effect on single-threaded artifacts.
   void setThreads(int64_t threads);
 
+  /// With `on`, every output of every call is checked for NaN/Inf; the first
+  /// one found fails the evaluation (RWKV_ERROR_NUMERIC) naming the entry
+  /// point, layer, output, sequence, token position and element, and the
+  /// input (parameter or state) that already held a non-finite value.
+  void setCheckFinite(bool on) { checkFinite_ = on; }
+
   int64_t stateSize() const;
   void getState(float *out) const;
   void setState(const float *in);
@@ -174,6 +180,14 @@ private:
   int64_t parallelChunk(int64_t count) const;
   Buffer &activation(const std::string &name, const ArgSpec &arg);
   void call(const BoundEntry &entry, int64_t layer);
+  /// --check-finite: scans the outputs of the call just made.
+  void checkOutputsFinite(
+      const EntrySpec &spec, int64_t layer,
+      const std::vector<std::pair<const Buffer *, int64_t>> &args);
+  /// Host copy of `count` elements of `b` from element `first` as floats
+  /// (downloaded on a GPU; `bf16`: the buffer holds bf16).
+  std::vector<float> hostFloats(const Buffer &b, int64_t first, int64_t count,
+                                bool bf16) const;
   std::vector<int64_t> concreteShape(const ArgSpec &arg) const;
   /// GPU sessions: (re)allocates `b`'s device memory for its shape, zeroed.
   void allocDevice(Buffer &b);
@@ -196,6 +210,10 @@ private:
   /// (see evalRange).
   int64_t chunk_ = 0;
   int64_t threads_ = 0;
+  bool checkFinite_ = false;
+  /// Position (within the current evaluation) of the first token of the
+  /// current call, for --check-finite messages.
+  int64_t position_ = 0;
   /// states_[name][layer]
   std::map<std::string, std::vector<Buffer>> states_;
   std::map<std::string, Buffer> activations_;
@@ -203,6 +221,11 @@ private:
   /// state name -> per-layer initial values of one sequence (state tuning).
   std::map<std::string, std::vector<std::vector<float>>> initial_;
 };
+
+/// CPUs this process may run on (its affinity mask).
+int64_t availableCpus();
+/// The largest thread count a session accepts (runtime.h: rwkv_thread_limit).
+int64_t threadLimit();
 
 /// Checks every ISA feature of the manifest against the host CPU.
 void checkHostCpu(const Manifest &manifest);

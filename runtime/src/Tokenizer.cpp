@@ -245,14 +245,6 @@ bool parseDecimal(std::string_view s, int64_t max, int64_t &value) {
   return true;
 }
 
-/// Shortens text quoted in an error message.
-std::string quoted(std::string_view s) {
-  constexpr size_t kMax = 60;
-  if (s.size() <= kMax)
-    return "'" + std::string(s) + "'";
-  return "'" + std::string(s.substr(0, kMax)) + "...'";
-}
-
 std::string readFile(const std::string &path) {
   std::FILE *f = std::fopen(path.c_str(), "rb");
   if (!f)
@@ -295,30 +287,31 @@ std::unique_ptr<Tokenizer> Tokenizer::loadWorld(const std::string &path) {
 
     size_t first = line.find(' '), last = line.rfind(' ');
     if (first == std::string_view::npos || first == last)
-      bad("expected `<id> <literal> <byte length>`, got " + quoted(line));
+      bad("expected `<id> <literal> <byte length>`, got " +
+          quotedName(line, 60));
     std::string_view idText = line.substr(0, first);
     std::string_view literal = line.substr(first + 1, last - first - 1);
     std::string_view lengthText = line.substr(last + 1);
 
     int64_t id, length;
     if (!parseDecimal(idText, kMaxId, id))
-      bad("bad id " + quoted(idText) + " (expected a decimal integer)");
+      bad("bad id " + quotedName(idText, 60) + " (expected a decimal integer)");
     if (id < 1 || id > kMaxId)
       bad("id " + std::string(idText) + " out of range (expected 1.." +
           std::to_string(kMaxId) + "; 0 is reserved for end of text)");
     if (!parseDecimal(lengthText, INT32_MAX, length))
-      bad("bad byte length " + quoted(lengthText) +
+      bad("bad byte length " + quotedName(lengthText, 60) +
           " (expected a decimal integer)");
 
     bytes.clear();
     std::string err = parseLiteral(literal, bytes);
     if (!err.empty())
-      bad("cannot parse the literal " + quoted(literal) + ": " + err +
+      bad("cannot parse the literal " + quotedName(literal, 60) + ": " + err +
           " (expected a Python str or bytes literal such as 'ab' or "
           "b'\\xff')");
     if (static_cast<int64_t>(bytes.size()) != length)
-      bad("byte length mismatch: the literal " + quoted(literal) + " has " +
-          std::to_string(bytes.size()) + " bytes but the line says " +
+      bad("byte length mismatch: the literal " + quotedName(literal, 60) +
+          " has " + std::to_string(bytes.size()) + " bytes but the line says " +
           std::to_string(length));
     if (bytes.empty())
       bad("empty token (expected at least one byte)");

@@ -117,17 +117,17 @@ std::map<std::string, ZipEntry> readZip(const std::string &path,
       }
       e += 4 + len;
     }
-    need(local, 30, ("the local header of '" + name + "'").c_str());
+    need(local, 30, ("the local header of " + quotedName(name)).c_str());
     if (load32(data + local) != 0x04034b50)
-      bad("bad local header signature for '" + name + "' at byte " +
+      bad("bad local header signature for " + quotedName(name) + " at byte " +
           std::to_string(local));
     uint64_t start =
         local + 30 + load16(data + local + 26) + load16(data + local + 28);
     if (method != 0 && name.size() >= 8 &&
         name.compare(name.size() - 8, 8, "data.pkl") == 0)
-      bad("entry '" + name + "' is compressed (method " +
+      bad("entry " + quotedName(name) + " is compressed (method " +
           std::to_string(method) + "); torch.save stores entries");
-    need(start, compSize, ("the data of '" + name + "'").c_str());
+    need(start, compSize, ("the data of " + quotedName(name)).c_str());
     entries[name] = ZipEntry{start, method == 0 ? compSize : UINT64_MAX};
     at += 46 + nameLen + extraLen + commentLen;
   }
@@ -500,11 +500,11 @@ private:
         !storageType(full, dtype)) {
       if (module == "torch" && name.size() > 7 &&
           name.compare(name.size() - 7, 7, "Storage") == 0)
-        bad(at, "tensor storage type '" + full +
-                    "' is not supported (FloatStorage, HalfStorage or "
+        bad(at, "tensor storage type " + quotedName(full) +
+                    " is not supported (FloatStorage, HalfStorage or "
                     "BFloat16Storage)");
-      bad(at, "global '" + full +
-                  "' is not allowed in a state_dict (only "
+      bad(at, "global " + quotedName(full) +
+                  " is not allowed in a state_dict (only "
                   "collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
                   "torch._utils._rebuild_parameter and torch "
                   "Float/Half/BFloat16 storages)");
@@ -523,8 +523,11 @@ private:
       bad(at, "persistent id is not ('storage', type, key, location, numel)");
     Ref s = make(PValue::Storage);
     if (!storageType(pid->items[1]->s, s->dtype))
-      bad(at,
-          "persistent id names '" + pid->items[1]->s + "', not a storage type");
+      bad(at, "persistent id names " + quotedName(pid->items[1]->s) +
+                  ", not a storage type");
+    if (pid->items[4]->i < 0)
+      bad(at, "storage " + quotedName(pid->items[2]->s) + " has " +
+                  std::to_string(pid->items[4]->i) + " elements");
     s->s = pid->items[2]->s;
     s->i = pid->items[4]->i;
     return s;
@@ -572,7 +575,7 @@ private:
         bad(at, "_rebuild_parameter expects a tensor");
       return a[0];
     }
-    bad(at, "'" + fn->s + "' cannot be called");
+    bad(at, quotedName(fn->s) + " cannot be called");
   }
   void setItem(uint64_t at, const Ref &key, const Ref &value) {
     if (stack_.empty() || stack_.back()->kind != PValue::Dict)
@@ -599,8 +602,9 @@ void Checkpoint::indexTorchZip() {
     size_t slash = name.find('/');
     if (slash != std::string::npos && name.substr(slash + 1) == "data.pkl") {
       if (!pickleName.empty())
-        fail(RWKV_ERROR_FORMAT,
-             path_ + ": two pickles, '" + pickleName + "' and '" + name + "'");
+        fail(RWKV_ERROR_FORMAT, path_ + ": two pickles, " +
+                                    quotedName(pickleName) + " and " +
+                                    quotedName(name));
       pickleName = name;
     }
   }
@@ -615,14 +619,15 @@ void Checkpoint::indexTorchZip() {
         reinterpret_cast<const char *>(data_ + order->second.offset),
         order->second.size == UINT64_MAX ? 0 : order->second.size);
     if (value != "little")
-      fail(RWKV_ERROR_FORMAT, path_ + ": byte order '" + value +
-                                  "'; only little-endian archives are read");
+      fail(RWKV_ERROR_FORMAT, path_ + ": byte order " + quotedName(value) +
+                                  "; only little-endian archives are read");
   }
   const ZipEntry &pkl = entries[pickleName];
-  Ref root =
-      Unpickler(path_ + ": " + pickleName, data_ + pkl.offset, pkl.size).run();
+  Ref root = Unpickler(path_ + ": " + escaped(pickleName), data_ + pkl.offset,
+                       pkl.size)
+                 .run();
   if (root->kind != PValue::Dict)
-    fail(RWKV_ERROR_FORMAT, path_ + ": " + pickleName + " holds " +
+    fail(RWKV_ERROR_FORMAT, path_ + ": " + escaped(pickleName) + " holds " +
                                 kindName(root->kind) +
                                 ", expected a state_dict (a dict of tensors)");
   for (size_t k = 0; k < root->items.size(); k += 2) {
@@ -631,9 +636,9 @@ void Checkpoint::indexTorchZip() {
       fail(RWKV_ERROR_FORMAT, path_ + ": state_dict key is " +
                                   kindName(key->kind) + ", expected a string");
     if (value->kind != PValue::Tensor)
-      fail(RWKV_ERROR_FORMAT, path_ + ": state_dict entry '" + key->s +
-                                  "' is " + kindName(value->kind) +
-                                  ", expected a tensor");
+      fail(RWKV_ERROR_FORMAT,
+           path_ + ": state_dict entry " + quotedName(key->s) + " is " +
+               kindName(value->kind) + ", expected a tensor");
     const PValue &st = *value->storage;
     TensorInfo t;
     t.name = key->s;
@@ -643,45 +648,66 @@ void Checkpoint::indexTorchZip() {
                                           : "bf16";
     uint64_t eb = st.dtype == DType::F32 ? 4 : 2;
     t.shape = value->shape;
+    const std::string what = "tensor " + quotedName(t.name) + " " +
+                             shapeString(t.shape) + " " + t.typeName;
     auto entry = entries.find(prefix + "data/" + st.s);
     if (entry == entries.end())
-      fail(RWKV_ERROR_FORMAT, path_ + ": tensor '" + t.name +
-                                  "' uses storage '" + st.s +
-                                  "', but the archive has no entry '" + prefix +
-                                  "data/" + st.s + "'");
+      fail(RWKV_ERROR_FORMAT, path_ + ": " + what + " uses storage " +
+                                  quotedName(st.s) +
+                                  ", but the archive has no entry " +
+                                  quotedName(prefix + "data/" + st.s));
     if (entry->second.size == UINT64_MAX)
-      fail(RWKV_ERROR_FORMAT, path_ + ": storage entry '" + entry->first +
-                                  "' is compressed; torch.save stores entries");
-    if (entry->second.size < static_cast<uint64_t>(st.i) * eb)
-      fail(RWKV_ERROR_FORMAT, path_ + ": storage '" + entry->first + "' has " +
-                                  std::to_string(entry->second.size) +
+      fail(RWKV_ERROR_FORMAT, path_ + ": storage entry " +
+                                  quotedName(entry->first) +
+                                  " is compressed; torch.save stores entries");
+    // Sizes and strides come from the pickle: every product is checked.
+    uint64_t storageBytes;
+    if (st.i < 0 || mulOverflows(static_cast<uint64_t>(st.i), eb, storageBytes))
+      fail(RWKV_ERROR_FORMAT, path_ + ": storage " + quotedName(entry->first) +
+                                  " claims " + std::to_string(st.i) + " " +
+                                  t.typeName + " elements");
+    if (entry->second.size < storageBytes)
+      fail(RWKV_ERROR_FORMAT, path_ + ": storage " + quotedName(entry->first) +
+                                  " has " + std::to_string(entry->second.size) +
                                   " bytes, but its " + std::to_string(st.i) +
                                   " " + t.typeName + " elements need " +
-                                  std::to_string(st.i * eb));
+                                  std::to_string(storageBytes));
+    if (checkedElements(t.shape, eb) < 0)
+      fail(RWKV_ERROR_FORMAT,
+           path_ + ": " + what + " has more bytes than fit in 64 bits");
+    if (value->i < 0)
+      fail(RWKV_ERROR_FORMAT, path_ + ": " + what + " has storage offset " +
+                                  std::to_string(value->i));
     // The elements the view reaches: offset + sum((size - 1) * stride).
-    int64_t last = value->i, dense = 1;
-    bool contiguous = true;
+    uint64_t last = static_cast<uint64_t>(value->i), dense = 1;
+    bool contiguous = true, overflow = false;
     for (size_t d = t.shape.size(); d-- > 0;) {
-      if (t.shape[d] > 1 && value->strides[d] != dense)
+      uint64_t size = static_cast<uint64_t>(t.shape[d]);
+      uint64_t stride = static_cast<uint64_t>(value->strides[d]), reach;
+      if (size > 1 && stride != dense)
         contiguous = false;
-      last += (t.shape[d] - 1) * value->strides[d];
-      dense *= t.shape[d];
+      if (size > 0)
+        overflow |= mulOverflows(size - 1, stride, reach) ||
+                    addOverflows(last, reach, last);
+      dense *= size; // bounded by the checked element count
     }
-    if (t.elements() > 0 && last >= st.i)
-      fail(RWKV_ERROR_FORMAT, path_ + ": tensor '" + t.name + "' " +
-                                  shapeString(t.shape) + " at storage offset " +
-                                  std::to_string(value->i) +
-                                  " reaches element " + std::to_string(last) +
-                                  " of a storage of " + std::to_string(st.i));
+    if (t.elements() > 0 && (overflow || last >= static_cast<uint64_t>(st.i)))
+      fail(RWKV_ERROR_FORMAT,
+           path_ + ": " + what + " at storage offset " +
+               std::to_string(value->i) + " with strides " +
+               shapeString(value->strides) + " reaches element " +
+               (overflow ? std::string("beyond 2^64") : std::to_string(last)) +
+               " of a storage of " + std::to_string(st.i));
     if (!contiguous)
       t.strides = value->strides;
     t.offset = entry->second.offset + static_cast<uint64_t>(value->i) * eb;
-    t.bytes =
-        t.elements() > 0 ? static_cast<uint64_t>(last - value->i + 1) * eb : 0;
+    t.bytes = t.elements() > 0
+                  ? (last - static_cast<uint64_t>(value->i) + 1) * eb
+                  : 0;
     checkExtent(t);
     if (!tensors_.emplace(t.name, t).second)
       fail(RWKV_ERROR_FORMAT,
-           path_ + ": state_dict has '" + t.name + "' twice");
+           path_ + ": state_dict has " + quotedName(t.name) + " twice");
   }
 }
 

@@ -163,3 +163,206 @@ TEST(Checkpoint, UnknownTypeIsRejected) {
   }
   fs::remove(path);
 }
+
+//===----------------------------------------------------------------------===//
+// Hostile files: sizes that overflow, damaged safetensors headers, names
+// with bytes that must not reach a message raw. Each case checks the text.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::string scratchPath(const std::string &name) {
+  return (fs::temp_directory_path() /
+          ("rwkv-ckpt-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+
+/// Writes a safetensors file: `header` (JSON) as given, the length field
+/// `header.size() + lengthDelta`, then `dataBytes` bytes 0..255 repeating.
+std::string writeSafetensors(const std::string &name, const std::string &header,
+                             uint64_t dataBytes, int64_t lengthDelta = 0) {
+  std::string path = scratchPath(name + ".safetensors");
+  std::ofstream out(path, std::ios::binary);
+  uint64_t len = header.size() + lengthDelta;
+  out.write(reinterpret_cast<const char *>(&len), 8);
+  out << header;
+  for (uint64_t i = 0; i < dataBytes; ++i)
+    out.put(static_cast<char>(i & 0xFF));
+  return path;
+}
+
+/// The message Checkpoint::open throws for `path` ("" if it opens).
+std::string openError(const std::string &path) {
+  try {
+    Checkpoint::open(path);
+  } catch (const rwkvrt::Error &e) {
+    fs::remove(path);
+    EXPECT_EQ(e.status(), RWKV_ERROR_FORMAT) << e.what();
+    return e.what();
+  }
+  fs::remove(path);
+  return "";
+}
+
+#define EXPECT_MESSAGE(message, text)                                          \
+  EXPECT_NE((message).find(text), std::string::npos) << (message)
+
+/// Two f32 tensors a [4] at [0, 16] and b [2, 2] at [16, 32].
+const char kTwo[] =
+    R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+    R"("b":{"dtype":"F32","shape":[2,2],"data_offsets":[16,32]}})";
+
+} // namespace
+
+TEST(Checkpoint, SafetensorsValidFileOpens) {
+  std::string path = writeSafetensors("valid", std::string(kTwo) + "   ", 32);
+  auto ck = Checkpoint::open(path);
+  ASSERT_NE(ck->find("b"), nullptr);
+  EXPECT_EQ(ck->find("b")->offset, 8 + std::strlen(kTwo) + 3 + 16);
+  fs::remove(path);
+}
+
+TEST(Checkpoint, SafetensorsHeaderLengthOffByOne) {
+  // One byte short: the data would start a byte early (every tensor
+  // shifted); one byte long: the header takes in a byte of data.
+  std::string header = std::string(kTwo) + " ";
+  std::string path = writeSafetensors("short", header, 32, -1);
+  std::string m = openError(path);
+  EXPECT_MESSAGE(m, path +
+                        ": safetensors tensors cover 32 bytes of data, "
+                        "but the file has 33 bytes after the " +
+                        std::to_string(header.size() - 1) + "-byte header");
+  EXPECT_MESSAGE(m, "is the header length at bytes 0-7 wrong?");
+  path = writeSafetensors("long", kTwo, 32, +1);
+  m = openError(path);
+  EXPECT_MESSAGE(m, path + ": safetensors header (bytes 8-" +
+                        std::to_string(8 + std::strlen(kTwo)) +
+                        ", length from bytes 0-7) must be a JSON object "
+                        "padded with spaces, but its last non-space byte");
+  EXPECT_MESSAGE(m, "is '\\x00', not '}'");
+}
+
+TEST(Checkpoint, SafetensorsOffsetsMustTileTheData) {
+  // Overlapping tensors.
+  std::string m = openError(writeSafetensors(
+      "overlap",
+      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+      R"("b":{"dtype":"F32","shape":[4],"data_offsets":[12,28]}})",
+      28));
+  EXPECT_MESSAGE(m, "safetensors tensors overlap: 'b' [12, 28] begins inside "
+                    "'a' [0, 16] (data_offsets must not overlap)");
+  // Every tensor at offset 0.
+  m = openError(writeSafetensors(
+      "zero",
+      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+      R"("b":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})",
+      16));
+  EXPECT_MESSAGE(m, "safetensors tensors overlap: 'b' [0, 16] begins inside "
+                    "'a' [0, 16]");
+  // A hole between tensors.
+  m = openError(writeSafetensors(
+      "hole",
+      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+      R"("b":{"dtype":"F32","shape":[4],"data_offsets":[20,36]}})",
+      36));
+  EXPECT_MESSAGE(m, "safetensors data has a hole: bytes [16, 20) of the data "
+                    "belong to no tensor (after 'a' [0, 16], before 'b' "
+                    "[20, 36])");
+  // Trailing bytes nobody indexes.
+  m = openError(writeSafetensors("tail", kTwo, 40));
+  EXPECT_MESSAGE(m, "safetensors tensors cover 32 bytes of data, but the file "
+                    "has 40 bytes");
+  // Past the end of the file.
+  m = openError(writeSafetensors("past", kTwo, 24));
+  EXPECT_MESSAGE(m, "truncated: tensor 'b' [2, 2] f32 has data_offsets [16, "
+                    "32], but the data (from byte");
+}
+
+TEST(Checkpoint, SafetensorsSizesDoNotOverflow) {
+  // end < begin: the span must not wrap around.
+  std::string m = openError(
+      writeSafetensors("backwards",
+                       R"({"w":{"dtype":"F32","shape":[256,64],)"
+                       R"("data_offsets":[18446744073709551600,65520]}})",
+                       0));
+  EXPECT_MESSAGE(m, "safetensors entry 'w': data_offsets "
+                    "[18446744073709551600, 65520] end before they begin");
+  // 2^62 x 2^62 elements: the element count must not wrap to 0.
+  m = openError(
+      writeSafetensors("huge",
+                       R"({"w":{"dtype":"F32","shape":[4611686018427387904,)"
+                       R"(4611686018427387904],"data_offsets":[0,0]}})",
+                       0));
+  EXPECT_MESSAGE(m, "safetensors entry 'w': shape [4611686018427387904, "
+                    "4611686018427387904] of F32 elements has more bytes "
+                    "than fit in 64 bits");
+  m = openError(
+      writeSafetensors("huge-dim",
+                       R"({"w":{"dtype":"F32","shape":[18446744073709551615],)"
+                       R"("data_offsets":[0,0]}})",
+                       0));
+  EXPECT_MESSAGE(m, "shape must be an array of non-negative integers below "
+                    "2^63, got [18446744073709551615]");
+}
+
+TEST(Checkpoint, SafetensorsHeaderRules) {
+  std::string m = openError(writeSafetensors(
+      "dup",
+      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+      R"("a":{"dtype":"F32","shape":[4],"data_offsets":[16,32]}})",
+      32));
+  EXPECT_MESSAGE(m, "safetensors header has the key 'a' twice (duplicate "
+                    "keys are not allowed)");
+  m = openError(writeSafetensors(
+      "metadata",
+      R"({"__metadata__":{"n":1},"a":{"dtype":"F32","shape":[4],)"
+      R"("data_offsets":[0,16]}})",
+      16));
+  EXPECT_MESSAGE(m, "safetensors __metadata__ entry 'n' must be a string");
+}
+
+TEST(Checkpoint, NamesFromFilesAreEscaped) {
+  // A NUL inside a name must not end the message, nor an escape byte reach
+  // the terminal raw.
+  std::string m = openError(
+      writeSafetensors("nul",
+                       R"({"we\u0000ig\u001bht":{"dtype":"F32","shape":[8],)"
+                       R"("data_offsets":[0,16]}})",
+                       16));
+  EXPECT_MESSAGE(m, "safetensors entry 'we\\x00ig\\x1bht': data_offsets "
+                    "[0, 16] span 16 bytes; a [8] F32 tensor needs 32");
+  EXPECT_EQ(std::strlen(m.c_str()), m.size());
+  EXPECT_EQ(m.find('\x1b'), std::string::npos);
+
+  // rwkv.cpp names are raw bytes.
+  std::string path = scratchPath("nul.bin");
+  {
+    std::ofstream out(path, std::ios::binary);
+    auto put = [&](int32_t v) { out.write(reinterpret_cast<char *>(&v), 4); };
+    for (int32_t v : {0x67676d66, 101, 256, 32, 1, 0})
+      put(v);
+    put(1), put(3), put(5), put(32);
+    out.write("t\0\n", 3);
+  }
+  m = openError(path);
+  EXPECT_MESSAGE(m, "tensor 't\\x00\\x0a' has unknown data type 5");
+}
+
+TEST(Checkpoint, RwkvCppSizesDoNotOverflow) {
+  // Four dimensions of 2^31 - 1: 2^124 elements.
+  std::string path = scratchPath("huge.bin");
+  {
+    std::ofstream out(path, std::ios::binary);
+    auto put = [&](int32_t v) { out.write(reinterpret_cast<char *>(&v), 4); };
+    for (int32_t v : {0x67676d66, 101, 256, 32, 1, 0})
+      put(v);
+    put(4), put(1), put(0);
+    for (int i = 0; i < 4; ++i)
+      put(INT32_MAX);
+    out.write("t", 1);
+  }
+  std::string m = openError(path);
+  EXPECT_MESSAGE(m, "tensor 't' [2147483647, 2147483647, 2147483647, "
+                    "2147483647] f32 (header at byte 24) has more bytes than "
+                    "fit in 64 bits");
+}

@@ -23,6 +23,7 @@
 
 #include <cstring>
 #include <dlfcn.h>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 using namespace rwkvtest;
@@ -436,6 +437,43 @@ TEST(EmulatedGpu, GpuWithoutCodeInTheArtifactIsADeviceError) {
                       "--target=sm_75"),
             std::string::npos)
       << rwkv_last_error();
+}
+
+// rwkv_session_set_check_finite on a GPU session: outputs and inputs are
+// downloaded to find the first NaN and where it came from, with the message
+// of a CPU session.
+TEST(EmulatedGpu, CheckFiniteNamesWhereNaNsAppear) {
+  REQUIRE_TOOLKIT();
+  if (!fs::exists(kTiny7))
+    GTEST_SKIP() << "test data not found: " << kTiny7;
+  const std::string &dir = emulatedArtifactFor(kSpec7);
+  std::string kernels = dir + "/kernels.emu.so";
+  ScopedEnv driver("RWKV_CUDA_DRIVER", RWKV_FAKE_CUDA_PATH);
+  ScopedEnv emulation("RWKV_FAKE_CUDA_KERNELS", kernels.c_str());
+  std::vector<char> bytes = readFile(kTiny7);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bytes.data() + bytes.size() - 4, &nan, 4); // head.weight[255][63]
+  std::string path = scratchDir("gpu-nan") + "/nan.bin";
+  writeFile(path, bytes);
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load(dir.c_str(), path.c_str(), &model), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK) << rwkv_last_error();
+  ASSERT_EQ(rwkv_session_set_check_finite(s, 1), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_mode(s, RWKV_MODE_RECURRENT), RWKV_OK);
+  std::vector<float> logits(256);
+  EXPECT_EQ(rwkv_session_eval(s, &kPrompt[0], logits.data()),
+            RWKV_ERROR_NUMERIC);
+  EXPECT_EQ(std::string(rwkv_last_error()),
+            "non-finite value (check-finite): entry point 'head' output "
+            "activation 'logits' [1, 1, 256] is NaN at [0, 0, 255] (sequence "
+            "0, token position 0 of this evaluation); its parameter 'head' "
+            "(checkpoint tensor 'head.weight') [256, 64] already holds NaN at "
+            "[255, 63]");
+  rwkv_session_free(s);
+  rwkv_model_free(model);
+  fs::remove_all(fs::path(path).parent_path());
 }
 
 const TinySpec kTinySpecs[] = {

@@ -12,6 +12,7 @@
 #include "rwkv/runtime.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +22,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <string>
@@ -392,6 +395,127 @@ static std::string editedArtifact(const std::string &from,
   return dir;
 }
 
+/// A copy of the artifact `from` whose manifest `edit` changed.
+static std::string
+editedManifest(const std::string &from, const std::string &name,
+               const std::function<void(nlohmann::json &)> &edit) {
+  std::string dir = scratchDir(name);
+  fs::copy(from, dir,
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  std::ifstream in(dir + "/manifest.json");
+  nlohmann::json manifest = nlohmann::json::parse(in);
+  edit(manifest);
+  std::ofstream(dir + "/manifest.json") << manifest.dump(2);
+  return dir;
+}
+
+// The code in model.so was compiled for fixed shapes; a manifest that
+// claims smaller tensors would have the runtime hand it smaller buffers,
+// which the code reads past. The library carries its own shape table
+// (rwkv_shape_table), and a manifest that disagrees is refused.
+TEST_F(Tiny7, ManifestThatDisagreesWithTheLibraryIsRefused) {
+  // emb and head shrunk to 16 rows everywhere the manifest names them (a
+  // consistent edit: parameters, entry point arguments, vocab size).
+  std::string dir = editedManifest(*artifact, "shrunk", [](nlohmann::json &m) {
+    m["model"]["vocab_size"] = 16;
+    for (auto &p : m["parameters"])
+      if (p["name"] == "emb" || p["name"] == "head")
+        p["shape"][0] = 16;
+    for (auto &e : m["entry_points"])
+      for (auto &a : e["args"])
+        if (a["name"] == "emb" || a["name"] == "head")
+          a["shape"][0] = 16;
+        else if (a["name"] == "logits")
+          a["shape"][a["shape"].size() - 1] = 16;
+  });
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find(dir + "/manifest.json: does not describe the code in "
+                            "model.so (edited by hand, or from another "
+                            "build?): record 2 of its shape table is 'model "
+                            "16 64 12 1 64 256', but the library was compiled "
+                            "for 'model 256 64 12 1 64 256'"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // Another layer list for an entry point: names both records.
+  dir = editedManifest(*artifact, "layers", [](nlohmann::json &m) {
+    for (auto &e : m["entry_points"])
+      if (e["name"] == "time_mix_1")
+        e["layers"] = {1, 2};
+  });
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("is 'entry time_mix_1 rwkv_time_mix_1 time_mix "
+                      "recurrent [1,2]', but the library was compiled for "
+                      "'entry time_mix_1 rwkv_time_mix_1 time_mix recurrent "
+                      "[1,"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // An unchanged manifest rewritten by another JSON writer still loads.
+  dir = editedManifest(*artifact, "same", [](nlohmann::json &) {});
+  ASSERT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_model_free(model);
+  fs::remove_all(dir);
+}
+
+// NaN/Inf: without checks a NaN weight silently gives NaN logits; with
+// rwkv_session_set_check_finite the evaluation fails at the first output that
+// is not finite, naming the entry point, layer, output, position and the
+// input (checkpoint tensor or state) that held it.
+TEST_F(Tiny7, CheckFiniteNamesWhereNaNsAppear) {
+  REQUIRE_SHARED_DATA();
+  // head.weight is the file's last tensor: its last element becomes NaN.
+  std::vector<char> bytes = readFile(kTiny7);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bytes.data() + bytes.size() - 4, &nan, 4);
+  std::string path = scratchDir("nan-weights") + "/nan.bin";
+  writeFile(path, bytes);
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load(artifact->c_str(), path.c_str(), &model), RWKV_OK)
+      << rwkv_last_error();
+  std::vector<float> logits = run(model, kPrompt);
+  EXPECT_TRUE(std::isnan(logits[255]));
+  EXPECT_TRUE(std::isfinite(logits[0]));
+
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_check_finite(s, 1), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_mode(s, RWKV_MODE_PARALLEL), RWKV_OK);
+  EXPECT_EQ(rwkv_session_eval_sequence(s, kPrompt.data(), 3, logits.data()),
+            RWKV_ERROR_NUMERIC);
+  EXPECT_EQ(std::string(rwkv_last_error()),
+            "non-finite value (check-finite): entry point 'head_parallel' "
+            "output activation 'logits' [1, 1, 256] is NaN at [0, 0, 255] "
+            "(sequence 0, token position 2 of this evaluation); its parameter "
+            "'head' (checkpoint tensor 'head.weight') [256, 64] already holds "
+            "NaN at [255, 63]");
+  // An Inf in a state set through the API is named too (token position 0
+  // of the recurrent form).
+  ASSERT_EQ(rwkv_session_set_mode(s, RWKV_MODE_RECURRENT), RWKV_OK);
+  std::vector<float> state(static_cast<size_t>(rwkv_session_state_size(s)));
+  state[0] = std::numeric_limits<float>::infinity();
+  ASSERT_EQ(rwkv_session_set_state(s, state.data()), RWKV_OK);
+  EXPECT_EQ(rwkv_session_eval(s, &kPrompt[0], logits.data()),
+            RWKV_ERROR_NUMERIC);
+  // (state[0] is layer 0's ffn_shift, the channel mix's token shift.)
+  EXPECT_EQ(std::string(rwkv_last_error()),
+            "non-finite value (check-finite): entry point 'channel_mix_0' "
+            "(layer 0) output activation 'h' [1, 1, 64] is NaN at [0, 0, 0] "
+            "(sequence 0, token position 0 of this evaluation); its input "
+            "state 'ffn_shift' [1, 64] already holds Inf at [0, 0]");
+  rwkv_session_free(s);
+  rwkv_model_free(model);
+  fs::remove_all(fs::path(path).parent_path());
+}
+
 TEST_F(Tiny7, ArtifactForAMissingCpuFeatureIsRefused) {
   // The artifact targets x86-64-v3; pretend the host lacks AVX2 and FMA.
   ::setenv("RWKV_HIDE_CPU_FEATURES", "fma,avx2", 1);
@@ -433,6 +557,31 @@ TEST_F(Tiny7, ManifestProblemsAreReported) {
             RWKV_ERROR_FORMAT);
   EXPECT_NE(std::string(rwkv_last_error())
                 .find("manifest field 'model.d_model' is missing"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // The library must be a file of the artifact directory.
+  dir = editedManifest(*artifact, "library", [](nlohmann::json &m) {
+    m["library"] = "../elsewhere/model.so";
+  });
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("manifest field 'library' is '../elsewhere/model.so'; "
+                      "expected a file name in the artifact directory"),
+            std::string::npos)
+      << rwkv_last_error();
+  fs::remove_all(dir);
+
+  // A negative layer count once ended in 'vector::_M_default_append'.
+  dir = editedManifest(*artifact, "layers",
+                       [](nlohmann::json &m) { m["model"]["n_layer"] = -1; });
+  EXPECT_EQ(rwkv_model_load_synthetic(dir.c_str(), 0, &model),
+            RWKV_ERROR_FORMAT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("manifest.json: manifest field 'model.n_layer' is -1; "
+                      "expected 1 to 4294967296"),
             std::string::npos)
       << rwkv_last_error();
   fs::remove_all(dir);
@@ -731,6 +880,54 @@ TEST_F(Sessions, SaveLoadContinueIsBitIdentical) {
   rwkv_session_free(two);
 }
 
+// Damaged state files name what is wrong: a truncated file says truncated,
+// with its size and the size a state file of this model has (not "another
+// spec" because the SHA-256 was cut short); a NaN in the values is refused,
+// since it would make every later logit NaN.
+TEST_F(Sessions, DamagedStateFilesAreRefused) {
+  std::string file = scratchDir("damaged-state") + "/session.state";
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  std::vector<int32_t> prompt = someTokens(5, 1);
+  ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data(), 5, nullptr), RWKV_OK);
+  ASSERT_EQ(rwkv_session_save_state(s, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  const std::vector<char> good = readFile(file);
+  const std::string size = std::to_string(good.size());
+  auto expectRefused = [&](const std::vector<char> &bytes,
+                           const std::string &text) {
+    writeFile(file, bytes);
+    EXPECT_EQ(rwkv_session_load_state(s, file.c_str()), RWKV_ERROR_FORMAT);
+    std::string error = rwkv_last_error();
+    EXPECT_EQ(error.rfind(file + ": ", 0), 0u) << error;
+    EXPECT_NE(error.find(text), std::string::npos) << error;
+  };
+  expectRefused(std::vector<char>(good.begin(), good.begin() + 20),
+                "truncated at byte 16 while reading the spec SHA-256: the "
+                "file has 20 bytes; a state file of this model (spec "
+                "'rwkvcpp-tiny-7v0', batch 1) has " +
+                    size);
+  expectRefused(std::vector<char>(good.begin(), good.end() - 1),
+                "while reading the state values: the file has " +
+                    std::to_string(good.size() - 1) + " bytes");
+  std::vector<char> longer = good;
+  longer.insert(longer.end(), 3, 'x');
+  expectRefused(longer, "3 bytes follow the state values: the file has " +
+                            std::to_string(good.size() + 3) + " bytes");
+  std::vector<char> nan = good;
+  const float bad = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(nan.data() + nan.size() - 4, &bad, 4);
+  int64_t last = rwkv_session_state_size(s) - 1;
+  expectRefused(nan, "state value " + std::to_string(last) +
+                         " (sequence 0, layer 11, state 'wkv', element 4095) "
+                         "is NaN; a saved state is finite");
+  // The good file still loads.
+  writeFile(file, good);
+  EXPECT_EQ(rwkv_session_load_state(s, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session_free(s);
+}
+
 TEST_F(Sessions, ThreadsOnOneModelMatchSequentialRuns) {
   std::vector<std::vector<int32_t>> prompts{someTokens(40, 3),
                                             someTokens(33, 4)};
@@ -852,6 +1049,24 @@ TEST_F(Sessions, ThreadCountDoesNotChangeResults) {
   rwkv_session *s = nullptr;
   ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
   EXPECT_EQ(rwkv_session_set_threads(s, -1), RWKV_ERROR_ARGUMENT);
+  // A batch whose state size overflows is refused, not allocated wrapped.
+  rwkv_session *huge = nullptr;
+  EXPECT_EQ(rwkv_session_create(model, int64_t{1} << 60, &huge),
+            RWKV_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("session batch size 1152921504606846976 is too large"),
+            std::string::npos)
+      << rwkv_last_error();
+  // Counts that would make the OpenMP runtime abort are refused by name.
+  EXPECT_GE(rwkv_thread_limit(), 64);
+  EXPECT_EQ(rwkv_session_set_threads(s, rwkv_thread_limit()), RWKV_OK);
+  EXPECT_EQ(rwkv_session_set_threads(s, 100000), RWKV_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(rwkv_last_error())
+                .find("thread count 100000 exceeds the limit of " +
+                      std::to_string(rwkv_thread_limit()) +
+                      " (4 per CPU this process may use"),
+            std::string::npos)
+      << rwkv_last_error();
   rwkv_session_free(s);
 }
 

@@ -10,7 +10,10 @@
 
 #include "RuntimeTestSupport.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstring>
+#include <functional>
 #include <sstream>
 
 using namespace rwkvtest;
@@ -256,6 +259,31 @@ TEST_F(WeightFormats, ForeignPicklesAreRefused) {
       {"storage", "tensor storage type 'torch.DoubleStorage' is not "
                   "supported"},
   };
+  struct Sizes {
+    const char *evil, *expected;
+    rwkv_status status = RWKV_ERROR_FORMAT;
+  } sizes[] = {
+      // Byte counts that overflow 64 bits are named, not wrapped.
+      {"numel", ": storage 'archive/data/0' claims 4611686018427387904 f32 "
+                "elements"},
+      {"shape", ": tensor 'x' [4611686018427387904, 4611686018427387904] f32 "
+                "has more bytes than fit in 64 bits"},
+      // Refused by its size before 2^40 elements are gathered.
+      {"broadcast",
+       ": tensor 'emb.weight' [1099511627776] f32 does not fit "
+       "parameter 'emb': expected [256, 64]",
+       RWKV_ERROR_MISMATCH},
+  };
+  for (const Sizes &c : sizes) {
+    std::string path = dir + "/evil-" + c.evil + ".pth";
+    std::string cmd = std::string(RWKV_PYTHON3) + " '" + kWriter + "' '" +
+                      path + "' --evil=" + c.evil;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    Loaded l = load(official, path);
+    EXPECT_EQ(l.status, c.status) << c.evil;
+    EXPECT_NE(l.error.find(path + c.expected), std::string::npos)
+        << c.evil << ": " << l.error;
+  }
   for (const Case &c : cases) {
     std::string path = dir + "/evil-" + c.evil + ".pth";
     std::string cmd = std::string(RWKV_PYTHON3) + " '" + kWriter + "' '" +
@@ -307,6 +335,94 @@ TEST_F(WeightFormats, DamagedFilesAreRefused) {
   EXPECT_EQ(l.status, RWKV_ERROR_MISMATCH);
   EXPECT_NE(l.error.find("no tensor 'emb.weight'"), std::string::npos)
       << l.error;
+}
+
+/// Rewrites the safetensors file `path`: `edit` changes its header, which is
+/// written back padded with spaces to a multiple of 8 bytes plus 8 (so a
+/// length one byte short still ends in padding), with the length field
+/// `lengthDelta` off; the data is kept.
+void rewriteSafetensors(const std::string &path,
+                        const std::function<void(nlohmann::json &)> &edit,
+                        int64_t lengthDelta = 0) {
+  std::vector<char> bytes = readFile(path);
+  uint64_t len;
+  std::memcpy(&len, bytes.data(), 8);
+  nlohmann::json header =
+      nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + len);
+  edit(header);
+  std::string text = header.dump();
+  text += std::string(8 + (8 - (8 + text.size()) % 8) % 8, ' ');
+  uint64_t newLen = text.size() + lengthDelta;
+  std::vector<char> out(8);
+  std::memcpy(out.data(), &newLen, 8);
+  out.insert(out.end(), text.begin(), text.end());
+  out.insert(out.end(), bytes.begin() + 8 + len, bytes.end());
+  writeFile(path, out);
+}
+
+// Damaged safetensors that once loaded and ran: a header length one byte
+// off (every tensor shifted by a byte: all logits NaN), tensors that
+// overlap, tensors that all start at offset 0. The safetensors rules (the
+// data is tiled by the tensors, in order, without holes or overlaps) refuse
+// each with a message naming the file and the tensors.
+TEST_F(WeightFormats, DamagedSafetensorsHeadersAreRefused) {
+  std::string st = dir + "/damaged.safetensors";
+  auto expectRefused = [&](const std::string &what, const std::string &text) {
+    Loaded l = load(fla, st);
+    EXPECT_EQ(l.status, RWKV_ERROR_FORMAT) << what;
+    EXPECT_EQ(l.error.rfind(st + ": ", 0), 0u) << what << ": " << l.error;
+    EXPECT_NE(l.error.find(text), std::string::npos) << what << ": " << l.error;
+  };
+  auto fresh = [&] {
+    ASSERT_TRUE(writeCheckpoint(st, "--format=safetensors --layout=fla"));
+  };
+  // The rewritten (re-padded) file itself loads and matches.
+  fresh();
+  rewriteSafetensors(st, [](nlohmann::json &) {});
+  Loaded ok = load(fla, st);
+  ASSERT_EQ(ok.status, RWKV_OK) << ok.error;
+  EXPECT_LE(maxAbsDiff(ok.logits, reference), 1e-5);
+
+  fresh();
+  rewriteSafetensors(
+      st, [](nlohmann::json &) {}, -1);
+  expectRefused("length - 1", "safetensors tensors cover ");
+  expectRefused("length - 1", "(1 unindexed bytes at the end: is the header "
+                              "length at bytes 0-7 wrong?)");
+  fresh();
+  rewriteSafetensors(
+      st, [](nlohmann::json &) {}, +1);
+  expectRefused("length + 1", "safetensors header (bytes 8-");
+  expectRefused("length + 1", "must be a JSON object padded with spaces, but "
+                              "its last non-space byte");
+
+  // lm_head.weight moved 4 bytes back, into the tensor before it.
+  fresh();
+  std::string before;
+  rewriteSafetensors(st, [&](nlohmann::json &h) {
+    nlohmann::json &o = h["lm_head.weight"]["data_offsets"];
+    uint64_t begin = o[0].get<uint64_t>();
+    for (auto &item : h.items())
+      if (item.key() != "__metadata__" &&
+          item.value()["data_offsets"][1].get<uint64_t>() == begin)
+        before = item.key();
+    o = {begin - 4, o[1].get<uint64_t>() - 4};
+  });
+  ASSERT_FALSE(before.empty());
+  expectRefused("overlap", "safetensors tensors overlap: 'lm_head.weight' [");
+  expectRefused("overlap", "] begins inside '" + before + "' [");
+
+  // Every tensor at offset 0.
+  fresh();
+  rewriteSafetensors(st, [](nlohmann::json &h) {
+    for (auto &item : h.items())
+      if (item.key() != "__metadata__") {
+        nlohmann::json &o = item.value()["data_offsets"];
+        o = {0, o[1].get<uint64_t>() - o[0].get<uint64_t>()};
+      }
+  });
+  expectRefused("all at 0", "safetensors tensors overlap: ");
+  expectRefused("all at 0", " begins inside ");
 }
 
 } // namespace

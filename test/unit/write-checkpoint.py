@@ -35,7 +35,10 @@ bf16 projection weights see.
 storage holding its transpose, as torch.save does for a non-contiguous
 tensor. --evil=global|opcode|storage writes a .pth whose pickle uses a global
 outside the allowed set (os.system), an opcode a state_dict never needs
-(BINFLOAT), or a storage type the runtime does not read (DoubleStorage).
+(BINFLOAT), or a storage type the runtime does not read (DoubleStorage);
+--evil=numel|shape one whose sizes overflow 64 bits (a storage of 2^62
+floats, a [2^62, 2^62] tensor); --evil=broadcast an emb.weight that is a
+[2^40] stride-0 view of one float.
 """
 
 import argparse
@@ -329,6 +332,23 @@ def write_evil(path, kind):
         TorchPickler(buf, protocol=2).dump(
             {"x": TensorRef(rebuild, ref, [1], [1])})
         pkl = buf.getvalue()
+    elif kind in ("numel", "shape"):
+        # Sizes whose byte counts overflow 64 bits: a storage of 2^62
+        # floats, or a [2^62, 2^62] view of a 2-float storage.
+        buf = __import__("io").BytesIO()
+        numel, size = (2**62, [1]) if kind == "numel" else (2, [2**62, 2**62])
+        ref = StorageRef("0", types_["FloatStorage"], numel)
+        TorchPickler(buf, protocol=2).dump(
+            {"x": TensorRef(rebuild, ref, size, dense_strides(size))})
+        pkl = buf.getvalue()
+    elif kind == "broadcast":
+        # emb.weight as a [2^40] view with stride 0 of one float: valid
+        # extents, but 2^40 elements to gather.
+        buf = __import__("io").BytesIO()
+        ref = StorageRef("0", types_["FloatStorage"], 1)
+        TorchPickler(buf, protocol=2).dump(
+            {"emb.weight": TensorRef(rebuild, ref, [2**40], [0])})
+        pkl = buf.getvalue()
     else:
         raise ValueError(kind)
     write_zip(path, pkl, [("0", b"\0" * 8)])
@@ -347,7 +367,9 @@ def main():
     ap.add_argument("--strided", action="store_true")
     ap.add_argument("--jitter", action="store_true")
     ap.add_argument("--round-matrices", action="store_true")
-    ap.add_argument("--evil", choices=("global", "opcode", "storage"))
+    ap.add_argument("--evil",
+                    choices=("global", "opcode", "storage", "numel", "shape",
+                             "broadcast"))
     a = ap.parse_args()
     if a.evil:
         write_evil(a.output, a.evil)

@@ -26,8 +26,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -135,6 +138,11 @@ static cl::opt<unsigned>
     threads("num-threads",
             cl::desc("Threads for the model's parallel loops (0: all CPUs)"),
             cl::init(0));
+static cl::opt<bool> checkFinite(
+    "check-finite",
+    cl::desc("Check every output of every layer for NaN/Inf and stop at the "
+             "first, naming the tensor, layer and token position (slow)"),
+    cl::init(false));
 static cl::opt<unsigned> batchSize(
     "batch",
     cl::desc("Sequences evaluated side by side (inspect and benchmark modes): "
@@ -149,6 +157,45 @@ static cl::opt<unsigned> prefillTokens(
 static int die(const std::string &what) {
   llvm::errs() << "rwkv-run: error: " << what << "\n";
   return 1;
+}
+
+static void warn(const std::string &what) {
+  llvm::errs() << "rwkv-run: warning: " << what << "\n";
+}
+
+/// Warns when logits are not all finite (NaN/Inf from the weights or a
+/// loaded state would otherwise print as ordinary numbers).
+static void warnIfNotFinite(const std::vector<float> &logits,
+                            const char *what) {
+  size_t bad = 0, first = 0;
+  for (size_t i = logits.size(); i-- > 0;)
+    if (!std::isfinite(logits[i]))
+      ++bad, first = i;
+  if (bad)
+    warn(std::to_string(bad) + " of " + std::to_string(logits.size()) + " " +
+         what + " are not finite (NaN or Inf; the first at index " +
+         std::to_string(first) +
+         "); rerun with --check-finite to find the tensor, layer and "
+         "position where they first appear");
+}
+
+/// Writes `n` bytes to `path`, checking every step (a full disk shows up at
+/// fwrite, fflush or fclose); returns an error message or "".
+static std::string writeFile(const std::string &path, const void *data,
+                             size_t n) {
+  std::FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f)
+    return "cannot open '" + path + "' for writing: " + std::strerror(errno);
+  size_t written = std::fwrite(data, 1, n, f);
+  int err = written == n && std::fflush(f) == 0 ? 0 : errno;
+  if (std::fclose(f) != 0 && !err)
+    err = errno;
+  if (written != n || err)
+    return "cannot write '" + path + "': " + std::strerror(err ? err : EIO) +
+           (written != n ? " (" + std::to_string(written) + " of " +
+                               std::to_string(n) + " bytes written)"
+                         : std::string());
+  return "";
 }
 
 static bool parseTokens(const std::string &text, std::vector<int32_t> &out) {
@@ -259,6 +306,7 @@ static int generate(rwkv_model *model, rwkv_session *session,
                                  logits.data()) != RWKV_OK)
     return die(rwkv_last_error());
   double prefill = secondsSince(start);
+  warnIfNotFinite(logits, "logits after the prompt");
 
   std::vector<std::string> stops(stopStrings.begin(), stopStrings.end());
   StopFilter out(stops);
@@ -309,9 +357,33 @@ static int generate(rwkv_model *model, rwkv_session *session,
   return 0;
 }
 
+static int runMain();
+
 int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv, "rwkv-run: run or benchmark a compiled RWKV model\n");
+  int rc = runMain();
+  // Output that could not be written is an error, not exit 0 (e.g. stdout
+  // on a full disk).
+  std::fflush(stdout);
+  llvm::outs().flush();
+  if (std::ferror(stdout) || llvm::outs().has_error()) {
+    std::error_code ec = llvm::outs().error();
+    llvm::outs().clear_error();
+    return die("cannot write to standard output" +
+               (ec ? ": " + ec.message() : std::string()));
+  }
+  return rc;
+}
+
+static int runMain() {
+  if (threads > rwkv_thread_limit()) {
+    warn("--num-threads=" + std::to_string(threads) + " is more than the " +
+         std::to_string(rwkv_thread_limit()) +
+         " threads a session accepts on this machine; using " +
+         std::to_string(rwkv_thread_limit()));
+    threads = static_cast<unsigned>(rwkv_thread_limit());
+  }
   if (!listTensors.empty()) {
     auto print = [](const char *name, const char *dtype, int64_t rank,
                     const int64_t *shape, void *) {
@@ -382,7 +454,8 @@ int main(int argc, char **argv) {
                "'");
   if (rwkv_session_set_mode(session, m) != RWKV_OK ||
       (chunk > 0 && rwkv_session_set_chunk_size(session, chunk) != RWKV_OK) ||
-      rwkv_session_set_threads(session, threads) != RWKV_OK)
+      rwkv_session_set_threads(session, threads) != RWKV_OK ||
+      rwkv_session_set_check_finite(session, checkFinite) != RWKV_OK)
     return die(rwkv_last_error());
   std::vector<float> logits(B * static_cast<size_t>(vocab));
 
@@ -441,6 +514,7 @@ int main(int argc, char **argv) {
                                         logits.data()) != RWKV_OK) {
     return die(rwkv_last_error());
   }
+  warnIfNotFinite(allLogits ? everyPosition : logits, "logits");
 
   llvm::outs() << "prompt   " << tokens.size() << " tokens:";
   for (int32_t t : tokens)
@@ -464,11 +538,10 @@ int main(int argc, char **argv) {
 
   if (!logitsOut.empty()) {
     const std::vector<float> &out = allLogits ? everyPosition : logits;
-    std::FILE *f = std::fopen(logitsOut.c_str(), "wb");
-    if (!f ||
-        std::fwrite(out.data(), sizeof(float), out.size(), f) != out.size())
-      return die("cannot write '" + logitsOut + "'");
-    std::fclose(f);
+    std::string error =
+        writeFile(logitsOut, out.data(), out.size() * sizeof(float));
+    if (!error.empty())
+      return die("--logits-out: " + error);
   }
 
   if (benchTokens > 0) {

@@ -26,6 +26,11 @@
  * failures are reported by the call that observes them (RWKV_ERROR_DEVICE);
  * the session should then be discarded.
  *
+ * Artifacts: model.so records the shapes and bindings its code was compiled
+ * for (rwkv_shape_table); loading fails with RWKV_ERROR_FORMAT when
+ * manifest.json disagrees with it (e.g. a manifest edited by hand), naming
+ * the first record that differs.
+ *
  * Errors: functions return an rwkv_status; the message of the last failing
  * call on the calling thread is available from rwkv_last_error(). Messages
  * name the file, the tensor or manifest entry and what was expected.
@@ -60,8 +65,10 @@ typedef enum rwkv_status {
   RWKV_ERROR_CPU = 4,      /* the host CPU lacks a feature the code needs */
   RWKV_ERROR_ARGUMENT = 5, /* invalid argument (null pointer, bad token) */
   RWKV_ERROR_INTERNAL = 6,
-  RWKV_ERROR_DEVICE = 7 /* GPU artifact: no CUDA driver or usable GPU, or a
+  RWKV_ERROR_DEVICE = 7, /* GPU artifact: no CUDA driver or usable GPU, or a
                            GPU operation (allocation, kernel) failed */
+  RWKV_ERROR_NUMERIC = 8 /* a value turned NaN or Inf, found by a session's
+                            rwkv_session_set_check_finite */
 } rwkv_status;
 
 typedef struct rwkv_model rwkv_model;
@@ -186,6 +193,23 @@ RWKV_API rwkv_status rwkv_session_set_chunk_size(rwkv_session *session,
 RWKV_API rwkv_status rwkv_session_set_threads(rwkv_session *session,
                                               int64_t threads);
 
+/* The largest thread count rwkv_session_set_threads accepts: 4 per CPU the
+ * process may run on, at least 64 (more threads than that only oversubscribe
+ * the machine, and very large counts make the OpenMP runtime abort the
+ * process). Larger counts fail with RWKV_ERROR_ARGUMENT naming the limit. */
+RWKV_API int64_t rwkv_thread_limit(void);
+
+/* Non-finite detection (off by default). With `enable` != 0, every output
+ * of every generated-code call of the session's evaluations is scanned for
+ * NaN and Inf; the first one found fails the evaluation with
+ * RWKV_ERROR_NUMERIC, the message naming the entry point, layer, output,
+ * element, sequence and token position, and the input that already held a
+ * non-finite value (a checkpoint tensor by name, or a state) or that every
+ * input was finite. Costs a pass over every output (and a download on GPUs);
+ * meant for finding where NaN logits come from. */
+RWKV_API rwkv_status rwkv_session_set_check_finite(rwkv_session *session,
+                                                   int enable);
+
 /* Whether the artifact was compiled with the parallel form. */
 RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
 
@@ -201,7 +225,10 @@ RWKV_API rwkv_status rwkv_session_set_state(rwkv_session *session,
 /* Saves the whole session state to a versioned file ("RWKVSTAT", version 1,
  * the spec's SHA-256, batch, layers, state shapes, then the values in the
  * rwkv_session_get_state layout). Loading checks every field and fails with
- * RWKV_ERROR_MISMATCH for another spec or batch size. */
+ * RWKV_ERROR_MISMATCH for another spec or batch size, and with
+ * RWKV_ERROR_FORMAT for a truncated file (naming its size and the size a
+ * state file of this model has), trailing bytes or a non-finite value.
+ * Saving reports any failed write (e.g. a full disk) as RWKV_ERROR_IO. */
 RWKV_API rwkv_status rwkv_session_save_state(const rwkv_session *session,
                                              const char *path);
 RWKV_API rwkv_status rwkv_session_load_state(rwkv_session *session,
