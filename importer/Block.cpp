@@ -421,6 +421,12 @@ FailureOr<ValueRef> Resolver::resolve(StringRef name, const ValueDef *user,
               << "\"; give it an 'otherwise' or make the user absent too)";
     return failure();
   }
+  if (name == "h" && block.name == "embed") {
+    error(at) << "'" << (user ? user->name : std::string("the block"))
+              << "' uses 'h', but block 'embed' makes the residual stream: "
+                 "its input is 'tokens'";
+    return failure();
+  }
   if (name == "h" || name == "tokens")
     return ValueRef{nullptr, name.str(), ""};
   // `value.result` names one result of a multi-result op.

@@ -7,13 +7,20 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/YAMLParser.h"
 
 #include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::rwkv;
 
 namespace {
+
+/// How TOML writes a non-finite float.
+const char *nonFinite(double x) {
+  return std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+}
 
 class ValueParser {
 public:
@@ -41,8 +48,8 @@ public:
                          << tomlTypeName(node);
     return std::nullopt;
   }
-  std::optional<std::vector<std::string>> strings(const toml::node &node,
-                                                  StringRef what) {
+  std::optional<std::vector<std::string>>
+  strings(const toml::node &node, StringRef what, bool integers = true) {
     const toml::array *array = node.as_array();
     if (!array) {
       error(node.source()) << what << " must be an array of strings, got "
@@ -53,19 +60,26 @@ public:
     for (const toml::node &item : *array) {
       if (auto s = item.as_string()) {
         out.push_back(s->get());
-      } else if (auto i = item.as_integer()) {
+      } else if (auto i = item.as_integer(); i && integers) {
         out.push_back(std::to_string(i->get()));
       } else {
-        error(item.source()) << what << " must hold strings (or integers), got "
-                             << tomlTypeName(item);
+        error(item.source())
+            << what << " must hold "
+            << (integers ? "strings (or integers)" : "value names (strings)")
+            << ", got " << tomlTypeName(item);
         return std::nullopt;
       }
     }
     return out;
   }
   std::optional<double> number(const toml::node &node, StringRef what) {
-    if (auto f = node.as_floating_point())
-      return f->get();
+    if (auto f = node.as_floating_point()) {
+      if (std::isfinite(f->get()))
+        return f->get();
+      error(node.source()) << what << " must be a finite number, got "
+                           << nonFinite(f->get());
+      return std::nullopt;
+    }
     if (auto i = node.as_integer())
       return static_cast<double>(i->get());
     error(node.source()) << what << " must be a number, got "
@@ -82,8 +96,13 @@ public:
   std::optional<AttrScalar> scalar(const toml::node &node, StringRef what) {
     if (auto i = node.as_integer())
       return AttrScalar(i->get());
-    if (auto f = node.as_floating_point())
-      return AttrScalar(f->get());
+    if (auto f = node.as_floating_point()) {
+      if (std::isfinite(f->get()))
+        return AttrScalar(f->get());
+      error(node.source()) << what << " must be a finite number, got "
+                           << nonFinite(f->get());
+      return std::nullopt;
+    }
     if (auto b = node.as_boolean())
       return AttrScalar(b->get());
     if (auto s = node.as_string())
@@ -123,6 +142,26 @@ std::optional<ValueDef> ValueParser::value(StringRef name,
                      "{ param = \"...\", shape = [...] }, { state = [...], "
                      "next = \"...\" } or { input = [...] }, got "
                   << tomlTypeName(node);
+    return std::nullopt;
+  }
+  // Names are what args refer to: letters, digits, '_' and '.' (a dot
+  // separates a library prefix or names an op's result).
+  auto nameChar = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  };
+  if (name.empty() || !llvm::all_of(name, nameChar) || name.front() == '.' ||
+      name.back() == '.' || name.contains("..")) {
+    error(region) << "value name \"" << llvm::yaml::escape(name) << "\" in '"
+                  << tableName
+                  << "' must be letters, digits, '_' and '.' (not first, "
+                     "last or doubled)";
+    return std::nullopt;
+  }
+  if (name == "h" || name == "tokens") {
+    error(region) << where << ": '" << name
+                  << "' is a built-in input of every block ("
+                  << (name == "h" ? "the residual stream" : "the token ids")
+                  << "); give the value another name";
     return std::nullopt;
   }
   ValueDef v;
@@ -180,7 +219,7 @@ std::optional<ValueDef> ValueParser::value(StringRef name,
         if (auto s = string(item, what))
           v.op = *s;
       } else if (key == "args") {
-        if (auto s = strings(item, what))
+        if (auto s = strings(item, what, /*integers=*/false))
           v.args = *s;
       } else if (key == "output") {
         if (auto s = string(item, what))
@@ -230,9 +269,13 @@ std::optional<ValueDef> ValueParser::value(StringRef name,
       if (auto s = string(item, what))
         v.next = *s;
     } else if (key == "max_tokens") {
-      if (auto i = item.as_integer())
+      if (auto i = item.as_integer()) {
+        if (i->get() <= 0 || i->get() > (int64_t{1} << 24))
+          error(item.source())
+              << what << " is " << i->get()
+              << "; it must be in [1, 2^24] (the count is kept exactly in f32)";
         v.maxTokens = std::to_string(i->get());
-      else if (auto s = string(item, what))
+      } else if (auto s = string(item, what))
         v.maxTokens = *s;
     } else if (key == "init" && v.kind == ValueKind::State) {
       if (auto d = number(item, what))
@@ -251,6 +294,10 @@ std::optional<ValueDef> ValueParser::value(StringRef name,
       }
     }
   }
+  if (!v.otherwise.empty() && v.when.empty())
+    error(region) << where << " has 'otherwise = \"" << v.otherwise
+                  << "\"' but no 'when'; 'otherwise' is what the name means "
+                     "in the layers 'when' excludes";
   if (v.kind == ValueKind::Op && v.op.empty() && !failed)
     error(region) << where << ".op must name an op";
   if (v.kind == ValueKind::Param && !t->contains("shape"))

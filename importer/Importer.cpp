@@ -83,6 +83,8 @@ const std::vector<OpInfo> &opTable() {
       {"wkv5", 6, 6, {"y", "state"}, {}, "r, w, k, v, u, state"},
       {"wkv7", 7, 7, {"y", "state"}, {}, "r, w, k, v, a, b, state"},
       {"wkv7_bonus", 4, 4, {}, {}, "r, k, v, r_k"},
+      {"reshape", 1, 1, {}, {"shape"}, "x"},
+      {"einsum", 1, 3, {}, {"equation"}, "a[, b[, c]]"},
       {"causal_attention",
        6,
        6,
@@ -160,6 +162,8 @@ private:
 
   /// The Value a name refers to in the function being built.
   Value lookup(const ValueRef &ref);
+  /// Why `ref` names no result of its op, for messages.
+  std::string noSuchResult(const ValueRef &ref);
   /// Where a value came from, for messages: "'k' (linear at file:3:1)".
   std::string describe(StringRef name);
   /// Builds the ops of one value; false after an error.
@@ -173,6 +177,14 @@ private:
   std::optional<std::string> stringAttr(const ValueDef &v, StringRef key,
                                         std::optional<std::string> fallback);
   std::optional<Activation> activationAttr(const ValueDef &v, StringRef key);
+
+  /// Reads attribute `key` of `v` as a list of positive size expressions.
+  std::optional<std::vector<int64_t>> shapeAttr(const ValueDef &v,
+                                                StringRef key);
+  /// Reinterprets the per-token part of activation `x` as `shape`.
+  Value reshapePerToken(Value x, ArrayRef<int64_t> shape, Location loc);
+  /// Builds an `einsum` value (null after an error).
+  Value einsum(const ValueDef &v, ArrayRef<Value> in);
 
   void buildBlock(const BlockDef &block, StringRef name,
                   ArrayRef<unsigned> layers, const ResolvedBlock &resolved);
@@ -291,7 +303,7 @@ Value Importer::lookup(const ValueRef &ref) {
     return builtins.at(ref.builtin);
   const SmallVector<Value> &values = built.at(ref.def);
   if (ref.result.empty())
-    return values.front();
+    return values.size() == 1 ? values.front() : Value();
   if (ref.def->kind == ValueKind::Op) {
     const OpInfo *info = findOp(ref.def->op);
     if (ref.def->op == "ddlerp") {
@@ -305,6 +317,24 @@ Value Importer::lookup(const ValueRef &ref) {
     }
   }
   return Value();
+}
+
+std::string Importer::noSuchResult(const ValueRef &ref) {
+  std::vector<std::string> names;
+  if (const OpInfo *info = findOp(ref.def->op); info && ref.def->op != "ddlerp")
+    names.assign(info->results.begin(), info->results.end());
+  else
+    for (size_t i = 0; i < built.at(ref.def).size(); ++i)
+      names.push_back(std::to_string(i));
+  std::string has = "'" + ref.def->name + "' (" + ref.def->op + ")";
+  if (ref.result.empty())
+    return has + " has " + std::to_string(names.size()) +
+           " results; name one: " + ref.def->name + "." +
+           llvm::join(names, ", " + ref.def->name + ".");
+  return has + " has no result '" + ref.result + "'" +
+         (names.empty() ? std::string("; it has one, named by '" +
+                                      ref.def->name + "' alone")
+                        : "; its results are " + llvm::join(names, ", "));
 }
 
 std::string Importer::describe(StringRef name) {
@@ -421,6 +451,197 @@ std::optional<Activation> Importer::activationAttr(const ValueDef &v,
   return std::nullopt;
 }
 
+std::optional<std::vector<int64_t>> Importer::shapeAttr(const ValueDef &v,
+                                                        StringRef key) {
+  auto it = v.attrs.find(key.str());
+  if (it == v.attrs.end()) {
+    error(v.loc) << "'" << v.name << "' (" << v.op << ") needs '" << key
+                 << "' (a list of sizes such as [\"n_head\", \"head_size\"])";
+    return std::nullopt;
+  }
+  const AttrValue &a = it->second;
+  std::vector<int64_t> shape;
+  for (const AttrScalar &item : a.items) {
+    std::optional<int64_t> n;
+    std::string why = "must be an integer or a size expression";
+    if (auto *i = std::get_if<int64_t>(&item))
+      n = *i;
+    else if (auto *s = std::get_if<std::string>(&item))
+      n = evalExpr(*s, env, why);
+    if (!n) {
+      error(a.loc) << "'" << v.name << "." << key << "': " << why;
+      return std::nullopt;
+    }
+    if (*n <= 0 || *n > (int64_t{1} << 24)) {
+      error(a.loc) << "'" << v.name << "." << key << "': a size is " << *n
+                   << "; sizes must be in [1, 2^24]";
+      return std::nullopt;
+    }
+    shape.push_back(*n);
+  }
+  if (!a.isArray || shape.empty() || shape.size() > 4) {
+    error(a.loc) << "'" << v.name << "." << key
+                 << "' must be a list of 1 to 4 sizes";
+    return std::nullopt;
+  }
+  return shape;
+}
+
+Value Importer::reshapePerToken(Value x, ArrayRef<int64_t> shape,
+                                Location loc) {
+  auto ty = cast<RankedTensorType>(x.getType());
+  if (ty.getRank() > 3) {
+    ReassociationIndices rest;
+    for (int64_t d = 2; d < ty.getRank(); ++d)
+      rest.push_back(d);
+    int64_t n = 1;
+    for (int64_t d : ty.getShape().drop_front(2))
+      n *= d;
+    x = tensor::CollapseShapeOp::create(
+        builder, loc,
+        RankedTensorType::get({ShapedType::kDynamic, ty.getDimSize(1), n},
+                              f32()),
+        x, SmallVector<ReassociationIndices>{{0}, {1}, rest});
+  }
+  if (shape.size() == 1)
+    return x;
+  SmallVector<int64_t> target{ShapedType::kDynamic, ty.getDimSize(1)};
+  target.append(shape.begin(), shape.end());
+  ReassociationIndices rest;
+  for (size_t d = 0; d < shape.size(); ++d)
+    rest.push_back(static_cast<int64_t>(2 + d));
+  return tensor::ExpandShapeOp::create(
+      builder, loc, RankedTensorType::get(target, f32()), x,
+      SmallVector<ReassociationIndices>{{0}, {1}, rest});
+}
+
+/// `einsum` over the per-token dimensions: "hi,hj->hij" multiplies its
+/// operands elementwise over the letters they share and sums the letters the
+/// result does not name; batch and token dimensions of activation operands
+/// are implicit and kept, parameters have no batch or token dimensions.
+Value Importer::einsum(const ValueDef &v, ArrayRef<Value> in) {
+  Location loc = v.loc;
+  std::optional<std::string> eq = stringAttr(v, "equation", std::nullopt);
+  if (!eq)
+    return Value();
+  auto bad = [&](const Twine &why) {
+    error(v.attrs.at("equation").loc)
+        << "'" << v.name << ".equation' = \"" << *eq << "\": " << why;
+    return Value();
+  };
+  auto [lhs, rhs] = StringRef(*eq).split("->");
+  if (!StringRef(*eq).contains("->"))
+    return bad("expected 'operands->result' such as \"hi,hj->hij\"");
+  SmallVector<StringRef> terms;
+  lhs.split(terms, ',');
+  if (terms.size() != in.size())
+    return bad("names " + Twine(terms.size()) + " operands, '" + v.name +
+               "' has " + Twine(in.size()));
+  auto letters = [](StringRef term) {
+    return llvm::all_of(term, [](char c) {
+      return std::isalpha(static_cast<unsigned char>(c)) != 0;
+    });
+  };
+  // Loop dimensions: batch, token, the result's letters, then the summed.
+  std::string loops = rhs.str();
+  if (!letters(rhs) ||
+      llvm::any_of(rhs, [&](char c) { return llvm::count(rhs, c) > 1; }))
+    return bad("the result must name distinct letters");
+  std::map<char, int64_t> size;
+  std::map<char, size_t> sizeFrom; // the operand that gave a letter its size
+  Value like;
+  for (auto [i, term] : llvm::enumerate(terms)) {
+    if (!letters(term))
+      return bad("operand terms must be letters");
+    auto ty = cast<RankedTensorType>(in[i].getType());
+    bool activation = ty.getRank() >= 2 && ty.isDynamicDim(0);
+    ArrayRef<int64_t> dims = ty.getShape().drop_front(activation ? 2 : 0);
+    if (activation) {
+      if (like && cast<RankedTensorType>(like.getType()).getDimSize(1) !=
+                      ty.getDimSize(1))
+        return bad("its activations differ in tokens");
+      like = in[i];
+    }
+    if (dims.size() != term.size())
+      return bad("'" + term + "' names " + Twine(term.size()) +
+                 " dimensions, but " + describe(v.args[i]) + " is " +
+                 shapeString(ty) +
+                 (activation ? " (batch and tokens are implicit)" : ""));
+    for (auto [c, d] : llvm::zip(term, dims)) {
+      auto [it, fresh] = size.try_emplace(c, d);
+      auto [from, _] = sizeFrom.try_emplace(c, i);
+      if (!fresh && it->second != d)
+        return bad("'" + Twine(c) + "' is " + Twine(it->second) +
+                   " in operand " + Twine(from->second + 1) + " and " +
+                   Twine(d) + " in operand " + Twine(i + 1));
+      if (!llvm::is_contained(loops, c))
+        loops.push_back(c);
+    }
+  }
+  if (!like)
+    return bad("at least one operand must be an activation [batch, tokens, "
+               "...]");
+  for (char c : rhs)
+    if (!size.count(c))
+      return bad("the result's '" + Twine(c) + "' is in no operand");
+  if (rhs.empty() || rhs.size() > 4)
+    return bad("the result must have 1 to 4 per-token dimensions");
+  auto likeType = cast<RankedTensorType>(like.getType());
+  SmallVector<int64_t> outShape{ShapedType::kDynamic, likeType.getDimSize(1)};
+  for (char c : rhs)
+    outShape.push_back(size[c]);
+  auto outType = RankedTensorType::get(outShape, f32());
+  unsigned numLoops = 2 + loops.size();
+  auto dim = [&](char c) {
+    return builder.getAffineDimExpr(
+        2 + static_cast<unsigned>(StringRef(loops).find(c)));
+  };
+  SmallVector<AffineMap> maps;
+  for (auto [i, term] : llvm::enumerate(terms)) {
+    auto ty = cast<RankedTensorType>(in[i].getType());
+    SmallVector<AffineExpr> exprs;
+    if (ty.getRank() >= 2 && ty.isDynamicDim(0))
+      exprs = {builder.getAffineDimExpr(0), builder.getAffineDimExpr(1)};
+    for (char c : term)
+      exprs.push_back(dim(c));
+    maps.push_back(AffineMap::get(numLoops, 0, exprs, ctx));
+  }
+  SmallVector<AffineExpr> outExprs{builder.getAffineDimExpr(0),
+                                   builder.getAffineDimExpr(1)};
+  for (char c : rhs)
+    outExprs.push_back(dim(c));
+  maps.push_back(AffineMap::get(numLoops, 0, outExprs, ctx));
+  SmallVector<utils::IteratorType> iterators(2 + rhs.size(),
+                                             utils::IteratorType::parallel);
+  iterators.append(loops.size() - rhs.size(), utils::IteratorType::reduction);
+  SmallVector<Value> dynamic{tensor::DimOp::create(builder, loc, like, 0)};
+  if (likeType.isDynamicDim(1))
+    dynamic.push_back(tensor::DimOp::create(builder, loc, like, 1));
+  Value zero =
+      arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(0.0f));
+  Value init =
+      linalg::FillOp::create(
+          builder, loc, zero,
+          ValueRange{tensor::EmptyOp::create(builder, loc, outType, dynamic)})
+          .getResult(0);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{outType}, in, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        auto f32 = [&](Value a) -> Value {
+          return a.getType().isF32()
+                     ? a
+                     : arith::ExtFOp::create(b, l, b.getF32Type(), a);
+        };
+        Value product = f32(args[0]);
+        for (Value a : args.drop_front().drop_back())
+          product = arith::MulFOp::create(b, l, product, f32(a));
+        linalg::YieldOp::create(
+            b, l,
+            ValueRange{arith::AddFOp::create(b, l, args.back(), product)});
+      });
+  return generic.getResult(0);
+}
+
 bool Importer::emit(const ValueDef &v) {
   Location loc = v.loc;
   const OpInfo *info = findOp(v.op);
@@ -458,10 +679,8 @@ bool Importer::emit(const ValueDef &v) {
   for (const std::string &arg : v.args) {
     Value x = lookup(current->refs.at(arg));
     if (!x) {
-      const ValueRef &ref = current->refs.at(arg);
-      error(loc) << "'" << v.name << "' uses '" << arg << "': '"
-                 << ref.def->name << "' (" << ref.def->op << ") has no result '"
-                 << ref.result << "'";
+      error(loc) << "'" << v.name << "' uses '" << arg
+                 << "': " << noSuchResult(current->refs.at(arg));
       return false;
     }
     in.push_back(x);
@@ -484,6 +703,17 @@ bool Importer::emit(const ValueDef &v) {
     error(loc) << "'" << v.name << "' (" << v.op << "): operand "
                << describe(v.args[i]) << " must be an activation [batch, "
                << "tokens, width], got " << shapeString(ty);
+    return false;
+  };
+  /// Requires operand i to be an activation [batch, tokens, ...] of any
+  /// per-token shape (a reshaped one, say).
+  auto perToken = [&](unsigned i) {
+    RankedTensorType ty = type(i);
+    if (ty.getRank() >= 3 && ty.isDynamicDim(0))
+      return true;
+    error(loc) << "'" << v.name << "' (" << v.op << "): operand "
+               << describe(v.args[i]) << " must be an activation [batch, "
+               << "tokens, ...], got " << shapeString(ty);
     return false;
   };
   /// Requires operand i to be a [width] vector (or a tensor of that size).
@@ -787,6 +1017,35 @@ bool Importer::emit(const ValueDef &v) {
       return false;
     }
     out.append(created->getResults().begin(), created->getResults().end());
+  } else if (op == "reshape") {
+    if (!perToken(0))
+      return false;
+    std::optional<std::vector<int64_t>> shape = shapeAttr(v, "shape");
+    if (!shape)
+      return false;
+    auto ty = type(0);
+    int64_t have = 1, want = 1;
+    for (int64_t d : ty.getShape().drop_front(2))
+      have *= d;
+    for (int64_t d : *shape)
+      want = want > (int64_t{1} << 40) / d ? (int64_t{1} << 40) + 1 : want * d;
+    if (have != want) {
+      error(loc) << "'" << v.name << "' (reshape): " << describe(v.args[0])
+                 << " has " << have << " elements per token " << shapeString(ty)
+                 << ", the shape ["
+                 << llvm::join(llvm::map_range(
+                                   *shape,
+                                   [](int64_t d) { return std::to_string(d); }),
+                               ", ")
+                 << "] holds " << want;
+      return false;
+    }
+    out.push_back(reshapePerToken(in[0], *shape, loc));
+  } else if (op == "einsum") {
+    Value y = einsum(v, in);
+    if (!y)
+      return false;
+    out.push_back(y);
   } else if (op == "causal_attention") {
     if (!activation(0) || !activation(1) || !activation(2))
       return false;
@@ -804,6 +1063,48 @@ bool Importer::emit(const ValueDef &v) {
         builder.getF32FloatAttr(*scale));
     if (failed(mlir::verify(created))) {
       hadError = true;
+      return false;
+    }
+    // The caches and the counter are states this op advances, and the
+    // counter's limit keeps the runtime from feeding the cache past its
+    // rows (a token beyond them would silently drop out of attention).
+    static const char *const kCacheOperands[3] = {"k", "v", "count"};
+    for (unsigned i = 3; i < 6; ++i) {
+      const ValueRef &ref = current->refs.at(v.args[i]);
+      std::string role = i == 5 ? "count" : i == 3 ? "cache_k" : "cache_v";
+      if (!ref.def || ref.def->kind != ValueKind::State) {
+        error(loc) << "'" << v.name << "' (causal_attention): " << role << " "
+                   << describe(v.args[i]) << " must be a state";
+        return false;
+      }
+      std::string advanced = v.name + "." + kCacheOperands[i - 3];
+      if (ref.def->next != advanced) {
+        error(loc) << "'" << v.name << "' (causal_attention): " << role
+                   << " state '" << ref.def->name << "' must be advanced by "
+                   << "this op: write next = \"" << advanced
+                   << "\" (it has next = \"" << ref.def->next << "\")";
+        return false;
+      }
+    }
+    int64_t rows = type(3).getRank() == 3 ? type(3).getDimSize(1) : 0;
+    const ValueDef *count = current->refs.at(v.args[5]).def;
+    int64_t limit = 0;
+    for (const StateInfo &st : spec.states())
+      if (st.name == count->name)
+        limit = st.maxTokens;
+    if (limit == 0) {
+      error(loc) << "'" << v.name << "' (causal_attention): the count state '"
+                 << count->name << "' needs max_tokens (at most the " << rows
+                 << " cache rows), so that the runtime refuses a sequence "
+                    "longer than the cache";
+      return false;
+    }
+    if (limit > rows) {
+      error(loc) << "'" << v.name << "' (causal_attention): the count state '"
+                 << count->name << "' has max_tokens = " << limit
+                 << ", more than the " << rows
+                 << " rows of the caches; tokens past row " << rows
+                 << " would have nowhere to go";
       return false;
     }
     out.append(created->getResults().begin(), created->getResults().end());
@@ -902,7 +1203,7 @@ void Importer::buildBlock(const BlockDef &block, StringRef name,
                       Location at) -> Value {
     Value r = lookup(ref);
     if (!r)
-      error(at) << what << " names a result that does not exist";
+      error(at) << what << ": " << noSuchResult(ref);
     return r;
   };
   const auto &outs = resolved.outputs;
@@ -1059,9 +1360,88 @@ OwningOpRef<ModuleOp> Importer::run() {
       }
     }
   };
+  // Activations other than `h` and `tokens` pass between blocks by name
+  // (v_first from layer 0's time mix, say): every input a block declares
+  // must be an output of a block the runtime calls before it (embed, then
+  // per layer time_mix and channel_mix, then head), of the same shape; an
+  // input no block produces would read zeros.
+  auto checkActivationFlow = [&](StringRef formSuffix) {
+    std::map<std::string, std::pair<Type, std::string>> produced;
+    std::set<std::string> consumed;
+    std::map<std::string, Location> producedAt;
+    auto visit = [&](const BlockDef &block, StringRef fnName,
+                     const ResolvedBlock &resolved,
+                     std::optional<unsigned> layer) {
+      auto fn = module.lookupSymbol<func::FuncOp>((fnName + formSuffix).str());
+      if (!fn)
+        return;
+      std::string where =
+          "block '" + block.name +
+          (layer ? "' in layer " + std::to_string(*layer) : std::string("'"));
+      for (const ValueDef *in : resolved.inputs) {
+        Type type;
+        for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+          if (auto a = fn.getArgAttrOfType<StringAttr>(i, kActivationAttr);
+              a && a.getValue() == in->name)
+            type = fn.getArgument(i).getType();
+        auto it = produced.find(in->name);
+        if (it == produced.end()) {
+          std::vector<std::string> names;
+          for (const auto &[n, _] : produced)
+            names.push_back(n);
+          error(in->loc) << "input '" << in->name << "' of " << where
+                         << " is not an output of any block called before "
+                            "it (embed, then per layer time_mix and "
+                            "channel_mix); outputs before it: "
+                         << (names.empty() ? std::string("none")
+                                           : llvm::join(names, ", "));
+          return;
+        }
+        if (it->second.first != type) {
+          error(in->loc) << "input '" << in->name << "' of " << where << " is "
+                         << shapeString(type) << ", but " << it->second.second
+                         << " outputs it as " << shapeString(it->second.first);
+          return;
+        }
+        consumed.insert(in->name);
+      }
+      for (unsigned i = 1; i < fn.getNumResults(); ++i)
+        if (auto a = fn.getResultAttrOfType<StringAttr>(i, kActivationAttr)) {
+          produced[a.getValue().str()] = {fn.getResultTypes()[i], where};
+          for (auto &[n, ref] : resolved.outputs)
+            if (n == a.getValue() && ref.def && !ref.def->fromLibrary)
+              producedAt.insert({n, ref.def->loc});
+        }
+    };
+    auto kindOf = [&](StringRef blockName, unsigned layer) {
+      for (auto [i, kind] : llvm::enumerate(kinds[blockName.str()]))
+        if (llvm::is_contained(kind.layers, layer))
+          return std::make_pair(i, &kind);
+      llvm_unreachable("every layer has a kind");
+    };
+    visit(spec.block("embed"), "embed", kinds["embed"].front().resolved,
+          std::nullopt);
+    for (int64_t l = 0; l < spec.nLayer && !hadError; ++l)
+      for (const char *name : {"time_mix", "channel_mix"}) {
+        auto [i, kind] = kindOf(name, static_cast<unsigned>(l));
+        visit(spec.block(name), (Twine(name) + "_" + Twine(i)).str(),
+              kind->resolved, static_cast<unsigned>(l));
+      }
+    if (!hadError)
+      visit(spec.block("head"), "head", kinds["head"].front().resolved,
+            std::nullopt);
+    for (const auto &[name, at] : producedAt)
+      if (!hadError && !consumed.count(name))
+        emitWarning(at) << "output '" << name
+                        << "' is an input of no block called after it";
+  };
   if (options.recurrent)
     buildForm(1, "");
-  if (options.parallel && !hadError)
+  if (options.parallel && !options.recurrent && !hadError)
+    buildForm(ShapedType::kDynamic, "_parallel");
+  if (!hadError)
+    checkActivationFlow(options.recurrent ? "" : "_parallel");
+  if (options.parallel && options.recurrent && !hadError)
     buildForm(ShapedType::kDynamic, "_parallel");
   if (options.parallel && options.allLogits && !hadError) {
     allTokens = true;

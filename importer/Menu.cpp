@@ -24,7 +24,10 @@ FragmentUse mixUse(TokenShiftKind kind, StringRef p,
   const char *name = kind == TokenShiftKind::LerpPrevious  ? "mix.lerp_previous"
                      : kind == TokenShiftKind::LerpCurrent ? "mix.lerp_current"
                                                            : "mix.ddlerp";
-  FragmentUse u = use(name, std::move(key), {{"p", p.str()}});
+  // RWKV-6's ddlerp exists in the time mix only (its names are att.*).
+  FragmentUse u = kind == TokenShiftKind::DDLerp
+                      ? use(name, std::move(key), {})
+                      : use(name, std::move(key), {{"p", p.str()}});
   u.lists["m"] = inputs;
   return u;
 }

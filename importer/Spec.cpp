@@ -713,6 +713,76 @@ void SpecParser::addFragment(BlockDef &block, const FragmentUse &use,
               << llvm::join(libraryFragmentNames(), ", ");
     return;
   }
+  // The fragment's placeholders are its `{name}` fields other than the
+  // template fields (`{layer}`, size names) and the list helpers `{i}`,
+  // `{count}`; a use gives each of them a non-empty value, and no others.
+  std::set<std::string> wanted;
+  std::string code; // the fragment without its comments
+  bool quoted = false, comment = false;
+  for (char c : StringRef(text)) {
+    if (c == '\n')
+      quoted = comment = false;
+    else if (c == '"' && !comment)
+      quoted = !quoted;
+    else if (c == '#' && !quoted)
+      comment = true;
+    if (!comment)
+      code.push_back(c);
+  }
+  for (StringRef rest = code; !rest.empty();) {
+    size_t open = rest.find('{');
+    if (open == StringRef::npos)
+      break;
+    size_t close = rest.find('}', open);
+    if (close == StringRef::npos)
+      break;
+    StringRef field = rest.slice(open + 1, close);
+    bool name = !field.empty() && llvm::all_of(field, [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (name && field != "layer" && field != "i" && field != "count" &&
+        !spec.sizes.count(field))
+      wanted.insert(field.str());
+    // An inline table's brace is not a field: look inside it.
+    rest = rest.drop_front(name ? close + 1 : open + 1);
+  }
+  std::vector<std::string> missing;
+  for (const std::string &p : wanted)
+    if (!use.scalars.count(p) && !use.lists.count(p))
+      missing.push_back(p);
+  auto listed = [&] {
+    std::vector<std::string> names(wanted.begin(), wanted.end());
+    return names.empty() ? std::string("it has none")
+                         : "it has: " + llvm::join(names, ", ");
+  };
+  if (!missing.empty()) {
+    error(at) << "library fragment '" << use.fragment
+              << "' needs a value for its placeholder"
+              << (missing.size() > 1 ? "s " : " ") << llvm::join(missing, ", ")
+              << " (write { fragment = \"" << use.fragment << "\", "
+              << missing.front() << " = \"...\" })";
+    return;
+  }
+  for (const auto &[name, value] : use.scalars)
+    if (!wanted.count(name)) {
+      error(at) << "library fragment '" << use.fragment
+                << "' has no placeholder '" << name << "'; " << listed();
+      return;
+    } else if (value.empty()) {
+      error(at) << "placeholder '" << name << "' of library fragment '"
+                << use.fragment << "' is empty";
+      return;
+    }
+  for (const auto &[name, values] : use.lists)
+    if (!wanted.count(name)) {
+      error(at) << "library fragment '" << use.fragment
+                << "' has no placeholder '" << name << "'; " << listed();
+      return;
+    } else if (values.empty() || llvm::is_contained(values, "")) {
+      error(at) << "list placeholder '" << name << "' of library fragment '"
+                << use.fragment << "' must hold non-empty names";
+      return;
+    }
   std::string source = instantiateFragment(text, use);
   std::string path = "specs/library/" + use.fragment + ".toml";
   toml::parse_result result =
@@ -767,13 +837,20 @@ void SpecParser::parseBlocks(const toml::table *t) {
     block.loc = spec.locOf(tn, ctx);
     // Library fragments first: `use = ["name", { fragment = "name", p = ...
     // }]`.
+    Location useKeyLoc = block.loc;
+    for (auto &&[k, node] : *written)
+      if (k.str() == "use")
+        useKeyLoc = loc(k.source());
     if (const toml::node *uses = written->get("use")) {
       const toml::array *array = uses->as_array();
       if (!array)
         typeError(*uses, tn, "use", "an array of fragment names or tables");
       for (const toml::node &entry : array ? *array : toml::array()) {
         FragmentUse use;
-        Location at = loc(entry.source());
+        // Array elements carry no source position in toml++; the 'use' key
+        // locates them then.
+        Location at =
+            entry.source().begin.line ? loc(entry.source()) : useKeyLoc;
         if (auto s = entry.as_string()) {
           use.fragment = s->get();
         } else if (auto *u = entry.as_table()) {
@@ -785,6 +862,9 @@ void SpecParser::parseBlocks(const toml::table *t) {
               for (const toml::node &e : *list)
                 if (auto str = e.as_string())
                   use.lists[k].push_back(str->get());
+                else
+                  error(at) << "'" << tn << ".use' placeholder '" << k
+                            << "' must hold strings, got " << tomlTypeName(e);
             } else {
               error(loc(value.source()))
                   << "'" << tn << ".use' placeholder '" << k
@@ -811,11 +891,16 @@ void SpecParser::parseBlocks(const toml::table *t) {
       auto it = llvm::find_if(block.values, [&](const ValueDef &old) {
         return old.name == v.name;
       });
-      if (it == block.values.end()) {
+      if (it == block.values.end() && v.override) {
+        error(v.loc) << "'" << v.name << "' has override = true, but no "
+                     << "fragment in 'use' of block '" << name << "' defines '"
+                     << v.name << "' to replace";
+      } else if (it == block.values.end()) {
         block.values.push_back(std::move(v));
       } else if (v.override) {
         v.order = it->order;
         *it = std::move(v);
+        continue;
       } else {
         error(v.loc) << "'" << v.name << "' is defined twice in block '" << name
                      << "': a fragment in 'use' defines it too (write "

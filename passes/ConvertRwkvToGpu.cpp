@@ -17,6 +17,8 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -1134,6 +1136,20 @@ struct ConvertRwkvToGpuPass
       rewriter.setInsertionPoint(op);
       rewriter.replaceOp(op, op.decompose(rewriter, shifted));
     }
+    // The block language's einsum and per-token reshapes (linalg.generic
+    // and tensor.expand_shape from the importer) have no GPU kernels yet.
+    WalkResult cpuOnly = fn.walk([&](Operation *op) {
+      if (!isa<linalg::GenericOp, tensor::ExpandShapeOp>(op))
+        return WalkResult::advance();
+      op->emitError() << "could not be lowered for the GPU: the block "
+                         "language's "
+                      << (isa<linalg::GenericOp>(op) ? "einsum" : "reshape")
+                      << " has a CPU lowering only so far (compile for a CPU "
+                         "target)";
+      return WalkResult::interrupt();
+    });
+    if (cpuOnly.wasInterrupted())
+      return signalPassFailure();
     SmallVector<Operation *> ops;
     fn.walk([&](Operation *op) {
       if (isa<RwkvDialect>(op->getDialect()))

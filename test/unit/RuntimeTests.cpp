@@ -747,6 +747,31 @@ TEST_P(TinyModels, ParallelFormReproducesRecordedLogits) {
   rwkv_model_free(model);
 }
 
+/// The block language's reshape and einsum, on a trained model: RWKV-7's
+/// bonus written as "hi,hi,hi->h" and "h,hj->hj" over [n_head, head_size]
+/// views (test/unit/Inputs/tiny-7v0-einsum-bonus.toml) reproduces rwkv.cpp's
+/// recorded logits in both forms, as the fused rwkv.wkv7_bonus does.
+TEST(BlockLanguage, EinsumBonusReproducesRecordedLogits) {
+  std::string weights = kData + "/tiny-rwkv-7v0-834K-FP32.bin";
+  if (!fs::exists(weights))
+    GTEST_SKIP() << weights << " not found; skipping the trained-model check";
+  const std::string &dir =
+      artifactFor(RWKV_TEST_INPUTS "/tiny-7v0-einsum-bonus.toml");
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load(dir.c_str(), weights.c_str(), &model), RWKV_OK)
+      << rwkv_last_error();
+  std::vector<char> raw = readFile(kData + "/expected-logits-7v0-834K.bin");
+  ASSERT_EQ(raw.size(), 256 * sizeof(float));
+  std::vector<float> expected(256);
+  std::memcpy(expected.data(), raw.data(), raw.size());
+  std::vector<float> recurrent = run(model, kPrompt);
+  EXPECT_LT(maxAbsDiff(recurrent, expected), 1e-4);
+  EXPECT_EQ(argmax(recurrent), argmax(expected));
+  RunResult parallel = feed(model, kPrompt, RWKV_MODE_PARALLEL, 256, {3});
+  EXPECT_LT(maxAbsDiff(parallel.logits, expected), 1e-4);
+  rwkv_model_free(model);
+}
+
 /// The WKV chunk forms (rwkvc --wkv5-chunk and --wkv7-chunk, rwkv-math §6.2
 /// and §6.3; chunks of 16 inside the 64-token sequence chunks, so the last
 /// WKV chunk of a call is often partial; RWKV-7's fused WKV output is
