@@ -785,6 +785,12 @@ void SpecParser::addFragment(BlockDef &block, const FragmentUse &use,
     }
   std::string source = instantiateFragment(text, use);
   std::string path = "specs/library/" + use.fragment + ".toml";
+  if (findNonAsciiOutsideStrings(source).first) {
+    error(at) << "library fragment '" << use.fragment
+              << "' does not parse after its placeholders were filled in: a "
+                 "placeholder put a non-ASCII character outside a string";
+    return;
+  }
   toml::parse_result result =
       toml::parse(std::string_view(source), std::string_view(path));
   if (!result) {
@@ -1190,6 +1196,14 @@ std::optional<Spec> SpecParser::parse(StringRef text) {
     llvm::SHA256 hasher;
     hasher.update(text);
     spec.sha256 = llvm::toHex(hasher.final(), /*LowerCase=*/true);
+  }
+  if (auto [line, column] = findNonAsciiOutsideStrings(
+          std::string_view(text.data(), text.size()));
+      line) {
+    emitError(FileLineColLoc::get(ctx, spec.path, line, column))
+        << "invalid TOML: a non-ASCII character outside a string or comment "
+           "(TOML allows them only there)";
+    return std::nullopt;
   }
   toml::parse_result result =
       toml::parse(std::string_view(text.data(), text.size()), spec.path);

@@ -13,7 +13,7 @@ config.suffixes = [".mlir", ".toml", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.rwkv_obj_root, "test")
 # Inputs used by RUN lines of other tests, not tests themselves.
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+config.excludes = ["Inputs", "fuzz", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
                    "unit"]
 
 llvm_config.use_default_substitutions()
@@ -46,5 +46,5 @@ else:
                     "UNSUPPORTED (set CUDA_HOME to a CUDA toolkit)")
 
 tool_dirs = [config.rwkv_tools_dir, config.llvm_tools_dir]
-tools = ["rwkv-opt", "rwkvc", "rwkv-run"]
+tools = ["rwkv-opt", "rwkvc", "rwkv-run", "rwkv-long-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -318,6 +318,8 @@ void Checkpoint::checkExtent(const TensorInfo &t) const {
 std::vector<float> Checkpoint::readF32(const TensorInfo &t) const {
   int64_t n = t.elements();
   std::vector<float> out(static_cast<size_t>(n));
+  if (n == 0)
+    return out; // an empty tensor: nothing to read (and no buffer to copy to)
   const uint8_t *p = data_ + t.offset;
   // Element index -> storage index, for strided (torch view) tensors.
   std::vector<int64_t> index;

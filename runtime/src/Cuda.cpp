@@ -80,7 +80,10 @@ struct Api {
 /// library stays loaded for the life of the process).
 const Api &loadApi(const std::string &path) {
   static std::mutex mutex;
-  static std::map<std::string, Api *> loaded;
+  // Never destroyed, like the libraries (kernels may still run at exit);
+  // reachable from here, so leak checkers do not report the Api objects.
+  static std::map<std::string, Api *> &loaded =
+      *new std::map<std::string, Api *>();
   std::lock_guard<std::mutex> lock(mutex);
   Api *&slot = loaded[path];
   if (slot)

@@ -659,8 +659,8 @@ void Session::saveState(const std::string &path) const {
   writeWholeFile(path, out);
 }
 
-void Session::loadState(const std::string &path) {
-  const Manifest &m = model_.manifest();
+std::vector<float> readStateFile(const std::string &path, const Manifest &m,
+                                 int64_t sessionBatch, int64_t stateValues) {
   std::FILE *f = std::fopen(path.c_str(), "rb");
   if (!f)
     fail(RWKV_ERROR_IO, path + ": cannot open: " + std::strerror(errno));
@@ -670,7 +670,7 @@ void Session::loadState(const std::string &path) {
     fail(RWKV_ERROR_IO, path + ": not a regular file");
   }
   const uint64_t fileBytes = static_cast<uint64_t>(st.st_size);
-  const uint64_t expectedBytes = stateFileBytes(m, stateSize());
+  const uint64_t expectedBytes = stateFileBytes(m, stateValues);
   // A state file of this model has exactly expectedBytes: read no more.
   std::string bytes(std::min(fileBytes, expectedBytes), '\0');
   size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
@@ -681,10 +681,10 @@ void Session::loadState(const std::string &path) {
          path + ": read failed after " + std::to_string(got) + " of " +
              std::to_string(bytes.size()) + " bytes" +
              (err ? std::string(": ") + std::strerror(err) : std::string()));
-  const std::string sizes = "the file has " + std::to_string(fileBytes) +
-                            " bytes; a state file of this model (spec '" +
-                            m.specName + "', batch " + std::to_string(batch_) +
-                            ") has " + std::to_string(expectedBytes);
+  const std::string sizes =
+      "the file has " + std::to_string(fileBytes) +
+      " bytes; a state file of this model (spec '" + m.specName + "', batch " +
+      std::to_string(sessionBatch) + ") has " + std::to_string(expectedBytes);
   auto bad = [&](const std::string &what) {
     fail(RWKV_ERROR_FORMAT, path + ": " + what);
   };
@@ -723,13 +723,13 @@ void Session::loadState(const std::string &path) {
          path + ": saved from a model compiled from another spec (SHA-256 " +
              escaped(sha.substr(0, 12)) + "..., this model's spec '" +
              m.specName + "' is " + want.substr(0, 12) + "...)");
-  uint64_t batch = u64("the batch size");
+  uint64_t fileBatch = u64("the batch size");
   uint64_t layers = u64("the layer count");
   uint64_t kinds = u64("the number of states");
-  if (batch != static_cast<uint64_t>(batch_))
-    fail(RWKV_ERROR_MISMATCH, path + ": holds " + std::to_string(batch) +
+  if (fileBatch != static_cast<uint64_t>(sessionBatch))
+    fail(RWKV_ERROR_MISMATCH, path + ": holds " + std::to_string(fileBatch) +
                                   " sequences, the session has " +
-                                  std::to_string(batch_));
+                                  std::to_string(sessionBatch));
   if (layers != static_cast<uint64_t>(m.nLayer) || kinds != m.states.size())
     bad("holds " + std::to_string(layers) + " layers of " +
         std::to_string(kinds) + " states; the model has " +
@@ -755,9 +755,9 @@ void Session::loadState(const std::string &path) {
           shapeString(s.shape));
   }
   uint64_t count = u64("the state value count");
-  if (count != static_cast<uint64_t>(stateSize()))
+  if (count != static_cast<uint64_t>(stateValues))
     bad("holds " + std::to_string(count) + " state values, expected " +
-        std::to_string(stateSize()));
+        std::to_string(stateValues));
   std::vector<float> data(count);
   std::memcpy(data.data(), take(count * sizeof(float), "the state values"),
               count * sizeof(float));
@@ -767,7 +767,7 @@ void Session::loadState(const std::string &path) {
   // A saved state is finite: a NaN or Inf would make every later logit NaN.
   size_t index = 0;
   forEachStateRow(
-      m, batch_,
+      m, sessionBatch,
       [&](const std::string &name, int64_t l, int64_t offset, int64_t n) {
         for (int64_t i = 0; i < n; ++i, ++index)
           if (!std::isfinite(data[index]))
@@ -777,6 +777,12 @@ void Session::loadState(const std::string &path) {
                 ") is " + (std::isnan(data[index]) ? "NaN" : "infinite") +
                 "; a saved state is finite");
       });
+  return data;
+}
+
+void Session::loadState(const std::string &path) {
+  std::vector<float> data =
+      readStateFile(path, model_.manifest(), batch_, stateSize());
   setState(data.data());
 }
 

@@ -122,6 +122,15 @@ private:
   std::shared_ptr<const Checkpoint> checkpoint_;
 };
 
+/// Reads a state file written by Session::saveState (format in runtime.h)
+/// for a session of `batch` sequences of the model `m`, whose state holds
+/// `stateValues` floats: checks the magic, version, spec SHA-256, batch,
+/// layer count, every state's name and shape, the value count and the file
+/// size, and that every value is finite; throws an Error naming the file
+/// and what differs.
+std::vector<float> readStateFile(const std::string &path, const Manifest &m,
+                                 int64_t batch, int64_t stateValues);
+
 class Session {
 public:
   enum class Mode { Auto, Recurrent, Parallel };

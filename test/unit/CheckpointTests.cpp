@@ -222,6 +222,22 @@ TEST(Checkpoint, SafetensorsValidFileOpens) {
   fs::remove(path);
 }
 
+// An empty tensor (a [0] shape is valid safetensors) reads as no values;
+// the reader used to pass a null pointer to memcpy (UBSan, found by
+// test/fuzz/checkpoint-fuzzer).
+TEST(Checkpoint, EmptyTensorReadsAsNoValues) {
+  std::string path = writeSafetensors(
+      "empty",
+      R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)"
+      R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+      4);
+  auto ck = Checkpoint::open(path);
+  ASSERT_NE(ck->find("e"), nullptr);
+  EXPECT_TRUE(ck->readF32(*ck->find("e")).empty());
+  EXPECT_EQ(ck->readF32(*ck->find("a")).size(), 1u);
+  fs::remove(path);
+}
+
 TEST(Checkpoint, SafetensorsHeaderLengthOffByOne) {
   // One byte short: the data would start a byte early (every tensor
   // shifted); one byte long: the header takes in a byte of data.

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <ucontext.h>
@@ -43,13 +44,16 @@ constexpr CUresult kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2,
 
 std::atomic<int64_t> liveAllocations{0};
 
-struct Module {
-  void *library = nullptr;
-};
-
 struct Function {
   void (*fn)(void **) = nullptr;
   std::string name;
+};
+
+struct Module {
+  void *library = nullptr;
+  /// One Function per name, owned by the module (as the driver's are).
+  std::map<std::string, std::unique_ptr<Function>> functions;
+  std::mutex mutex;
 };
 
 //===----------------------------------------------------------------------===//
@@ -392,18 +396,17 @@ API cuModuleUnload(void *module) {
 }
 API cuModuleGetFunction(void **fn, void *module, const char *name) {
   auto *m = static_cast<Module *>(module);
-  // One Function per name and module, kept for the module's life.
-  static std::mutex mutex;
-  static std::map<std::pair<void *, std::string>, Function *> functions;
-  std::lock_guard<std::mutex> lock(mutex);
-  Function *&f = functions[{module, name}];
+  std::lock_guard<std::mutex> lock(m->mutex);
+  std::unique_ptr<Function> &f = m->functions[name];
   if (!f) {
     void *sym = dlsym(m->library, name);
-    if (!sym)
+    if (!sym) {
+      m->functions.erase(name);
       return kNotFound;
-    f = new Function{reinterpret_cast<void (*)(void **)>(sym), name};
+    }
+    f.reset(new Function{reinterpret_cast<void (*)(void **)>(sym), name});
   }
-  *fn = f;
+  *fn = f.get();
   return kSuccess;
 }
 

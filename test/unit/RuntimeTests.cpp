@@ -62,7 +62,8 @@ std::vector<char> toFp16(const std::vector<char> &in) {
     }
     size_t keyOff = off + 12 + 4 * dims;
     std::string key(&in[keyOff], static_cast<size_t>(keyLen));
-    const float *data = reinterpret_cast<const float *>(&in[keyOff + keyLen]);
+    // The tensor's bytes (not float-aligned in the file: read by memcpy).
+    const char *data = &in[keyOff + keyLen];
     bool keep = dims == 1 || key.find(".x_") != std::string::npos ||
                 key.find("k_k") != std::string::npos ||
                 key.find("k_a") != std::string::npos ||
@@ -79,12 +80,12 @@ std::vector<char> toFp16(const std::vector<char> &in) {
     out.insert(out.end(), key.begin(), key.end());
     for (int64_t i = 0; i < n; ++i) {
       if (keep) {
-        const char *p = reinterpret_cast<const char *>(&data[i]);
+        const char *p = data + 4 * i;
         out.insert(out.end(), p, p + 4);
       } else {
         // Round-to-nearest-even float -> half (values here are normal).
         uint32_t bits;
-        std::memcpy(&bits, &data[i], 4);
+        std::memcpy(&bits, data + 4 * i, 4);
         uint32_t sign = (bits >> 16) & 0x8000;
         int32_t exp = static_cast<int32_t>((bits >> 23) & 0xFF) - 127 + 15;
         uint32_t mant = bits & 0x7FFFFF;

@@ -263,14 +263,34 @@ static double secondsSince(std::chrono::steady_clock::time_point start) {
 
 /// Generate mode: tokenize --prompt, evaluate it, then sample --n tokens,
 /// streaming the text.
+/// Frees a C API object when it goes out of scope (every return path,
+/// errors included).
+template <typename T, void (*Free)(T *)> struct Owned {
+  T *p = nullptr;
+  Owned() = default;
+  Owned(const Owned &) = delete;
+  Owned &operator=(const Owned &) = delete;
+  ~Owned() {
+    if (p)
+      Free(p);
+  }
+  T **out() { return &p; }
+  operator T *() const { return p; }
+};
+using ModelPtr = Owned<rwkv_model, rwkv_model_free>;
+using SessionPtr = Owned<rwkv_session, rwkv_session_free>;
+using TokenizerPtr = Owned<rwkv_tokenizer, rwkv_tokenizer_free>;
+using SamplerPtr = Owned<rwkv_sampler, rwkv_sampler_free>;
+using DecoderPtr = Owned<rwkv_decoder, rwkv_decoder_free>;
+
 static int generate(rwkv_model *model, rwkv_session *session,
                     std::vector<float> &logits) {
   if (vocabPath.empty())
     return die("--prompt needs --vocab (a World vocab file, or 'bytes')");
-  rwkv_tokenizer *tok = nullptr;
+  TokenizerPtr tok;
   bool world = vocabPath != "bytes";
-  if ((world ? rwkv_tokenizer_load_world(vocabPath.c_str(), &tok)
-             : rwkv_tokenizer_create_bytes(0, &tok)) != RWKV_OK)
+  if ((world ? rwkv_tokenizer_load_world(vocabPath.c_str(), tok.out())
+             : rwkv_tokenizer_create_bytes(0, tok.out())) != RWKV_OK)
     return die(rwkv_last_error());
   const int64_t vocab = rwkv_model_vocab_size(model);
   if (rwkv_tokenizer_vocab_size(tok) > vocab)
@@ -294,10 +314,10 @@ static int generate(rwkv_model *model, rwkv_session *session,
   params.frequency_penalty = frequencyPenalty;
   params.penalty_decay = penaltyDecay;
   params.seed = seed;
-  rwkv_sampler *sampler = nullptr;
-  rwkv_decoder *decoder = nullptr;
-  if (rwkv_sampler_create(&params, vocab, &sampler) != RWKV_OK ||
-      rwkv_decoder_create(tok, &decoder) != RWKV_OK)
+  SamplerPtr sampler;
+  DecoderPtr decoder;
+  if (rwkv_sampler_create(&params, vocab, sampler.out()) != RWKV_OK ||
+      rwkv_decoder_create(tok, decoder.out()) != RWKV_OK)
     return die(rwkv_last_error());
 
   auto start = std::chrono::steady_clock::now();
@@ -351,9 +371,6 @@ static int generate(rwkv_model *model, rwkv_session *session,
       "%.3f s (%.1f tok/s)%s\n",
       ids.size(), prefill, ids.size() / prefill, generated, decode,
       generated / decode, stopped ? "; stopped at a stop string" : "");
-  rwkv_decoder_free(decoder);
-  rwkv_sampler_free(sampler);
-  rwkv_tokenizer_free(tok);
   return 0;
 }
 
@@ -407,11 +424,12 @@ static int runMain() {
                "integers, got '" +
                tokenList + "'");
 
-  rwkv_model *model = nullptr;
+  ModelPtr model;
   rwkv_status st =
       weightsPath.empty()
-          ? rwkv_model_load_synthetic(modelDir.c_str(), syntheticSeed, &model)
-          : rwkv_model_load(modelDir.c_str(), weightsPath.c_str(), &model);
+          ? rwkv_model_load_synthetic(modelDir.c_str(), syntheticSeed,
+                                      model.out())
+          : rwkv_model_load(modelDir.c_str(), weightsPath.c_str(), model.out());
   if (st != RWKV_OK)
     return die(rwkv_last_error());
   const int64_t vocab = rwkv_model_vocab_size(model);
@@ -436,8 +454,9 @@ static int runMain() {
     return die("--batch applies to inspect and benchmark modes; generation "
                "(--prompt) runs one sequence");
   const size_t B = batchSize;
-  rwkv_session *session = nullptr;
-  if (rwkv_session_create(model, static_cast<int64_t>(B), &session) != RWKV_OK)
+  SessionPtr session;
+  if (rwkv_session_create(model, static_cast<int64_t>(B), session.out()) !=
+      RWKV_OK)
     return die(rwkv_last_error());
   if (!stateTuning.empty() &&
       rwkv_session_load_state_tuning(session, stateTuning.c_str()) != RWKV_OK)
@@ -486,8 +505,6 @@ static int runMain() {
     if (rc == 0 && !saveState.empty() &&
         rwkv_session_save_state(session, saveState.c_str()) != RWKV_OK)
       rc = die(rwkv_last_error());
-    rwkv_session_free(session);
-    rwkv_model_free(model);
     return rc;
   }
 
@@ -572,7 +589,5 @@ static int runMain() {
   if (!saveState.empty() &&
       rwkv_session_save_state(session, saveState.c_str()) != RWKV_OK)
     return die(rwkv_last_error());
-  rwkv_session_free(session);
-  rwkv_model_free(model);
   return 0;
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer harness for SECONDS from the seeds in SEEDS, with a
+# fresh work corpus in WORK. Any crash, leak, sanitizer report, timeout
+# (10 s per input) or out-of-memory (2 GB) fails it; libFuzzer writes the
+# input that did it (crash-*, leak-*, timeout-*, oom-*) into WORK.
+# Usage: run-fuzzer.sh FUZZER SEEDS WORK SECONDS
+set -euo pipefail
+fuzzer="$1" seeds="$2" work="$3" seconds="$4"
+rm -rf "$work" && mkdir -p "$work/corpus"
+cd "$work"
+exec "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -max_len=8192 -print_final_stats=1 corpus "$seeds"
