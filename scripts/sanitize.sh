@@ -29,7 +29,7 @@ fi
 ninja -C "$BUILD_DIR" -j"${JOBS:-$(nproc)}"
 # Leaks are reported by the fuzzers (libFuzzer's -detect_leaks) and in the
 # runtime; LLVM's and MLIR's process-lifetime allocations are not leaks.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/test/fuzz/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd "$BUILD_DIR"
