@@ -27,9 +27,11 @@ status=0
 running=0
 for f in "${FUZZERS[@]}"; do
   mkdir -p "$WORK"
+  max_len=8192 # as test/fuzz/CMakeLists.txt's MAX_LEN
+  [ "$f" != manifest ] || max_len=16384
   (
     "$ROOT/test/fuzz/run-fuzzer.sh" "$BUILD_DIR/bin/$f-fuzzer" \
-      "$ROOT/test/fuzz/corpus/$f" "$WORK/$f" "$SECONDS_TO_RUN" \
+      "$ROOT/test/fuzz/corpus/$f" "$WORK/$f" "$SECONDS_TO_RUN" "$max_len" \
       > "$WORK/$f.log" 2>&1 && echo "$f: ok ($(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$WORK/$f.log"))" ||
       { echo "$f: FAILED (see $WORK/$f.log)"; exit 1; }
   ) &
