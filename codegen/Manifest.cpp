@@ -141,7 +141,8 @@ std::string mlir::rwkv::shapeTable(const Spec &spec,
     uint32_t bits;
     std::memcpy(&bits, &s.init, 4);
     t += "state " + s.name + " " + listText(s.shape) + " " +
-         llvm::utohexstr(bits, /*LowerCase=*/true) + "\n";
+         llvm::utohexstr(bits, /*LowerCase=*/true) +
+         (s.perLayer ? "" : " model") + "\n";
   }
   for (const EntryPoint &e : entries) {
     t += "entry " + e.name + " " + e.symbol + " " + e.kind + " " + e.mode +
@@ -222,6 +223,8 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                              {"init", static_cast<double>(s.init)}};
     if (s.maxTokens > 0)
       state["max_tokens"] = s.maxTokens;
+    if (!s.perLayer)
+      state["per_layer"] = false;
     states.push_back(std::move(state));
   }
 

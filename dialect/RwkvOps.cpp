@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::rwkv;
 
@@ -334,7 +336,66 @@ LogicalResult Wkv4Op::verify() {
       failed(checkDim(op, getA(), "a", 0, dimOf(getK(), 0),
                       "the batch size of 'k'")))
     return failure();
-  return checkDim(op, getA(), "a", 1, channels, "the channel count of 'k'");
+  if (failed(
+          checkDim(op, getA(), "a", 1, channels, "the channel count of 'k'")))
+    return failure();
+  if (getEps() && !(getEps()->convertToFloat() >= 0.0f &&
+                    std::isfinite(getEps()->convertToFloat())))
+    return emitOpError() << "expects a finite 'eps' >= 0, got "
+                         << getEps()->convertToFloat();
+  return success();
+}
+
+LogicalResult HeadQkOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getQ(), "q", 3, "[B, Tq, D]")) ||
+      failed(checkRank(op, getK(), "k", 3, "[B, T, D]")) ||
+      failed(checkRank(op, getTokens(), "tokens", 2, "[B, T]")) ||
+      failed(checkRank(op, getCacheK(), "cache_k", 3, "[B, L, D]")) ||
+      failed(checkRank(op, getCacheTokens(), "cache_tokens", 2, "[B, L]")) ||
+      failed(checkRank(op, getCount(), "count", 2, "[B, 1]")) ||
+      failed(checkRank(op, getY(), "y", 3, "[B, Tq, V]")))
+    return failure();
+  int64_t width = dimOf(getQ(), 2), rows = dimOf(getCacheK(), 1);
+  if (ShapedType::isDynamic(width))
+    return emitOpError() << "expects a static key width D";
+  if (ShapedType::isDynamic(rows))
+    return emitOpError() << "expects a static window length L";
+  int64_t batch = dimOf(getQ(), 0);
+  const char *batchOfQ = "the batch size of 'q'";
+  if (failed(checkDim(op, getK(), "k", 0, batch, batchOfQ)) ||
+      failed(checkDim(op, getK(), "k", 2, width, "the key width of 'q'")) ||
+      failed(checkDim(op, getTokens(), "tokens", 0, batch, batchOfQ)) ||
+      failed(checkDim(op, getTokens(), "tokens", 1, dimOf(getK(), 1),
+                      "the token count of 'k'")) ||
+      failed(checkDim(op, getCacheK(), "cache_k", 0, batch, batchOfQ)) ||
+      failed(checkDim(op, getCacheK(), "cache_k", 2, width,
+                      "the key width of 'q'")) ||
+      failed(
+          checkDim(op, getCacheTokens(), "cache_tokens", 0, batch, batchOfQ)) ||
+      failed(checkDim(op, getCacheTokens(), "cache_tokens", 1, rows,
+                      "the window length of 'cache_k'")) ||
+      failed(checkDim(op, getCount(), "count", 0, batch, batchOfQ)) ||
+      failed(checkDim(op, getCount(), "count", 1, 1, "1")) ||
+      failed(checkDim(op, getY(), "y", 0, batch, batchOfQ)) ||
+      failed(checkDim(op, getY(), "y", 1, dimOf(getQ(), 1),
+                      "the query count of 'q'")) ||
+      failed(checkDim(op, getY(), "y", 2, getVocab(), "'vocab'")))
+    return failure();
+  int64_t tq = dimOf(getQ(), 1), tk = dimOf(getK(), 1);
+  if (!ShapedType::isDynamic(tq) && !ShapedType::isDynamic(tk) && tq > tk)
+    return emitOpError() << "expects at most as many queries as keys (the "
+                            "queries are the call's last tokens), got "
+                         << tq << " and " << tk;
+  if (getVocab() < 1 || getVocab() > (int64_t{1} << 24))
+    return emitOpError() << "expects 'vocab' in [1, 2^24] (token ids are "
+                            "kept in f32), got "
+                         << getVocab();
+  if (!(getScale().convertToFloat() > 0.0f) ||
+      !std::isfinite(getScale().convertToFloat()))
+    return emitOpError() << "expects a positive finite 'scale', got "
+                         << getScale().convertToFloat();
+  return success();
 }
 
 LogicalResult CausalAttentionOp::verify() {

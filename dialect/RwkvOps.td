@@ -472,15 +472,26 @@ def Rwkv_Wkv4Op : Rwkv_Op<"wkv4",
     * `u`: `[C]`, time_first (the bonus, in log space).
     * `a`, `b`, `p` and the new state: `[B, C]` f32. A fresh sequence starts
       with a = b = 0 and p = −1e30 (a zero p gives NaN for rwkv.cpp's files).
+    * `eps` (optional f32 ≥ 0): RWKV-2/3's denominator epsilon
+      (rwkv-v1-v3 §2.3: wkv = A / (B + eps) over the unscaled sums A = e^p·a,
+      B = e^p·b; 1e-16 in RWKV-2, 1e-8 in RWKV-3). It enters the scaled
+      denominator as `e1·b + e2 + eps·exp(−q)`, which is that formula exactly
+      in real arithmetic, without the naive sums' overflow: where
+      exp(−q) overflows (every k so far below ≈ −88) the output is 0, as
+      A / eps is to within 1e-30. Absent: RWKV-4's formula (no epsilon).
 
     ```mlir
     %y, %a1, %b1, %p1 = rwkv.wkv4 %k, %v, %w, %u, %a, %b, %p
+        : tensor<?x1x768xf32>, tensor<768xf32>, tensor<?x768xf32>
+    %y2, %a2, %b2, %p2 = rwkv.wkv4 %k, %v, %w, %u, %a, %b, %p
+        {eps = 1.0e-08 : f32}
         : tensor<?x1x768xf32>, tensor<768xf32>, tensor<?x768xf32>
     ```
   }];
   let arguments = (ins Rwkv_F32Tensor:$k, Rwkv_F32Tensor:$v,
                    Rwkv_F32Tensor:$w, Rwkv_F32Tensor:$u, Rwkv_F32Tensor:$a,
-                   Rwkv_F32Tensor:$b, Rwkv_F32Tensor:$p);
+                   Rwkv_F32Tensor:$b, Rwkv_F32Tensor:$p,
+                   OptionalAttr<F32Attr>:$eps);
   let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_a,
                       Rwkv_F32Tensor:$new_b, Rwkv_F32Tensor:$new_p);
   let assemblyFormat = [{
@@ -538,6 +549,68 @@ def Rwkv_CausalAttentionOp : Rwkv_Op<"causal_attention",
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $cache_k `,` $cache_v `,` $count attr-dict `:`
     type($q) `,` type($cache_k) `,` type($count)
+  }];
+  let hasVerifier = 1;
+}
+
+def Rwkv_HeadQkOp : Rwkv_Op<"head_qk",
+    [Pure, AllTypesMatch<["cache_k", "new_cache_k"]>,
+     AllTypesMatch<["cache_tokens", "new_cache_tokens"]>,
+     AllTypesMatch<["count", "new_count"]>]> {
+  let summary = "RWKV-1/2/3's head-QK copy logits over a sliding window of "
+                "the sequence's last L tokens";
+  let description = [{
+    The "copy" term the early RWKV generations add to the logits
+    (rwkv-v1-v3 §4; RWKV-LM `RWKV-v2-RNN/src/model.py` and
+    `RWKV-v3/src/model_run.py`, the head_q/head_k "Head-QK trick"): the logit
+    of token id v at position s gains scale · q_s · k_u for every position u
+    of the window that holds v. The window is the last L positions, the
+    current one included (u ∈ [max(0, s − L + 1), s]); no softmax, masked
+    entries are 0. The keys and their token ids are per-sequence state, a
+    ring buffer: position u lives in row u mod L.
+
+    With `n = count[b]` positions already seen, a call of T tokens has the
+    positions n … n + T − 1; the Tq query rows are the last Tq of them
+    (Tq = 1 after a prompt, Tq = T for every position's logits):
+
+    ```
+    key(u) = k[b, u − n]          for u ≥ n (this call)
+           = cache_k[b, u mod L]  for u < n (earlier calls)
+    s_j    = n + T − Tq + j
+    y[b, j, v] = scale · Σ_{u = max(0, s_j − L + 1)}^{s_j} [id(u) = v] · q[b, j] · key(u)
+    then rows (n + t) mod L of cache_k and cache_tokens take k[b, t] and
+    tokens[b, t] for the last min(T, L) tokens; new_count as below.
+    ```
+
+    * `q`: `[B, Tq, D]` f32; `k`: `[B, T, D]` f32 (D = 256 in RWKV-LM).
+    * `tokens`: `[B, T]` i32, the call's token ids.
+    * `cache_k`, `new_cache_k`: `[B, L, D]` f32; `cache_tokens`,
+      `new_cache_tokens`: `[B, L]` f32 token ids (exact up to 2^24).
+    * `count`, `new_count`: `[B, 1]` f32, the positions seen, kept wrapped:
+      n + T while it is below L, then L + (n + T) mod L (which row is next
+      and whether the window is full is all the op needs, so a sequence may
+      run for any number of tokens).
+    * `y`: `[B, Tq, V]` f32 with V = `vocab`; `scale`: f32 (1/256 in RWKV-LM).
+
+    ```mlir
+    %y, %ck, %ct, %n = rwkv.head_qk %q, %k, %tokens, %ck0, %ct0, %n0
+        {scale = 3.906250e-03 : f32, vocab = 256 : i64}
+        : tensor<?x1x256xf32>, tensor<?x?x256xf32>, tensor<?x?xi32>,
+          tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32>
+        -> tensor<?x1x256xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$q, Rwkv_F32Tensor:$k,
+                   Rwkv_TokenTensor:$tokens, Rwkv_F32Tensor:$cache_k,
+                   Rwkv_F32Tensor:$cache_tokens, Rwkv_F32Tensor:$count,
+                   F32Attr:$scale, I64Attr:$vocab);
+  let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_cache_k,
+                      Rwkv_F32Tensor:$new_cache_tokens,
+                      Rwkv_F32Tensor:$new_count);
+  let assemblyFormat = [{
+    $q `,` $k `,` $tokens `,` $cache_k `,` $cache_tokens `,` $count attr-dict
+    `:` type($q) `,` type($k) `,` type($tokens) `,` type($cache_k) `,`
+    type($cache_tokens) `,` type($count) `->` type($y)
   }];
   let hasVerifier = 1;
 }

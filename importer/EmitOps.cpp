@@ -42,6 +42,7 @@ const std::vector<OpInfo> &opTable() {
       {"exp", 1, 1, {}, {}, "x"},
       {"log", 1, 1, {}, {}, "x"},
       {"scale", 1, 1, {}, {"by"}, "x"},
+      {"clamp", 1, 1, {}, {"min", "max"}, "x"},
       {"sigmoid", 1, 1, {}, {}, "x"},
       {"tanh", 1, 1, {}, {}, "x"},
       {"relu_square", 1, 1, {}, {}, "x"},
@@ -67,7 +68,7 @@ const std::vector<OpInfo> &opTable() {
       {"bias_add", 2, 2, {}, {}, "x, bias"},
       {"lora", 3, 4, {}, {"inner", "outer"}, "x, down, up[, bias]"},
       {"decay", 1, 1, {}, {"kind"}, "z"},
-      {"wkv4", 7, 7, {"y", "a", "b", "p"}, {}, "k, v, w, u, a, b, p"},
+      {"wkv4", 7, 7, {"y", "a", "b", "p"}, {"eps"}, "k, v, w, u, a, b, p"},
       {"wkv5", 6, 6, {"y", "state"}, {}, "r, w, k, v, u, state"},
       {"wkv7", 7, 7, {"y", "state"}, {}, "r, w, k, v, a, b, state"},
       {"wkv7_bonus", 4, 4, {}, {}, "r, k, v, r_k"},
@@ -79,6 +80,12 @@ const std::vector<OpInfo> &opTable() {
        {"y", "k", "v", "count"},
        {"scale"},
        "q, k, v, cache_k, cache_v, count"},
+      {"head_qk",
+       6,
+       6,
+       {"y", "k", "tokens", "count"},
+       {"scale"},
+       "q, k, tokens, cache_k, cache_tokens, count"},
   };
   return table;
 }
@@ -540,6 +547,28 @@ Value Importer::einsum(const ValueDef &v, ArrayRef<Value> in) {
   return generic.getResult(0);
 }
 
+bool Importer::advancedStates(const ValueDef &v, unsigned first,
+                              ArrayRef<const char *> roles,
+                              ArrayRef<const char *> results) {
+  for (unsigned i = 0; i < roles.size(); ++i) {
+    const ValueRef &ref = current->refs.at(v.args[first + i]);
+    if (!ref.def || ref.def->kind != ValueKind::State) {
+      error(v.loc) << "'" << v.name << "' (" << v.op << "): " << roles[i] << " "
+                   << describe(v.args[first + i]) << " must be a state";
+      return false;
+    }
+    std::string advanced = v.name + "." + results[i];
+    if (ref.def->next != advanced) {
+      error(v.loc) << "'" << v.name << "' (" << v.op << "): " << roles[i]
+                   << " state '" << ref.def->name << "' must be advanced by "
+                   << "this op: write next = \"" << advanced
+                   << "\" (it has next = \"" << ref.def->next << "\")";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Importer::emit(const ValueDef &v) {
   Location loc = v.loc;
   const OpInfo *info = findOp(v.op);
@@ -670,6 +699,40 @@ bool Importer::emit(const ValueDef &v) {
         linalg::FillOp::create(builder, loc, c, emptyLike(in[0], loc))
             .getResult(0);
     out.push_back(arith::MulFOp::create(builder, loc, in[0], filled));
+  } else if (op == "clamp") {
+    // min(max(x, min), max): RWKV-2/3 clamp k at 60 before exp, RWKV-1 to
+    // [-60, 30].
+    if (!v.attrs.count("min") && !v.attrs.count("max")) {
+      error(loc) << "'" << v.name << "' (clamp) needs 'min', 'max' or both";
+      return false;
+    }
+    Value x = in[0];
+    std::optional<float> bounds[2];
+    for (int i = 0; i < 2; ++i) {
+      const char *key = i == 0 ? "min" : "max";
+      if (!v.attrs.count(key))
+        continue;
+      bounds[i] = floatAttr(v, key, std::nullopt);
+      if (!bounds[i])
+        return false;
+    }
+    if (bounds[0] && bounds[1] && !(*bounds[0] <= *bounds[1])) {
+      error(v.attrs.at("min").loc)
+          << "'" << v.name << "' (clamp): 'min' = " << *bounds[0]
+          << " is above 'max' = " << *bounds[1];
+      return false;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (!bounds[i])
+        continue;
+      Value c = arith::ConstantOp::create(builder, loc,
+                                          builder.getF32FloatAttr(*bounds[i]));
+      Value filled = linalg::FillOp::create(builder, loc, c, emptyLike(x, loc))
+                         .getResult(0);
+      x = i == 0 ? Value(arith::MaximumFOp::create(builder, loc, x, filled))
+                 : Value(arith::MinimumFOp::create(builder, loc, x, filled));
+    }
+    out.push_back(x);
   } else if (std::optional<Activation> kind = symbolizeActivation(op)) {
     // The activation ops of the table (exp is math.exp, above).
     out.push_back(
@@ -898,8 +961,21 @@ bool Importer::emit(const ValueDef &v) {
     Operation *created;
     if (op == "wkv4") {
       Type row = in[4].getType();
-      created = Wkv4Op::create(builder, loc, in[0].getType(), row, row, row,
-                               in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
+      FloatAttr eps;
+      if (v.attrs.count("eps")) {
+        std::optional<float> value = floatAttr(v, "eps", std::nullopt);
+        if (!value)
+          return false;
+        if (!(*value >= 0.0f)) {
+          error(v.attrs.at("eps").loc)
+              << "'" << v.name << ".eps' must be >= 0, got " << *value;
+          return false;
+        }
+        eps = builder.getF32FloatAttr(*value);
+      }
+      created =
+          Wkv4Op::create(builder, loc, in[0].getType(), row, row, row, in[0],
+                         in[1], in[2], in[3], in[4], in[5], in[6], eps);
     } else if (op == "wkv5") {
       created = Wkv5Op::create(builder, loc, in[0].getType(), in[5].getType(),
                                in[0], in[1], in[2], in[3], in[4], in[5]);
@@ -966,24 +1042,9 @@ bool Importer::emit(const ValueDef &v) {
     // The caches and the counter are states this op advances, and the
     // counter's limit keeps the runtime from feeding the cache past its
     // rows (a token beyond them would silently drop out of attention).
-    static const char *const kCacheOperands[3] = {"k", "v", "count"};
-    for (unsigned i = 3; i < 6; ++i) {
-      const ValueRef &ref = current->refs.at(v.args[i]);
-      std::string role = i == 5 ? "count" : i == 3 ? "cache_k" : "cache_v";
-      if (!ref.def || ref.def->kind != ValueKind::State) {
-        error(loc) << "'" << v.name << "' (causal_attention): " << role << " "
-                   << describe(v.args[i]) << " must be a state";
-        return false;
-      }
-      std::string advanced = v.name + "." + kCacheOperands[i - 3];
-      if (ref.def->next != advanced) {
-        error(loc) << "'" << v.name << "' (causal_attention): " << role
-                   << " state '" << ref.def->name << "' must be advanced by "
-                   << "this op: write next = \"" << advanced
-                   << "\" (it has next = \"" << ref.def->next << "\")";
-        return false;
-      }
-    }
+    if (!advancedStates(v, 3, {"cache_k", "cache_v", "count"},
+                        {"k", "v", "count"}))
+      return false;
     int64_t rows = type(3).getRank() == 3 ? type(3).getDimSize(1) : 0;
     const ValueDef *count = current->refs.at(v.args[5]).def;
     int64_t limit = 0;
@@ -1003,6 +1064,42 @@ bool Importer::emit(const ValueDef &v) {
                  << ", more than the " << rows
                  << " rows of the caches; tokens past row " << rows
                  << " would have nowhere to go";
+      return false;
+    }
+    out.append(created->getResults().begin(), created->getResults().end());
+  } else if (op == "head_qk") {
+    if (!activation(0) || !activation(1))
+      return false;
+    // The window is state this op advances (before the shapes: a cache
+    // that is not a state has none the op could check).
+    if (!advancedStates(v, 3, {"cache_k", "cache_tokens", "count"},
+                        {"k", "tokens", "count"}))
+      return false;
+    auto tokensType = type(2);
+    if (tokensType.getRank() != 2 ||
+        !tokensType.getElementType().isInteger(32)) {
+      error(loc) << "'" << v.name << "' (head_qk): operand "
+                 << describe(v.args[2])
+                 << " must be the token ids [batch, tokens] (the built-in "
+                    "'tokens'), got "
+                 << shapeString(tokensType);
+      return false;
+    }
+    if (width(0) != width(1))
+      return mismatch(0, 1, "q and k must have one width");
+    std::optional<float> scale = floatAttr(
+        v, "scale", static_cast<float>(1.0 / static_cast<double>(width(0))));
+    if (!scale)
+      return false;
+    auto yType = RankedTensorType::get(
+        {ShapedType::kDynamic, type(0).getDimSize(1), spec.vocabSize}, f32());
+    auto created =
+        HeadQkOp::create(builder, loc, yType, in[3].getType(), in[4].getType(),
+                         in[5].getType(), in[0], in[1], in[2], in[3], in[4],
+                         in[5], builder.getF32FloatAttr(*scale),
+                         builder.getI64IntegerAttr(spec.vocabSize));
+    if (failed(mlir::verify(created))) {
+      hadError = true;
       return false;
     }
     out.append(created->getResults().begin(), created->getResults().end());

@@ -86,6 +86,12 @@ private:
   std::string describe(StringRef name);
   /// Builds the ops of one value; false after an error.
   bool emit(const ValueDef &v);
+  /// Checks that operands first … first + roles.size() − 1 of `v` are states
+  /// whose `next` is this op's result `results[i]` (a cache the op
+  /// advances); false after an error naming `roles[i]`.
+  bool advancedStates(const ValueDef &v, unsigned first,
+                      ArrayRef<const char *> roles,
+                      ArrayRef<const char *> results);
   /// Reads attribute `key` of `v` as a float: a number, or the name of a
   /// spec epsilon ("layer_norm_eps", "group_norm_eps").
   std::optional<float> floatAttr(const ValueDef &v, StringRef key,

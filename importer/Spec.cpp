@@ -921,7 +921,8 @@ void SpecParser::buildCatalog() {
   auto reporter = [&](Location at) { return error(at); };
   std::map<std::string, size_t> paramIndex;
   std::map<std::string, std::string> paramBlock;
-  std::vector<StateInfo> timeStates, channelStates;
+  std::vector<StateInfo> timeStates, channelStates, modelStates;
+  std::map<std::string, std::string> stateBlock;
   for (const BlockDef &block : spec.blocks) {
     bool perLayer = Spec::perLayerBlock(block.name);
     int64_t layers = perLayer ? spec.nLayer : 1;
@@ -1012,14 +1013,21 @@ void SpecParser::buildCatalog() {
           }
           st.maxTokens = *limit;
         }
-        std::vector<StateInfo> &list =
-            block.name == "channel_mix" ? channelStates : timeStates;
-        if (!perLayer) {
-          error(v.loc) << "state '" << v.name << "' in block '" << block.name
-                       << "': only the per-layer blocks (time_mix, "
-                          "channel_mix) carry states";
+        // A state of embed or head is the model's, one per sequence (the
+        // head-QK key window of RWKV-1/2/3).
+        st.perLayer = perLayer;
+        if (auto [it, fresh] = stateBlock.try_emplace(v.name, block.name);
+            !fresh) {
+          error(v.loc) << "state '" << v.name << "' is declared in blocks '"
+                       << it->second << "' and '" << block.name
+                       << "'; a sequence keeps one state per name, so give "
+                          "each its own";
           return;
         }
+        std::vector<StateInfo> &list = !perLayer ? modelStates
+                                       : block.name == "channel_mix"
+                                           ? channelStates
+                                           : timeStates;
         list.push_back(st);
         continue;
       }
@@ -1076,6 +1084,8 @@ void SpecParser::buildCatalog() {
   spec.stateList = channelStates;
   spec.stateList.insert(spec.stateList.end(), timeStates.begin(),
                         timeStates.end());
+  spec.stateList.insert(spec.stateList.end(), modelStates.begin(),
+                        modelStates.end());
 }
 
 /// Applies [checkpoint.tensors] and checks every parameter's name template:

@@ -141,6 +141,9 @@ struct StateInfo {
   /// sequence has seen): the runtime refuses to go past this many tokens
   /// (the capacity of an attention cache).
   int64_t maxTokens = 0;
+  /// false for a state of the embed or head block: one per sequence, not
+  /// one per layer (RWKV-1/2/3's head-QK window).
+  bool perLayer = true;
 };
 
 /// A parsed and validated model spec.

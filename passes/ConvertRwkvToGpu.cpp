@@ -889,6 +889,9 @@ LogicalResult Lowering::lowerWkv4(Wkv4Op op) {
                    Value e1 = e.exp(e.sub(p, q)), e2 = e.exp(e.sub(ww, q));
                    Value num = e.fma(e1, a, e.mul(e2, vt));
                    Value den = e.fma(e1, bs, e2);
+                   if (op.getEps()) // RWKV-2/3: + eps·exp(−q).
+                     den = e.fma(e.f32(op.getEps()->convertToFloat()),
+                                 e.exp(e.sub(e.f32(0.0), q)), den);
                    e.store(e.div(num, den), y, {bb, t, c});
                    Value pw = e.add(p, wc);
                    Value q2 = e.maxF(pw, kt);
@@ -1161,10 +1164,11 @@ struct ConvertRwkvToGpuPass
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);
       if (mlir::failed(lowering.lower(op))) {
-        if (isa<CausalAttentionOp>(op))
+        if (isa<CausalAttentionOp, HeadQkOp>(op))
           op->emitError() << "could not be lowered for the GPU: "
-                             "rwkv.causal_attention has a CPU lowering only "
-                             "so far (compile for a CPU target)";
+                          << op->getName()
+                          << " has a CPU lowering only so far (compile for a "
+                             "CPU target)";
         else
           op->emitError() << "could not be lowered for the GPU: the GPU "
                              "lowering needs static channel counts, head "

@@ -387,6 +387,7 @@ struct ConvertRwkvToLinalgPass
              EmbeddingLowering, ActivationLowering, BiasAddLowering>(ctx);
     populateProjectionLoweringPatterns(patterns, opts);
     populateWkvLoweringPatterns(patterns, opts);
+    populateAttentionLoweringPatterns(patterns, opts);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Anything left could not be lowered (e.g. dynamic channel counts).

@@ -219,11 +219,14 @@ inline bool isOneToken(Value activation) {
   return cast<RankedTensorType>(activation.getType()).getDimSize(1) == 1;
 }
 
-/// The patterns of ProjectionsToLinalg.cpp and WkvToLinalg.cpp.
+/// The patterns of ProjectionsToLinalg.cpp, WkvToLinalg.cpp and
+/// AttentionToLinalg.cpp.
 void populateProjectionLoweringPatterns(RewritePatternSet &patterns,
                                         const KernelOptions &opts);
 void populateWkvLoweringPatterns(RewritePatternSet &patterns,
                                  const KernelOptions &opts);
+void populateAttentionLoweringPatterns(RewritePatternSet &patterns,
+                                       const KernelOptions &opts);
 
 } // namespace lowering
 } // namespace rwkv

@@ -116,6 +116,12 @@ struct RwkvTileSequencePass
       } else if (fn.getResultAttr(i, kActivationAttr) &&
                  isTokenTensor(type.getResult(i))) {
         roles.activationResults.push_back(i);
+      } else if (auto t = dyn_cast<RankedTensorType>(type.getResult(i));
+                 fn.getResultAttr(i, kActivationAttr) && t &&
+                 t.getRank() >= 2 && t.getDimSize(1) == 1) {
+        // The last token's logits of a head with a state (RWKV-3's head-QK
+        // window): it only reads the last chunk; nothing to tile.
+        return failure();
       } else {
         return decline("result " + Twine(i) +
                        " is neither a state nor a [B, T, ...] activation");

@@ -1,7 +1,7 @@
-//===- WkvToLinalg.cpp - WKV recurrences and attention to scf/vector ------===//
+//===- WkvToLinalg.cpp - WKV recurrences to scf/vector --------------------===//
 //
 // convert-rwkv-to-linalg's patterns for wkv4, wkv5, wkv7, wkv7_fused (the
-// scans and the chunk forms), wkv7_bonus and causal_attention.
+// scans and the chunk forms) and wkv7_bonus.
 //
 //===----------------------------------------------------------------------===//
 
@@ -939,7 +939,9 @@ struct Wkv5Lowering : OpRewritePattern<Wkv5Op> {
 
 /// RWKV-4 WKV (rwkv-math §2.2): channels are independent, so the loops run
 /// batch → channel chunk (one vector of lanes) → time, with (a, b, p) in
-/// registers. Every exponent is <= 0 by construction of the running max.
+/// registers. Every exponent is <= 0 by construction of the running max,
+/// except RWKV-2/3's eps·exp(−q), which overflows to +inf (an output of 0)
+/// only where the unscaled sums are below 1e-38.
 struct Wkv4Lowering : OpRewritePattern<Wkv4Op> {
   Wkv4Lowering(MLIRContext *ctx, KernelOptions opts)
       : OpRewritePattern(ctx), opts(opts) {}
@@ -975,6 +977,11 @@ struct Wkv4Lowering : OpRewritePattern<Wkv4Op> {
                       b2, l2, vecType, src, ValueRange{ci}, pad, inBounds);
                 };
                 Value w = readVec(op.getW()), u = readVec(op.getU());
+                std::optional<Value> eps;
+                if (op.getEps())
+                  eps = vector::BroadcastOp::create(
+                      b2, l2, vecType,
+                      Emitter{b2, l2}.f32(op.getEps()->convertToFloat()));
                 auto tLoop = scf::ForOp::create(
                     b2, l2, c0, tokens, c1,
                     ValueRange{readRow(a2[1]), readRow(a2[2]), readRow(a2[3]),
@@ -1000,6 +1007,10 @@ struct Wkv4Lowering : OpRewritePattern<Wkv4Op> {
                       Value num = vector::FMAOp::create(
                           b3, l3, e1, a, arith::MulFOp::create(b3, l3, e2, v));
                       Value den = vector::FMAOp::create(b3, l3, e1, b, e2);
+                      if (eps) // RWKV-2/3: + eps·exp(−q) (the unscaled eps).
+                        den = vector::FMAOp::create(
+                            b3, l3, *eps, exp(arith::NegFOp::create(b3, l3, q)),
+                            den);
                       Value y = arith::DivFOp::create(b3, l3, num, den);
                       // State update with the decay w (log space, < 0).
                       Value pw = arith::AddFOp::create(b3, l3, p, w);
@@ -1025,191 +1036,6 @@ struct Wkv4Lowering : OpRewritePattern<Wkv4Op> {
               });
           cLoop->setAttr(kParallelLoopAttr, b1.getUnitAttr());
           scf::YieldOp::create(b1, l1, cLoop.getResults());
-        });
-    rewriter.replaceOp(op, bLoop.getResults());
-    return success();
-  }
-  KernelOptions opts;
-};
-
-/// Causal softmax attention over a per-sequence cache: per sequence and
-/// token, the token's key and value are appended at row count + t, then
-/// three passes over the rows 0 … count + t (capped at L − 1): the maximum
-/// score, Σ exp(s − max) with the weighted sum of values accumulated into
-/// the output row, and the division. Dot products are vertical FMAs over
-/// the head width, one horizontal sum per row. A small branch: sequences
-/// and tokens run one after the other.
-struct CausalAttentionLowering : OpRewritePattern<CausalAttentionOp> {
-  CausalAttentionLowering(MLIRContext *ctx, KernelOptions opts)
-      : OpRewritePattern(ctx), opts(opts) {}
-  LogicalResult matchAndRewrite(CausalAttentionOp op,
-                                PatternRewriter &rewriter) const override {
-    Emitter e{rewriter, op.getLoc()};
-    Location loc = op.getLoc();
-    int64_t width = cast<RankedTensorType>(op.getQ().getType()).getDimSize(2);
-    int64_t capacity =
-        cast<RankedTensorType>(op.getCacheK().getType()).getDimSize(1);
-    int64_t vw = fittingWidth(width, opts.vectorWidth);
-    auto vecType = VectorType::get({vw}, rewriter.getF32Type());
-    SmallVector<bool> inBounds{true};
-    Value pad = e.f32(0.0),
-          zeroVec = arith::ConstantOp::create(
-              rewriter, loc, vecType,
-              DenseElementsAttr::get(vecType, rewriter.getF32FloatAttr(0.0f)));
-    Value c0 = e.index(0), c1 = e.index(1), cW = e.index(width),
-          cVw = e.index(vw), cL = e.index(capacity);
-    Value scale = e.f32(op.getScale().convertToFloat());
-    Value batch = e.dim(op.getQ(), 0), tokens = e.dim(op.getQ(), 1);
-    SmallVector<Value> init{e.empty(e.sizes(op.getQ())), op.getCacheK(),
-                            op.getCacheV(), e.empty(e.sizes(op.getCount()))};
-
-    auto bLoop = scf::ForOp::create(
-        rewriter, loc, c0, batch, c1, init,
-        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
-          Value countF =
-              tensor::ExtractOp::create(b1, l1, op.getCount(), {bi, c0});
-          // The cached token count, as an index in [0, L].
-          Value countI =
-              arith::FPToSIOp::create(b1, l1, b1.getI64Type(), countF);
-          Value count =
-              arith::IndexCastOp::create(b1, l1, b1.getIndexType(), countI);
-          count = arith::MinSIOp::create(
-              b1, l1, arith::MaxSIOp::create(b1, l1, count, c0), cL);
-          auto tLoop = scf::ForOp::create(
-              b1, l1, c0, tokens, c1, ValueRange{a1[0], a1[1], a1[2]},
-              [&](OpBuilder &b2, Location l2, Value ti, ValueRange a2) {
-                Value pos = arith::AddIOp::create(b2, l2, count, ti);
-                auto read = [&](OpBuilder &b, Location l, Value src,
-                                ValueRange idx) -> Value {
-                  return vector::TransferReadOp::create(b, l, vecType, src, idx,
-                                                        pad, inBounds);
-                };
-                auto write = [&](OpBuilder &b, Location l, Value v, Value dst,
-                                 ValueRange idx) -> Value {
-                  return vector::TransferWriteOp::create(
-                             b, l, v, dst, idx, ArrayRef<bool>(inBounds))
-                      .getResult();
-                };
-                // Append k_t, v_t at row pos while it fits.
-                Value fits = arith::CmpIOp::create(
-                    b2, l2, arith::CmpIPredicate::ult, pos, cL);
-                auto append = scf::IfOp::create(
-                    b2, l2, fits,
-                    [&](OpBuilder &b3, Location l3) {
-                      auto cLoop = scf::ForOp::create(
-                          b3, l3, c0, cW, cVw, ValueRange{a2[1], a2[2]},
-                          [&](OpBuilder &b4, Location l4, Value ci,
-                              ValueRange a4) {
-                            Value kc = read(b4, l4, op.getK(), {bi, ti, ci});
-                            Value vc = read(b4, l4, op.getV(), {bi, ti, ci});
-                            scf::YieldOp::create(
-                                b4, l4,
-                                ValueRange{
-                                    write(b4, l4, kc, a4[0], {bi, pos, ci}),
-                                    write(b4, l4, vc, a4[1], {bi, pos, ci})});
-                          });
-                      scf::YieldOp::create(b3, l3, cLoop.getResults());
-                    },
-                    [&](OpBuilder &b3, Location l3) {
-                      scf::YieldOp::create(b3, l3, ValueRange{a2[1], a2[2]});
-                    });
-                Value cacheK = append.getResult(0),
-                      cacheV = append.getResult(1);
-                // Rows 0 … min(pos, L − 1).
-                Value rows = arith::MinSIOp::create(
-                    b2, l2, arith::AddIOp::create(b2, l2, pos, c1), cL);
-                auto score = [&](OpBuilder &b, Location l, Value j) -> Value {
-                  auto dot = scf::ForOp::create(
-                      b, l, c0, cW, cVw, ValueRange{zeroVec},
-                      [&](OpBuilder &b4, Location l4, Value ci,
-                          ValueRange acc) {
-                        Value qc = read(b4, l4, op.getQ(), {bi, ti, ci});
-                        Value kc = read(b4, l4, cacheK, {bi, j, ci});
-                        scf::YieldOp::create(b4, l4,
-                                             ValueRange{vector::FMAOp::create(
-                                                 b4, l4, qc, kc, acc[0])});
-                      });
-                  Value sum = vector::ReductionOp::create(
-                      b, l, vector::CombiningKind::ADD, dot.getResult(0));
-                  return arith::MulFOp::create(b, l, sum, scale);
-                };
-                // Pass 1: the maximum score.
-                auto maxLoop = scf::ForOp::create(
-                    b2, l2, c0, rows, c1, ValueRange{e.f32(-3.0e38)},
-                    [&](OpBuilder &b3, Location l3, Value j, ValueRange m) {
-                      scf::YieldOp::create(
-                          b3, l3,
-                          ValueRange{arith::MaximumFOp::create(
-                              b3, l3, m[0], score(b3, l3, j))});
-                    });
-                Value maxScore = maxLoop.getResult(0);
-                // Pass 2: Σ p_j and Σ p_j v_j into the output row.
-                Value y = a2[0];
-                auto zeroRow = scf::ForOp::create(
-                    b2, l2, c0, cW, cVw, ValueRange{y},
-                    [&](OpBuilder &b3, Location l3, Value ci, ValueRange a3) {
-                      scf::YieldOp::create(
-                          b3, l3,
-                          ValueRange{
-                              write(b3, l3, zeroVec, a3[0], {bi, ti, ci})});
-                    });
-                auto sumLoop = scf::ForOp::create(
-                    b2, l2, c0, rows, c1,
-                    ValueRange{e.f32(0.0), zeroRow.getResult(0)},
-                    [&](OpBuilder &b3, Location l3, Value j, ValueRange a3) {
-                      Value p = math::ExpOp::create(
-                          b3, l3,
-                          arith::SubFOp::create(b3, l3, score(b3, l3, j),
-                                                maxScore));
-                      Value pv =
-                          vector::BroadcastOp::create(b3, l3, vecType, p);
-                      auto acc = scf::ForOp::create(
-                          b3, l3, c0, cW, cVw, ValueRange{a3[1]},
-                          [&](OpBuilder &b4, Location l4, Value ci,
-                              ValueRange a4) {
-                            Value vc = read(b4, l4, cacheV, {bi, j, ci});
-                            Value yc = read(b4, l4, a4[0], {bi, ti, ci});
-                            Value sum =
-                                vector::FMAOp::create(b4, l4, pv, vc, yc);
-                            scf::YieldOp::create(
-                                b4, l4,
-                                ValueRange{
-                                    write(b4, l4, sum, a4[0], {bi, ti, ci})});
-                          });
-                      scf::YieldOp::create(
-                          b3, l3,
-                          ValueRange{arith::AddFOp::create(b3, l3, a3[0], p),
-                                     acc.getResult(0)});
-                    });
-                // Pass 3: divide by Σ p_j.
-                Value inv = arith::DivFOp::create(b2, l2, e.f32(1.0),
-                                                  sumLoop.getResult(0));
-                Value invVec =
-                    vector::BroadcastOp::create(b2, l2, vecType, inv);
-                auto norm = scf::ForOp::create(
-                    b2, l2, c0, cW, cVw, ValueRange{sumLoop.getResult(1)},
-                    [&](OpBuilder &b3, Location l3, Value ci, ValueRange a3) {
-                      Value yc = read(b3, l3, a3[0], {bi, ti, ci});
-                      scf::YieldOp::create(
-                          b3, l3,
-                          ValueRange{write(
-                              b3, l3, arith::MulFOp::create(b3, l3, yc, invVec),
-                              a3[0], {bi, ti, ci})});
-                    });
-                scf::YieldOp::create(
-                    b2, l2, ValueRange{norm.getResult(0), cacheK, cacheV});
-              });
-          // new_count = count + T.
-          Value added = arith::UIToFPOp::create(
-              b1, l1, b1.getF32Type(),
-              arith::IndexCastOp::create(b1, l1, b1.getI64Type(), tokens));
-          Value newCount = tensor::InsertOp::create(
-              b1, l1, arith::AddFOp::create(b1, l1, countF, added), a1[3],
-              ValueRange{bi, c0});
-          scf::YieldOp::create(b1, l1,
-                               ValueRange{tLoop.getResult(0),
-                                          tLoop.getResult(1),
-                                          tLoop.getResult(2), newCount});
         });
     rewriter.replaceOp(op, bLoop.getResults());
     return success();
@@ -1254,6 +1080,6 @@ struct Wkv7BonusLowering : OpRewritePattern<Wkv7BonusOp> {
 void mlir::rwkv::lowering::populateWkvLoweringPatterns(
     RewritePatternSet &patterns, const KernelOptions &opts) {
   patterns.add<Wkv7BonusLowering>(patterns.getContext());
-  patterns.add<Wkv4Lowering, Wkv5Lowering, Wkv7Lowering, Wkv7FusedLowering,
-               CausalAttentionLowering>(patterns.getContext(), opts);
+  patterns.add<Wkv4Lowering, Wkv5Lowering, Wkv7Lowering, Wkv7FusedLowering>(
+      patterns.getContext(), opts);
 }

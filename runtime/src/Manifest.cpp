@@ -239,6 +239,8 @@ Manifest readManifest(const std::string &dir) {
                                     ".max_tokens must be positive on a [1] "
                                     "token-counter state");
     }
+    if (states[i].contains("per_layer"))
+      s.perLayer = r.boolean(states[i], path, "per_layer");
     m.states.push_back(std::move(s));
   }
   const json &entries = r.array(root, "", "entry_points");
@@ -296,7 +298,8 @@ std::string shapeTable(const Manifest &m) {
     std::memcpy(&bits, &s.init, 4);
     char hex[16];
     std::snprintf(hex, sizeof hex, "%x", bits);
-    t += "state " + s.name + " " + listText(s.shape) + " " + hex + "\n";
+    t += "state " + s.name + " " + listText(s.shape) + " " + hex +
+         (s.perLayer ? "" : " model") + "\n";
   }
   for (const EntrySpec &e : m.entries) {
     t += "entry " + e.name + " " + e.symbol + " " + e.kind + " " + e.mode +

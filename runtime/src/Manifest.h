@@ -46,6 +46,11 @@ struct StateSpec {
   /// > 0: a token counter ([1] per sequence) whose sequence may not go past
   /// this many tokens (an attention cache's capacity).
   int64_t maxTokens = 0;
+  /// true: one per layer and sequence; false: one per sequence (a state of
+  /// the embed or head block, e.g. RWKV-1/2/3's head-QK key window).
+  bool perLayer = true;
+  /// How many copies a sequence keeps.
+  int64_t copies(int64_t nLayer) const { return perLayer ? nLayer : 1; }
 };
 
 struct ArgSpec {

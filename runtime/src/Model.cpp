@@ -212,6 +212,26 @@ void Model::bindEntries() {
       fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.symbol +
                                   "' is not exported by " + manifest_.library);
     BoundEntry bound{&e, reinterpret_cast<EntryFn>(sym)};
+    // Layer blocks read per-layer states, embed and head the model's.
+    const bool layerBlock = e.kind == "time_mix" || e.kind == "channel_mix";
+    for (const ArgSpec &a : e.args) {
+      if (a.role != "state")
+        continue;
+      auto s =
+          std::find_if(manifest_.states.begin(), manifest_.states.end(),
+                       [&](const StateSpec &st) { return st.name == a.name; });
+      if (s == manifest_.states.end())
+        fail(RWKV_ERROR_FORMAT, manifest_.path + ": entry point '" + e.name +
+                                    "' takes state " + quotedName(a.name) +
+                                    ", which .states does not list");
+      if (s->perLayer != layerBlock)
+        fail(RWKV_ERROR_FORMAT,
+             manifest_.path + ": entry point '" + e.name + "' (" + e.kind +
+                 ") takes state '" + s->name + "', which is " +
+                 (s->perLayer ? "per layer" : "the model's (per_layer false)") +
+                 "; a " + e.kind + " block's states are " +
+                 (layerBlock ? "per layer" : "the model's"));
+    }
     Program &p = programs_[e.mode == "parallel"];
     if (e.kind == "embed") {
       p.embed = bound;
@@ -446,14 +466,15 @@ Session::Session(const Model &model, int64_t batch)
     Buffer b;
     b.shape.push_back(batch);
     b.shape.insert(b.shape.end(), s.shape.begin(), s.shape.end());
-    if (checkedElements(b.shape, sizeof(float) * model.manifest().nLayer) < 0)
+    const int64_t copies = s.copies(model.manifest().nLayer);
+    if (checkedElements(b.shape, sizeof(float) * copies) < 0)
       fail(RWKV_ERROR_ARGUMENT, "session batch size " + std::to_string(batch) +
                                     " is too large: its state '" + s.name +
                                     "' " + shapeString(b.shape) +
                                     " per layer does not fit in 64 bits");
     if (!stream_)
       b.data.assign(static_cast<size_t>(b.elements()), s.init);
-    states_[s.name].assign(model.manifest().nLayer, b);
+    states_[s.name].assign(copies, b);
   }
   if (stream_) {
     for (auto &kv : states_)
@@ -573,17 +594,25 @@ void Session::loadStateTuning(const Checkpoint &ck) {
 }
 
 /// Visits the state floats of every sequence, layer and state in the public
-/// layout (sequence-major, then layer, then manifest order).
+/// layout (sequence-major, then layer, then manifest order; after the
+/// layers, the model's own states, e.g. the head-QK window).
 template <typename Fn>
 static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
-  for (int64_t b = 0; b < batch; ++b)
+  auto visit = [&](const StateSpec &s, int64_t b, int64_t l) {
+    int64_t per = 1;
+    for (int64_t d : s.shape)
+      per *= d;
+    fn(s.name, l, b * per, per);
+  };
+  for (int64_t b = 0; b < batch; ++b) {
     for (int64_t l = 0; l < m.nLayer; ++l)
-      for (const StateSpec &s : m.states) {
-        int64_t per = 1;
-        for (int64_t d : s.shape)
-          per *= d;
-        fn(s.name, l, b * per, per);
-      }
+      for (const StateSpec &s : m.states)
+        if (s.perLayer)
+          visit(s, b, l);
+    for (const StateSpec &s : m.states)
+      if (!s.perLayer)
+        visit(s, b, 0);
+  }
 }
 
 namespace {

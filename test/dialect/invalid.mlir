@@ -284,3 +284,35 @@ func.func @attention_count(%q: tensor<?x?x32xf32>, %c: tensor<?x64x32xf32>, %n: 
   %y, %k, %v, %m = rwkv.causal_attention %q, %q, %q, %c, %c, %n {scale = 0.1 : f32} : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x2xf32>
   return
 }
+
+// -----
+
+func.func @wkv4_eps(%k: tensor<?x1x64xf32>, %w: tensor<64xf32>, %a: tensor<?x64xf32>) {
+  // expected-error @+1 {{'rwkv.wkv4' op expects a finite 'eps' >= 0, got -1.000000e-08}}
+  %y, %a1, %b1, %p1 = rwkv.wkv4 %k, %k, %w, %w, %a, %a, %a {eps = -1.0e-8 : f32} : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @head_qk_vocab(%q: tensor<?x1x256xf32>, %k: tensor<?x?x256xf32>, %t: tensor<?x?xi32>, %ck: tensor<?x64x256xf32>, %ct: tensor<?x64xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.head_qk' op expects dimension 2 of 'y' to be 256 ('vocab'), got 100}}
+  %y, %ck1, %ct1, %n1 = rwkv.head_qk %q, %k, %t, %ck, %ct, %n {scale = 0.1 : f32, vocab = 256 : i64} : tensor<?x1x256xf32>, tensor<?x?x256xf32>, tensor<?x?xi32>, tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x1x100xf32>
+  return
+}
+
+// -----
+
+func.func @head_qk_window(%q: tensor<?x1x256xf32>, %k: tensor<?x?x256xf32>, %t: tensor<?x?xi32>, %ck: tensor<?x64x256xf32>, %ct: tensor<?x32xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.head_qk' op expects dimension 1 of 'cache_tokens' to be 64 (the window length of 'cache_k'), got 32}}
+  %y, %ck1, %ct1, %n1 = rwkv.head_qk %q, %k, %t, %ck, %ct, %n {scale = 0.1 : f32, vocab = 256 : i64} : tensor<?x1x256xf32>, tensor<?x?x256xf32>, tensor<?x?xi32>, tensor<?x64x256xf32>, tensor<?x32xf32>, tensor<?x1xf32> -> tensor<?x1x256xf32>
+  return
+}
+
+// -----
+
+func.func @head_qk_queries(%q: tensor<?x3x256xf32>, %k: tensor<?x2x256xf32>, %t: tensor<?x2xi32>, %ck: tensor<?x64x256xf32>, %ct: tensor<?x64xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.head_qk' op expects at most as many queries as keys (the queries are the call's last tokens), got 3 and 2}}
+  %y, %ck1, %ct1, %n1 = rwkv.head_qk %q, %k, %t, %ck, %ct, %n {scale = 0.1 : f32, vocab = 256 : i64} : tensor<?x3x256xf32>, tensor<?x2x256xf32>, tensor<?x2xi32>, tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x3x256xf32>
+  return
+}

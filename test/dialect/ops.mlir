@@ -140,3 +140,17 @@ func.func @causal_attention(%q: tensor<?x?x32xf32>, %ck: tensor<?x64x32xf32>,
       : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
   return %y, %k1, %v1, %n1 : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
 }
+
+// CHECK-LABEL: func.func @rwkv2_3
+func.func @rwkv2_3(%k: tensor<?x1x64xf32>, %w: tensor<64xf32>, %a: tensor<?x64xf32>,
+                   %q: tensor<?x1x256xf32>, %hk: tensor<?x?x256xf32>, %t: tensor<?x?xi32>,
+                   %ck: tensor<?x64x256xf32>, %ct: tensor<?x64xf32>, %n: tensor<?x1xf32>)
+    -> (tensor<?x1x64xf32>, tensor<?x1x256xf32>) {
+  // CHECK: rwkv.wkv4 %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {eps = 9.99999993E-9 : f32} : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x64xf32>
+  %y, %a1, %b1, %p1 = rwkv.wkv4 %k, %k, %w, %w, %a, %a, %a {eps = 1.0e-8 : f32}
+      : tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x64xf32>
+  // CHECK: rwkv.head_qk %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {scale = 3.906250e-03 : f32, vocab = 256 : i64} : tensor<?x1x256xf32>, tensor<?x?x256xf32>, tensor<?x?xi32>, tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x1x256xf32>
+  %c, %ck1, %ct1, %n1 = rwkv.head_qk %q, %hk, %t, %ck, %ct, %n {scale = 3.906250e-03 : f32, vocab = 256 : i64}
+      : tensor<?x1x256xf32>, tensor<?x?x256xf32>, tensor<?x?xi32>, tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x1x256xf32>
+  return %y, %c : tensor<?x1x64xf32>, tensor<?x1x256xf32>
+}

@@ -447,3 +447,61 @@ func.func @causal_attention(%q: tensor<?x?x32xf32>, %ck: tensor<?x64x32xf32>,
       : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
   return %y, %k1, %v1, %n1 : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
 }
+
+// -----
+
+// Tests that RWKV-2/3's eps enters the scaled denominator as eps·exp(−q)
+// after e1·b + e2, before the division.
+
+// CHECK-LABEL: func.func @wkv4_eps
+// CHECK: %[[EPS:.+]] = arith.constant dense<9.99999993E-9> : vector<8xf32>
+// CHECK: %[[Q:.+]] = arith.maximumf {{.+}} : vector<8xf32>
+// CHECK: vector.fma
+// CHECK: %[[DEN:.+]] = vector.fma
+// CHECK: %[[NQ:.+]] = arith.negf %[[Q]] : vector<8xf32>
+// CHECK: %[[E:.+]] = math.exp %[[NQ]]
+// CHECK: %[[DEN2:.+]] = vector.fma %[[EPS]], %[[E]], %[[DEN]]
+// CHECK: arith.divf %{{.+}}, %[[DEN2]]
+func.func @wkv4_eps(%k: tensor<?x2x24xf32>, %w: tensor<24xf32>, %s: tensor<?x24xf32>)
+    -> (tensor<?x2x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>) {
+  %y, %a, %b, %p = rwkv.wkv4 %k, %k, %w, %w, %s, %s, %s {eps = 1.0e-8 : f32} : tensor<?x2x24xf32>, tensor<24xf32>, tensor<?x24xf32>
+  return %y, %a, %b, %p : tensor<?x2x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>
+}
+
+// -----
+
+// Tests that head_qk clamps the stored count, loops query rows over the
+// window's positions (this call's keys for u >= count, the ring buffer's
+// row u mod L before), adds each score into the logit of its token id, then
+// writes the call's last min(T, L) keys and ids at rows (count + t) mod L
+// and the wrapped count.
+
+// CHECK-LABEL: func.func @head_qk
+// CHECK: arith.maxnumf
+// CHECK: arith.minnumf
+// CHECK: arith.fptosi
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     arith.cmpi uge
+// CHECK:     scf.if
+// CHECK:       vector.fma {{.*}} : vector<8xf32>
+// CHECK:       vector.reduction <add>
+// CHECK:     } else {
+// CHECK:       arith.remui
+// CHECK:     scf.if
+// CHECK:       tensor.insert
+// CHECK: scf.for
+// CHECK:   arith.remui
+// CHECK:   vector.transfer_write
+// CHECK:   arith.sitofp
+// CHECK:   tensor.insert
+// CHECK: arith.select
+// CHECK: tensor.insert
+// CHECK-NOT: rwkv.
+func.func @head_qk(%q: tensor<?x1x16xf32>, %k: tensor<?x?x16xf32>, %t: tensor<?x?xi32>,
+                   %ck: tensor<?x8x16xf32>, %ct: tensor<?x8xf32>, %n: tensor<?x1xf32>)
+    -> (tensor<?x1x32xf32>, tensor<?x8x16xf32>, tensor<?x8xf32>, tensor<?x1xf32>) {
+  %y, %ck1, %ct1, %n1 = rwkv.head_qk %q, %k, %t, %ck, %ct, %n {scale = 0.0625 : f32, vocab = 32 : i64}
+      : tensor<?x1x16xf32>, tensor<?x?x16xf32>, tensor<?x?xi32>, tensor<?x8x16xf32>, tensor<?x8xf32>, tensor<?x1xf32> -> tensor<?x1x32xf32>
+  return %y, %ck1, %ct1, %n1 : tensor<?x1x32xf32>, tensor<?x8x16xf32>, tensor<?x8xf32>, tensor<?x1xf32>
+}

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -381,6 +382,123 @@ TEST(Ops, Wkv4) {
   expectClose(p1, wp);
   for (float x : y.data)
     ASSERT_TRUE(std::isfinite(x));
+}
+
+/// RWKV-2/3's WKV numerics: rwkv.wkv4 with eps against RWKV-LM's naive
+/// unscaled sums in double. Sequence 0 has keys near −30, where the
+/// denominator is eps-dominated (without eps the output would be ~v, with
+/// it ~1e-5·v); sequence 1 keys up to the clamp bound 60 (e^60 ≈ 1e26 in
+/// the naive sums). Errors are relative to each sequence's largest output.
+TEST(Ops, Wkv4Eps) {
+  auto fn = compile(R"(
+    func.func @f(%k: tensor<2x6x24xf32>, %v: tensor<2x6x24xf32>, %w: tensor<24xf32>, %u: tensor<24xf32>,
+                 %a: tensor<2x24xf32>, %b: tensor<2x24xf32>, %p: tensor<2x24xf32>)
+        -> (tensor<2x6x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>) {
+      %y, %a1, %b1, %p1 = rwkv.wkv4 %k, %v, %w, %u, %a, %b, %p {eps = 1.0e-08 : f32} : tensor<2x6x24xf32>, tensor<24xf32>, tensor<2x24xf32>
+      return %y, %a1, %b1, %p1 : tensor<2x6x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>, tensor<2x24xf32>
+    })");
+  ASSERT_TRUE(fn);
+  Tensor k = random({2, 6, 24}, -35, -25, 60),
+         v = random({2, 6, 24}, -2, 2, 61), w = random({24}, -5, -0.01, 62),
+         u = random({24}, -1, 1, 63);
+  Tensor high = random({6, 24}, -5, 60, 64);
+  std::copy(high.data.begin(), high.data.end(), k.data.begin() + 144);
+  Tensor a = Tensor::zeros({2, 24}), b = a, p = a;
+  std::fill(p.data.begin(), p.data.end(), -1e30f);
+  Tensor y = Tensor::zeros({2, 6, 24}), a1 = Tensor::zeros({2, 24}), b1 = a1,
+         p1 = a1;
+  fn->call({&k, &v, &w, &u, &a, &b, &p, &y, &a1, &b1, &p1});
+  auto check = [](const char *what, const Vec &got, const Vec &want) {
+    double peak = 0, worst = 0;
+    for (double x : want)
+      peak = std::max(peak, std::abs(x));
+    for (size_t i = 0; i < want.size(); ++i)
+      worst = std::max(worst, std::abs(got[i] - want[i]) / peak);
+    EXPECT_LT(worst, 1e-5) << what << " (largest " << peak << ")";
+  };
+  for (int bi = 0; bi < 2; ++bi) {
+    SCOPED_TRACE(bi == 0 ? "keys near -30" : "keys up to 60");
+    auto slice = [&](const Tensor &t, int64_t n) {
+      return Vec(t.data.begin() + bi * n, t.data.begin() + (bi + 1) * n);
+    };
+    Vec aa(24, 0.0), bb(24, 0.0);
+    Vec want = rwkvref::wkv4Naive(slice(k, 144), slice(v, 144), toDouble(w),
+                                  toDouble(u), aa, bb, 1e-8, 6, 24);
+    check("y", slice(y, 144), want);
+    // The scaled state is the unscaled sums times e^-p.
+    Vec ga = slice(a1, 24), gb = slice(b1, 24), gp = slice(p1, 24);
+    for (int i = 0; i < 24; ++i) {
+      ga[i] *= std::exp(gp[i]);
+      gb[i] *= std::exp(gp[i]);
+    }
+    check("aa", ga, aa);
+    check("bb", gb, bb);
+  }
+}
+
+/// Head-QK copy logits over a ring buffer (L = 5 rows, D = 12 to hit the
+/// vector remainder, V = 7): sequence 0 starts empty and gets 4 tokens
+/// (window not yet full), sequence 1 has seen 8 positions (count kept
+/// wrapped as 5 + 3) and gets 4 more, so its window reaches back into the
+/// buffer across the wrap. Every position's query (Tq = T), against the
+/// definition over the whole history; then the buffer's rows and counts.
+TEST(Ops, HeadQk) {
+  auto fn = compile(R"(
+    func.func @f(%q: tensor<2x4x12xf32>, %k: tensor<2x4x12xf32>, %t: tensor<2x4xi32>,
+                 %ck: tensor<2x5x12xf32>, %ct: tensor<2x5xf32>, %n: tensor<2x1xf32>)
+        -> (tensor<2x4x7xf32>, tensor<2x5x12xf32>, tensor<2x5xf32>, tensor<2x1xf32>) {
+      %y, %ck1, %ct1, %n1 = rwkv.head_qk %q, %k, %t, %ck, %ct, %n {scale = 0.25 : f32, vocab = 7 : i64}
+          : tensor<2x4x12xf32>, tensor<2x4x12xf32>, tensor<2x4xi32>, tensor<2x5x12xf32>, tensor<2x5xf32>, tensor<2x1xf32> -> tensor<2x4x7xf32>
+      return %y, %ck1, %ct1, %n1 : tensor<2x4x7xf32>, tensor<2x5x12xf32>, tensor<2x5xf32>, tensor<2x1xf32>
+    })");
+  ASSERT_TRUE(fn);
+  const int64_t L = 5, D = 12, V = 7, T = 4;
+  Tensor q = random({2, T, D}, -1, 1, 70), k = random({2, T, D}, -1, 1, 71);
+  Tensor tokens = Tensor::zeros({2, T});
+  const int32_t ids[8] = {3, 0, 3, 6, 2, 2, 5, 4};
+  std::memcpy(tokens.data.data(), ids, sizeof(ids));
+  // Sequence 1's earlier 8 positions: 0..7, the last 5 (3..7) in rows
+  // 3, 4, 0, 1, 2.
+  Tensor old = random({8, D}, -1, 1, 72);
+  const int oldIds[8] = {1, 2, 3, 2, 6, 5, 2, 0};
+  Tensor ck = Tensor::zeros({2, L, D}), ct = Tensor::zeros({2, L}),
+         n = Tensor::zeros({2, 1});
+  for (int u = 3; u < 8; ++u) {
+    std::copy(old.data.begin() + u * D, old.data.begin() + (u + 1) * D,
+              ck.data.begin() + (L + u % L) * D);
+    ct.data[L + u % L] = static_cast<float>(oldIds[u]);
+  }
+  n.data[1] = 5 + 3; // 8 positions seen, wrapped: L + 8 mod L
+  Tensor y = Tensor::zeros({2, T, V}), ck1 = Tensor::zeros({2, L, D}),
+         ct1 = Tensor::zeros({2, L}), n1 = Tensor::zeros({2, 1});
+  fn->call({&q, &k, &tokens, &ck, &ct, &n, &y, &ck1, &ct1, &n1});
+  Vec want;
+  std::vector<std::vector<std::pair<Vec, int>>> histories(2);
+  for (int u = 0; u < 8; ++u)
+    histories[1].emplace_back(
+        Vec(old.data.begin() + u * D, old.data.begin() + (u + 1) * D),
+        oldIds[u]);
+  for (int bi = 0; bi < 2; ++bi) {
+    for (int t = 0; t < T; ++t)
+      histories[bi].emplace_back(Vec(k.data.begin() + (bi * T + t) * D,
+                                     k.data.begin() + (bi * T + t + 1) * D),
+                                 ids[bi * T + t]);
+    Vec qb(q.data.begin() + bi * T * D, q.data.begin() + (bi + 1) * T * D);
+    Vec yb = rwkvref::headQk(qb, histories[bi], T, L, V, 0.25);
+    want.insert(want.end(), yb.begin(), yb.end());
+  }
+  expectClose(y, want);
+  // The buffer holds position u in row u mod L; the count is wrapped.
+  for (int bi = 0; bi < 2; ++bi) {
+    int64_t seen = static_cast<int64_t>(histories[bi].size());
+    for (int64_t u = std::max<int64_t>(0, seen - L); u < seen; ++u) {
+      int64_t row = u % L;
+      EXPECT_EQ(ct1.data[bi * L + row], histories[bi][u].second) << u;
+      for (int64_t i = 0; i < D; ++i)
+        EXPECT_EQ(ck1.data[(bi * L + row) * D + i], histories[bi][u].first[i]);
+    }
+    EXPECT_EQ(n1.data[bi], seen < L ? seen : L + seen % L) << bi;
+  }
 }
 
 TEST(Ops, Wkv5) {

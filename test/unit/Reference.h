@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace rwkvref {
@@ -141,6 +142,49 @@ inline Vec wkv4(const Vec &k, const Vec &v, const Vec &w, const Vec &u, Vec &a,
       b[i] = e1 * b[i] + e2;
       p[i] = q2;
     }
+  return y;
+}
+
+/// RWKV-2/3 WKV as RWKV-LM computes it (rwkv-v1-v3 §2.3: model_run.py's
+/// RNN), for one batch element: the unscaled sums aa, bb [C] (updated in
+/// place), per-channel decay factor exp(w) (w the log-decay < 0), bonus
+/// exp(u), and eps in the denominator. k is used as given (the caller
+/// clamps it).
+inline Vec wkv4Naive(const Vec &k, const Vec &v, const Vec &w, const Vec &u,
+                     Vec &aa, Vec &bb, double eps, int64_t tokens, int64_t c) {
+  Vec y(tokens * c);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t i = 0; i < c; ++i) {
+      double ek = std::exp(k[t * c + i]), vv = v[t * c + i];
+      double eu = std::exp(u[i]) * ek;
+      y[t * c + i] = (aa[i] + eu * vv) / (bb[i] + eu + eps);
+      double decay = std::exp(w[i]);
+      aa[i] = decay * aa[i] + ek * vv;
+      bb[i] = decay * bb[i] + ek;
+    }
+  return y;
+}
+
+/// Head-QK copy logits (rwkv-v1-v3 §4) for one sequence, written from the
+/// definition: `history` holds (key [D], token id) of every position the
+/// sequence has seen, this call's included (T of them at the end); the
+/// last `queries` positions get y[j][v] = scale · Σ q_j·key(u) over the
+/// last L positions up to and including theirs that hold v.
+inline Vec headQk(const Vec &q, const std::vector<std::pair<Vec, int>> &history,
+                  int64_t queries, int64_t window, int64_t vocab,
+                  double scale) {
+  const int64_t seen = static_cast<int64_t>(history.size());
+  const int64_t d = static_cast<int64_t>(history.front().first.size());
+  Vec y(queries * vocab, 0.0);
+  for (int64_t j = 0; j < queries; ++j) {
+    int64_t s = seen - queries + j;
+    for (int64_t u = std::max<int64_t>(0, s - window + 1); u <= s; ++u) {
+      double dot = 0;
+      for (int64_t i = 0; i < d; ++i)
+        dot += q[j * d + i] * history[u].first[i];
+      y[j * vocab + history[u].second] += scale * dot;
+    }
+  }
   return y;
 }
 

@@ -214,8 +214,10 @@ RWKV_API rwkv_status rwkv_session_set_check_finite(rwkv_session *session,
 RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
 
 /* Number of floats of recurrent state of the whole session (all sequences).
- * Layout: sequence-major; per sequence, per layer, the manifest's states in
- * order (rwkv.cpp's: ffn shift, att shift, WKV state), row-major. */
+ * Layout: sequence-major; per sequence, per layer, the manifest's per-layer
+ * states in order (rwkv.cpp's: ffn shift, att shift, WKV state), then the
+ * model's own states (per_layer false in the manifest: RWKV-1/2/3's head-QK
+ * key window), row-major. */
 RWKV_API int64_t rwkv_session_state_size(const rwkv_session *session);
 RWKV_API rwkv_status rwkv_session_get_state(const rwkv_session *session,
                                             float *state);
