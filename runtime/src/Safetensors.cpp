@@ -77,6 +77,13 @@ void Checkpoint::indexSafetensors() {
     fail(RWKV_ERROR_FORMAT,
          path_ + ": safetensors header is not valid JSON (byte " +
              std::to_string(8 + e.byte) + "): " + escaped(e.what()));
+  } catch (const nlohmann::json::exception &e) {
+    // A number too large for a double (out_of_range 406), found by the
+    // checkpoint fuzzer: JSON says nothing about ranges, so it parses.
+    fail(RWKV_ERROR_FORMAT, path_ +
+                                ": safetensors header is not valid JSON "
+                                "here: " +
+                                escaped(e.what()));
   }
   if (!header.is_object())
     fail(RWKV_ERROR_FORMAT,

@@ -335,6 +335,14 @@ TEST(Checkpoint, SafetensorsHeaderRules) {
       R"("data_offsets":[0,16]}})",
       16));
   EXPECT_MESSAGE(m, "safetensors __metadata__ entry 'n' must be a string");
+  // Found by the checkpoint fuzzer: a number past a double's range threw
+  // nlohmann's out_of_range through Checkpoint::open (std::terminate).
+  m = openError(writeSafetensors(
+      "huge-number",
+      R"({"a":{"dtype":"F32","shape":[5e1111111111],"data_offsets":[0,16]}})",
+      16));
+  EXPECT_MESSAGE(m, "safetensors header is not valid JSON here: "
+                    "[json.exception.out_of_range.406] number overflow");
 }
 
 TEST(Checkpoint, NamesFromFilesAreEscaped) {
