@@ -14,6 +14,31 @@ using namespace mlir::rwkv::lowering;
 
 namespace {
 
+/// q[b, t, :] · keys[b, row, :] over their last dimension (`width`), in
+/// vectors of `vecType`: vertical FMAs into one accumulator, then one
+/// horizontal sum (the scores of causal_attention and head_qk).
+Value rowDot(OpBuilder &b, Location l, Value q, Value keys, Value bi, Value t,
+             Value row, int64_t width, VectorType vecType) {
+  Emitter e{b, l};
+  Value pad = e.f32(0.0);
+  Value zero = arith::ConstantOp::create(
+      b, l, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+  SmallVector<bool> inBounds{true};
+  auto dot = scf::ForOp::create(
+      b, l, e.index(0), e.index(width), e.index(vecType.getDimSize(0)),
+      ValueRange{zero},
+      [&](OpBuilder &b1, Location l1, Value ci, ValueRange acc) {
+        Value qc = vector::TransferReadOp::create(
+            b1, l1, vecType, q, ValueRange{bi, t, ci}, pad, inBounds);
+        Value kc = vector::TransferReadOp::create(
+            b1, l1, vecType, keys, ValueRange{bi, row, ci}, pad, inBounds);
+        scf::YieldOp::create(
+            b1, l1, ValueRange{vector::FMAOp::create(b1, l1, qc, kc, acc[0])});
+      });
+  return vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
+                                     dot.getResult(0));
+}
+
 /// Causal softmax attention over a per-sequence cache: per sequence and
 /// token, the token's key and value are appended at row count + t, then
 /// three passes over the rows 0 … count + t (capped at L − 1): the maximum
@@ -101,19 +126,11 @@ struct CausalAttentionLowering : OpRewritePattern<CausalAttentionOp> {
                 Value rows = arith::MinSIOp::create(
                     b2, l2, arith::AddIOp::create(b2, l2, pos, c1), cL);
                 auto score = [&](OpBuilder &b, Location l, Value j) -> Value {
-                  auto dot = scf::ForOp::create(
-                      b, l, c0, cW, cVw, ValueRange{zeroVec},
-                      [&](OpBuilder &b4, Location l4, Value ci,
-                          ValueRange acc) {
-                        Value qc = read(b4, l4, op.getQ(), {bi, ti, ci});
-                        Value kc = read(b4, l4, cacheK, {bi, j, ci});
-                        scf::YieldOp::create(b4, l4,
-                                             ValueRange{vector::FMAOp::create(
-                                                 b4, l4, qc, kc, acc[0])});
-                      });
-                  Value sum = vector::ReductionOp::create(
-                      b, l, vector::CombiningKind::ADD, dot.getResult(0));
-                  return arith::MulFOp::create(b, l, sum, scale);
+                  return arith::MulFOp::create(b, l,
+                                               rowDot(b, l, op.getQ(), cacheK,
+                                                      bi, ti, j, width,
+                                                      vecType),
+                                               scale);
                 };
                 // Pass 1: the maximum score.
                 auto maxLoop = scf::ForOp::create(
@@ -221,10 +238,7 @@ struct HeadQkLowering : OpRewritePattern<HeadQkOp> {
     int64_t vw = fittingWidth(width, opts.vectorWidth);
     auto vecType = VectorType::get({vw}, rewriter.getF32Type());
     SmallVector<bool> inBounds{true};
-    Value pad = e.f32(0.0),
-          zeroVec = arith::ConstantOp::create(
-              rewriter, loc, vecType,
-              DenseElementsAttr::get(vecType, rewriter.getF32FloatAttr(0.0f)));
+    Value pad = e.f32(0.0);
     Value c0 = e.index(0), c1 = e.index(1), cW = e.index(width),
           cVw = e.index(vw), cL = e.index(window);
     Value scale = e.f32(op.getScale().convertToFloat());
@@ -284,19 +298,8 @@ struct HeadQkLowering : OpRewritePattern<HeadQkOp> {
                           b3, l3, arith::CmpIPredicate::uge, u, n);
                       auto dotWith = [&](OpBuilder &b, Location l, Value keys,
                                          Value row) -> Value {
-                        auto dot = scf::ForOp::create(
-                            b, l, c0, cW, cVw, ValueRange{zeroVec},
-                            [&](OpBuilder &b4, Location l4, Value ci,
-                                ValueRange acc) {
-                              Value qc = read(b4, l4, op.getQ(), {bi, j, ci});
-                              Value kc = read(b4, l4, keys, {bi, row, ci});
-                              scf::YieldOp::create(
-                                  b4, l4,
-                                  ValueRange{vector::FMAOp::create(
-                                      b4, l4, qc, kc, acc[0])});
-                            });
-                        return vector::ReductionOp::create(
-                            b, l, vector::CombiningKind::ADD, dot.getResult(0));
+                        return rowDot(b, l, op.getQ(), keys, bi, j, row, width,
+                                      vecType);
                       };
                       // (score, token id as i64) of position u.
                       auto key = scf::IfOp::create(
