@@ -423,6 +423,39 @@ LogicalResult CausalAttentionOp::verify() {
   return success();
 }
 
+LogicalResult Wkv1Op::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, getK(), "k", 3, "[B, T, A]")) ||
+      failed(checkRank(op, getTimeW(), "time_w", 2, "[H, L]")) ||
+      failed(checkRank(op, getHistory(), "history", 3, "[B, L, A]")) ||
+      failed(checkRank(op, getDen(), "den", 2, "[B, A]")) ||
+      failed(checkRank(op, getCount(), "count", 2, "[B, 1]")))
+    return failure();
+  int64_t width = dimOf(getK(), 2), heads = dimOf(getTimeW(), 0),
+          rows = dimOf(getTimeW(), 1);
+  if (ShapedType::isDynamic(width))
+    return emitOpError() << "expects a static width A";
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(rows))
+    return emitOpError() << "expects a static 'time_w' shape [H, L], got "
+                         << getTimeW().getType();
+  if (heads <= 0 || width % heads != 0)
+    return emitOpError() << "expects the " << heads
+                         << " heads of 'time_w' to divide the width " << width;
+  int64_t batch = dimOf(getK(), 0);
+  const char *batchOfK = "the batch size of 'k'";
+  if (failed(checkDim(op, getHistory(), "history", 0, batch, batchOfK)) ||
+      failed(checkDim(op, getHistory(), "history", 1, rows,
+                      "the context length L of 'time_w'")) ||
+      failed(checkDim(op, getHistory(), "history", 2, width,
+                      "the width of 'k'")) ||
+      failed(checkDim(op, getDen(), "den", 0, batch, batchOfK)) ||
+      failed(checkDim(op, getDen(), "den", 1, width, "the width of 'k'")) ||
+      failed(checkDim(op, getCount(), "count", 0, batch, batchOfK)) ||
+      failed(checkDim(op, getCount(), "count", 1, 1, "1")))
+    return failure();
+  return success();
+}
+
 LogicalResult Wkv5Op::verify() {
   Operation *op = getOperation();
   FailureOr<std::pair<int64_t, int64_t>> shape =

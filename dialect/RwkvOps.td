@@ -615,6 +615,71 @@ def Rwkv_HeadQkOp : Rwkv_Op<"head_qk",
   let hasVerifier = 1;
 }
 
+def Rwkv_Wkv1Op : Rwkv_Op<"wkv1",
+    [Pure, AllTypesMatch<["k", "v", "y"]>,
+     AllTypesMatch<["time_w", "alpha", "beta"]>,
+     AllTypesMatch<["history", "new_history"]>,
+     AllTypesMatch<["den", "new_den"]>,
+     AllTypesMatch<["count", "new_count"]>]> {
+  let summary = "RWKV-1's time-mix sum: a learned per-head kernel over token "
+                "distance, scaled by source and target position";
+  let description = [{
+    The WKV of RWKV-1 (rwkv-v1-v3 §1.3 and §1.6; RWKV-LM
+    `RWKV-v1/src/model.py`, `RWKV_TimeMix.forward`): a causal sum over the
+    sequence's positions whose weight is a free, learned function of the
+    distance per head, times a scale of the source position and one of the
+    target position, divided by the plain running sum of the keys. With
+    `n = count[b]` positions already seen, for each token t of the call in
+    order, at position p = n + t and for channel c of head h = c div (A/H):
+
+    ```
+    history[b, p, c] = alpha[h, p] · k[b, t, c] · v[b, t, c]
+    den[b, c]       += k[b, t, c]
+    y[b, t, c] = beta[h, p] · Σ_{u=0}^{p} time_w[h, L−1−(p−u)] · history[b, u, c]
+                 / den[b, c]
+    new_count[b] = n + T
+    ```
+
+    * `k`, `v`, `y`: `[B, T, A]` f32. `k` is RWKV-1's e^clamp(·, −60, 30),
+      positive, so the denominator never vanishes (no eps).
+    * `time_w`: `[H, L]` f32, f_h(d) = time_w[h, L−1−d] (entry L−1 weights
+      the current token); `alpha`, `beta`: `[H, L]` f32, indexed by the
+      absolute position of the source u and the target p (the checkpoint's
+      `time_alpha` [H, 1, L] and `time_beta` [H, L, 1]). H divides A.
+    * `history`, `new_history`: `[B, L, A]` f32, state: row u holds
+      alpha_h(u) · k_u ⊙ v_u of position u; rows at and past `count` unused.
+    * `den`, `new_den`: `[B, A]` f32, state: Σ_u k_u over the positions seen.
+    * `count`, `new_count`: `[B, 1]` f32, the positions seen (exact as an
+      f32 up to 2^24; L is limited far below that).
+
+    The parameters exist for positions below L (RWKV-1's ctx_len) only: the
+    runtime refuses a call that would take a sequence past L tokens (the
+    count state declares `max_tokens`). The generated code itself clamps the
+    position into [0, L − 1], so a hostile count reads and writes nothing
+    out of bounds. The cost is O(p · A) per token, like attention with a
+    fixed score matrix; the recurrent and parallel forms are the same loop.
+
+    ```mlir
+    %y, %hist, %den, %n = rwkv.wkv1 %k, %v, %time_w, %alpha, %beta, %hist0,
+        %den0, %n0
+        : tensor<?x?x128xf32>, tensor<4x64xf32>, tensor<?x64x128xf32>,
+          tensor<?x128xf32>, tensor<?x1xf32>
+    ```
+  }];
+  let arguments = (ins Rwkv_F32Tensor:$k, Rwkv_F32Tensor:$v,
+                   Rwkv_F32Tensor:$time_w, Rwkv_F32Tensor:$alpha,
+                   Rwkv_F32Tensor:$beta, Rwkv_F32Tensor:$history,
+                   Rwkv_F32Tensor:$den, Rwkv_F32Tensor:$count);
+  let results = (outs Rwkv_F32Tensor:$y, Rwkv_F32Tensor:$new_history,
+                      Rwkv_F32Tensor:$new_den, Rwkv_F32Tensor:$new_count);
+  let assemblyFormat = [{
+    $k `,` $v `,` $time_w `,` $alpha `,` $beta `,` $history `,` $den `,`
+    $count attr-dict `:` type($k) `,` type($time_w) `,` type($history) `,`
+    type($den) `,` type($count)
+  }];
+  let hasVerifier = 1;
+}
+
 def Rwkv_Wkv5Op : Rwkv_Op<"wkv5",
     [Pure, AllTypesMatch<["r", "w", "k", "v", "y"]>,
      AllTypesMatch<["state", "new_state"]>]> {

@@ -86,6 +86,15 @@ const std::vector<OpInfo> &opTable() {
        {"y", "k", "tokens", "count"},
        {"scale"},
        "q, k, tokens, cache_k, cache_tokens, count"},
+      {"wkv1",
+       8,
+       8,
+       {"y", "history", "den", "count"},
+       {},
+       "k, v, time_w, alpha, beta, history, den, count"},
+      {"at_position", 3, 3, {"y", "count"}, {}, "tokens, count, table"},
+      {"slice", 1, 1, {}, {"begin", "size"}, "x"},
+      {"concat", 2, 8, {}, {}, "a, b[, ...]"},
   };
   return table;
 }
@@ -565,6 +574,61 @@ bool Importer::advancedStates(const ValueDef &v, unsigned first,
                    << "\" (it has next = \"" << ref.def->next << "\")";
       return false;
     }
+  }
+  return true;
+}
+
+bool Importer::positionCounter(const ValueDef &v, unsigned arg, int64_t rows,
+                               StringRef what) {
+  const ValueRef &ref = current->refs.at(v.args[arg]);
+  Type rowType = RankedTensorType::get({ShapedType::kDynamic, 1}, f32());
+  if (!ref.def || ref.def->kind != ValueKind::State ||
+      lookup(ref).getType() != rowType) {
+    error(v.loc) << "'" << v.name << "' (" << v.op << "): the count "
+                 << describe(v.args[arg])
+                 << " must be a [1] state counting the positions seen "
+                    "(state = [1], max_tokens = the "
+                 << rows << " positions of " << what << ")";
+    return false;
+  }
+  const ValueDef &state = *ref.def;
+  int64_t limit = 0;
+  for (const StateInfo &st : spec.states())
+    if (st.name == state.name)
+      limit = st.maxTokens;
+  if (limit == 0 || limit > rows) {
+    InFlightDiagnostic d = error(v.loc);
+    d << "'" << v.name << "' (" << v.op << "): the count state '" << state.name
+      << "' ";
+    if (limit == 0)
+      d << "needs max_tokens";
+    else
+      d << "has max_tokens = " << limit;
+    d << ", and " << what << " has " << rows
+      << " positions: set max_tokens to at most " << rows
+      << ", so that the runtime refuses a sequence past the last position "
+         "instead of reading positions that do not exist";
+    return false;
+  }
+  // Someone must advance the counter, or every call would restart at
+  // position 0: an op that reads it as its position, through `.count`.
+  auto [owner, result] = StringRef(state.next).split('.');
+  bool advanced = false;
+  if (result == "count")
+    for (const ValueDef *op : current->ops)
+      if (op->name == owner && (op->op == "wkv1" || op->op == "at_position")) {
+        unsigned at = op->op == "wkv1" ? 7 : 1;
+        advanced = op->args.size() > at &&
+                   current->refs.at(op->args[at]).def == &state;
+      }
+  if (!advanced) {
+    error(v.loc) << "'" << v.name << "' (" << v.op << "): the count state '"
+                 << state.name
+                 << "' must be advanced by an op that reads it as its "
+                    "position: write next = \""
+                 << v.name << ".count\" (it has next = \"" << state.next
+                 << "\")";
+    return false;
   }
   return true;
 }
@@ -1103,6 +1167,175 @@ bool Importer::emit(const ValueDef &v) {
       return false;
     }
     out.append(created->getResults().begin(), created->getResults().end());
+  } else if (op == "wkv1") {
+    if (!activation(0) || !activation(1))
+      return false;
+    if (in[0].getType() != in[1].getType())
+      return mismatch(0, 1, "k and v must have one shape");
+    // The history and the running denominator are states this op
+    // advances; the count reads positions of the parameters' L.
+    if (!advancedStates(v, 5, {"history", "den"}, {"history", "den"}))
+      return false;
+    // Shapes in the spec's terms (the verifier below is the backstop).
+    auto kernel = type(2);
+    int64_t heads = kernel.getRank() == 2 ? kernel.getDimSize(0) : 0,
+            rows = kernel.getRank() == 2 ? kernel.getDimSize(1) : 0;
+    if (heads <= 0 || width(0) % heads != 0) {
+      error(loc) << "'" << v.name << "' (wkv1): the kernel "
+                 << describe(v.args[2])
+                 << " must be [heads, ctx_len] with heads dividing the width "
+                 << width(0) << " of " << describe(v.args[0]) << ", got "
+                 << shapeString(kernel);
+      return false;
+    }
+    for (unsigned i : {3u, 4u})
+      if (in[i].getType() != kernel)
+        return mismatch(2, i, "time_w, alpha and beta must have one shape");
+    auto expectState = [&](unsigned i, SmallVector<int64_t> shape) {
+      auto want = RankedTensorType::get(shape, f32());
+      if (in[i].getType() == want)
+        return true;
+      error(loc) << "'" << v.name << "' (wkv1): the state "
+                 << describe(v.args[i]) << " must be " << shapeString(want)
+                 << " for " << heads << " heads over " << rows
+                 << " positions, got " << shapeString(in[i].getType());
+      return false;
+    };
+    if (!expectState(5, {ShapedType::kDynamic, rows, width(0)}) ||
+        !expectState(6, {ShapedType::kDynamic, width(0)}))
+      return false;
+    auto created =
+        Wkv1Op::create(builder, loc, in[0].getType(), in[5].getType(),
+                       in[6].getType(), in[7].getType(), in[0], in[1], in[2],
+                       in[3], in[4], in[5], in[6], in[7]);
+    if (failed(mlir::verify(created))) {
+      hadError = true;
+      return false;
+    }
+    if (!positionCounter(v, 7, type(2).getDimSize(1),
+                         "its kernel " + describe(v.args[2])))
+      return false;
+    out.append(created->getResults().begin(), created->getResults().end());
+  } else if (op == "at_position") {
+    auto tt = type(0);
+    if (tt.getRank() != 2 || !tt.getElementType().isInteger(32)) {
+      error(loc) << "'" << v.name << "' (at_position) takes the positions of "
+                 << "the call's tokens: its first operand must be 'tokens', "
+                    "got "
+                 << describe(v.args[0]);
+      return false;
+    }
+    if (type(2).getRank() != 2) {
+      error(loc) << "'" << v.name << "' (at_position): the table "
+                 << describe(v.args[2])
+                 << " must be [positions, width] (a per-position scale is "
+                    "[ctx_len, 1]), got "
+                 << shapeString(type(2));
+      return false;
+    }
+    int64_t rows = type(2).getDimSize(0);
+    if (!positionCounter(v, 1, rows, "the table " + describe(v.args[2])))
+      return false;
+    // positions[b, t] = count[b] + t, the count clamped into [0, rows]
+    // (NaN reads as 0); rwkv.embedding clamps the ids into the table.
+    Value tokens = in[0], count = in[1];
+    Type i32 = builder.getI32Type();
+    SmallVector<Value> dynamic{tensor::DimOp::create(builder, loc, tokens, 0)};
+    if (tt.isDynamicDim(1))
+      dynamic.push_back(tensor::DimOp::create(builder, loc, tokens, 1));
+    Value posInit =
+        tensor::EmptyOp::create(builder, loc, tt.getShape(), i32, dynamic);
+    AffineMap countMap = AffineMap::get(
+        2, 0, {builder.getAffineDimExpr(0), builder.getAffineConstantExpr(0)},
+        ctx);
+    auto positions = linalg::GenericOp::create(
+        builder, loc, TypeRange{posInit.getType()}, ValueRange{count},
+        ValueRange{posInit},
+        ArrayRef<AffineMap>{countMap, builder.getMultiDimIdentityMap(2)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto f32c = [&](double x) -> Value {
+            return arith::ConstantOp::create(b, l, b.getF32FloatAttr(x));
+          };
+          Value n = arith::MinNumFOp::create(
+              b, l, arith::MaxNumFOp::create(b, l, args[0], f32c(0.0)),
+              f32c(static_cast<double>(rows)));
+          Value t = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, 1));
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::AddIOp::create(
+                  b, l, arith::FPToSIOp::create(b, l, i32, n), t)});
+        });
+    out.push_back(EmbeddingOp::create(
+        builder, loc, act(type(2).getDimSize(1), tt.getDimSize(1)),
+        positions.getResult(0), in[2]));
+    // new count = count + T.
+    Value calls = arith::UIToFPOp::create(
+        builder, loc, f32(),
+        arith::IndexCastOp::create(
+            builder, loc, builder.getI64Type(),
+            tensor::DimOp::create(builder, loc, tokens, 1)));
+    Value filled =
+        linalg::FillOp::create(builder, loc, calls, emptyLike(count, loc))
+            .getResult(0);
+    out.push_back(arith::AddFOp::create(builder, loc, count, filled));
+  } else if (op == "slice") {
+    if (!activation(0))
+      return false;
+    std::optional<int64_t> begin = sizeAttr(v, "begin", 0);
+    std::optional<int64_t> size = sizeAttr(v, "size", std::nullopt);
+    if (!begin || !size) {
+      if (!hadError)
+        error(loc) << "'" << v.name
+                   << "' (slice) needs 'size' (and optionally 'begin', 0 by "
+                      "default): the channels [begin, begin + size)";
+      return false;
+    }
+    if (*begin < 0 || *size <= 0 || *begin > width(0) ||
+        *size > width(0) - *begin) {
+      error(loc) << "'" << v.name << "' (slice): the channels [" << *begin
+                 << ", " << *begin << " + " << *size << ") are not inside "
+                 << describe(v.args[0]) << " of " << shapeString(type(0));
+      return false;
+    }
+    OpFoldResult zero = builder.getIndexAttr(0), one = builder.getIndexAttr(1);
+    out.push_back(tensor::ExtractSliceOp::create(
+        builder, loc, act(*size, type(0).getDimSize(1)), in[0],
+        ArrayRef<OpFoldResult>{zero, zero, builder.getIndexAttr(*begin)},
+        ArrayRef<OpFoldResult>{tensor::getMixedSize(builder, loc, in[0], 0),
+                               tensor::getMixedSize(builder, loc, in[0], 1),
+                               builder.getIndexAttr(*size)},
+        ArrayRef<OpFoldResult>{one, one, one}));
+  } else if (op == "concat") {
+    int64_t total = 0;
+    for (unsigned i = 0; i < in.size(); ++i) {
+      if (!activation(i))
+        return false;
+      if (type(i).getDimSize(1) != type(0).getDimSize(1))
+        return mismatch(0, i, "the operands differ in tokens");
+      total += width(i);
+    }
+    SmallVector<Value> dynamic{tensor::DimOp::create(builder, loc, in[0], 0)};
+    if (type(0).isDynamicDim(1))
+      dynamic.push_back(tensor::DimOp::create(builder, loc, in[0], 1));
+    Value result = tensor::EmptyOp::create(
+        builder, loc, act(total, type(0).getDimSize(1)).getShape(), f32(),
+        dynamic);
+    OpFoldResult zero = builder.getIndexAttr(0), one = builder.getIndexAttr(1);
+    int64_t at = 0;
+    for (unsigned i = 0; i < in.size(); ++i) {
+      result = tensor::InsertSliceOp::create(
+          builder, loc, in[i], result,
+          ArrayRef<OpFoldResult>{zero, zero, builder.getIndexAttr(at)},
+          ArrayRef<OpFoldResult>{tensor::getMixedSize(builder, loc, in[i], 0),
+                                 tensor::getMixedSize(builder, loc, in[i], 1),
+                                 builder.getIndexAttr(width(i))},
+          ArrayRef<OpFoldResult>{one, one, one});
+      at += width(i);
+    }
+    out.push_back(result);
   } else {
     llvm_unreachable("op in the table without a builder");
   }

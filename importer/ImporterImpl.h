@@ -92,6 +92,12 @@ private:
   bool advancedStates(const ValueDef &v, unsigned first,
                       ArrayRef<const char *> roles,
                       ArrayRef<const char *> results);
+  /// Checks that operand `arg` of `v` is a position counter for a table of
+  /// `rows` positions (what `what` names): a [1] state whose max_tokens is
+  /// at most `rows`, advanced by a wkv1 or at_position op that reads it as
+  /// its position; false after an error.
+  bool positionCounter(const ValueDef &v, unsigned arg, int64_t rows,
+                       StringRef what);
   /// Reads attribute `key` of `v` as a float: a number, or the name of a
   /// spec epsilon ("layer_norm_eps", "group_norm_eps").
   std::optional<float> floatAttr(const ValueDef &v, StringRef key,

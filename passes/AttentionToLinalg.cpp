@@ -2,7 +2,8 @@
 //
 // convert-rwkv-to-linalg's patterns for the ops that read a per-sequence
 // cache of past tokens: causal_attention (the softmax branch variants put
-// beside the WKV) and head_qk (RWKV-1/2/3's copy logits over a ring buffer).
+// beside the WKV), head_qk (RWKV-1/2/3's copy logits over a ring buffer) and
+// wkv1 (RWKV-1's time-mix sum over a history of every past position).
 //
 //===----------------------------------------------------------------------===//
 
@@ -421,10 +422,135 @@ struct HeadQkLowering : OpRewritePattern<HeadQkOp> {
   KernelOptions opts;
 };
 
+/// RWKV-1's time-mix sum (rwkv-v1-v3 §1.3, §1.6): per sequence and token
+/// (position p = count + t, clamped into [0, L − 1]), per vector of channels
+/// (all in one head): the token's α_h(p)·k⊙v goes to history row p and k
+/// into the running den, then one FMA per past row u ≤ p with the kernel
+/// weight time_w[h, L−1−(p−u)] accumulates in a register, scaled by β_h(p)
+/// and divided by den. Sequences and tokens run one after the other.
+struct Wkv1Lowering : OpRewritePattern<Wkv1Op> {
+  Wkv1Lowering(MLIRContext *ctx, KernelOptions opts)
+      : OpRewritePattern(ctx), opts(opts) {}
+  LogicalResult matchAndRewrite(Wkv1Op op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc()};
+    Location loc = op.getLoc();
+    auto wType = cast<RankedTensorType>(op.getTimeW().getType());
+    int64_t width = cast<RankedTensorType>(op.getK().getType()).getDimSize(2);
+    int64_t heads = wType.getDimSize(0), rows = wType.getDimSize(1);
+    int64_t headSize = width / heads;
+    int64_t vw = fittingWidth(headSize, opts.vectorWidth);
+    auto vecType = VectorType::get({vw}, rewriter.getF32Type());
+    SmallVector<bool> inBounds{true};
+    Value pad = e.f32(0.0),
+          zeroVec = arith::ConstantOp::create(
+              rewriter, loc, vecType,
+              DenseElementsAttr::get(vecType, rewriter.getF32FloatAttr(0.0f)));
+    Value c0 = e.index(0), c1 = e.index(1), cA = e.index(width),
+          cVw = e.index(vw), cHs = e.index(headSize), cLast = e.index(rows - 1);
+    Value batch = e.dim(op.getK(), 0), tokens = e.dim(op.getK(), 1);
+    Type i64 = rewriter.getI64Type(), idx = rewriter.getIndexType();
+    auto read = [&](OpBuilder &b, Location l, Value src,
+                    ValueRange at) -> Value {
+      return vector::TransferReadOp::create(b, l, vecType, src, at, pad,
+                                            inBounds);
+    };
+    auto write = [&](OpBuilder &b, Location l, Value v, Value dst,
+                     ValueRange at) -> Value {
+      return vector::TransferWriteOp::create(b, l, v, dst, at,
+                                             ArrayRef<bool>(inBounds))
+          .getResult();
+    };
+    auto splat = [&](OpBuilder &b, Location l, Value table, Value h,
+                     Value at) -> Value {
+      return vector::BroadcastOp::create(
+          b, l, vecType,
+          tensor::ExtractOp::create(b, l, table, ValueRange{h, at}));
+    };
+    SmallVector<Value> init{e.empty(e.sizes(op.getK())), op.getHistory(),
+                            op.getDen(), e.empty(e.sizes(op.getCount()))};
+
+    auto bLoop = scf::ForOp::create(
+        rewriter, loc, c0, batch, c1, init,
+        [&](OpBuilder &b1, Location l1, Value bi, ValueRange a1) {
+          // Positions seen, clamped into [0, L − 1] (NaN reads as 0).
+          Value countF =
+              tensor::ExtractOp::create(b1, l1, op.getCount(), {bi, c0});
+          Value clampedF = arith::MinNumFOp::create(
+              b1, l1,
+              arith::MaxNumFOp::create(b1, l1, countF,
+                                       Emitter{b1, l1}.f32(0.0)),
+              Emitter{b1, l1}.f32(static_cast<double>(rows - 1)));
+          Value n = arith::IndexCastOp::create(
+              b1, l1, idx, arith::FPToSIOp::create(b1, l1, i64, clampedF));
+          auto tLoop = scf::ForOp::create(
+              b1, l1, c0, tokens, c1, ValueRange{a1[0], a1[1], a1[2]},
+              [&](OpBuilder &b2, Location l2, Value ti, ValueRange a2) {
+                Value p = arith::MinUIOp::create(
+                    b2, l2, arith::AddIOp::create(b2, l2, n, ti), cLast);
+                // time_w[h, L−1−p+u] weights source position u.
+                Value base = arith::SubIOp::create(b2, l2, cLast, p);
+                Value end = arith::AddIOp::create(b2, l2, p, c1);
+                auto cLoop = scf::ForOp::create(
+                    b2, l2, c0, cA, cVw, ValueRange{a2[0], a2[1], a2[2]},
+                    [&](OpBuilder &b3, Location l3, Value ci, ValueRange a3) {
+                      Value h = arith::DivUIOp::create(b3, l3, ci, cHs);
+                      Value kc = read(b3, l3, op.getK(), {bi, ti, ci});
+                      Value vc = read(b3, l3, op.getV(), {bi, ti, ci});
+                      Value kv = arith::MulFOp::create(b3, l3, kc, vc);
+                      Value hist = write(
+                          b3, l3,
+                          arith::MulFOp::create(
+                              b3, l3, splat(b3, l3, op.getAlpha(), h, p), kv),
+                          a3[1], {bi, p, ci});
+                      Value den = arith::AddFOp::create(
+                          b3, l3, read(b3, l3, a3[2], {bi, ci}), kc);
+                      Value dens = write(b3, l3, den, a3[2], {bi, ci});
+                      auto sum = scf::ForOp::create(
+                          b3, l3, c0, end, c1, ValueRange{zeroVec},
+                          [&](OpBuilder &b4, Location l4, Value u,
+                              ValueRange acc) {
+                            Value f =
+                                splat(b4, l4, op.getTimeW(), h,
+                                      arith::AddIOp::create(b4, l4, base, u));
+                            Value eu = read(b4, l4, hist, {bi, u, ci});
+                            scf::YieldOp::create(
+                                b4, l4,
+                                ValueRange{vector::FMAOp::create(b4, l4, f, eu,
+                                                                 acc[0])});
+                          });
+                      Value num = arith::MulFOp::create(
+                          b3, l3, splat(b3, l3, op.getBeta(), h, p),
+                          sum.getResult(0));
+                      Value y =
+                          write(b3, l3, arith::DivFOp::create(b3, l3, num, den),
+                                a3[0], {bi, ti, ci});
+                      scf::YieldOp::create(b3, l3, ValueRange{y, hist, dens});
+                    });
+                scf::YieldOp::create(b2, l2, cLoop.getResults());
+              });
+          // new_count = count + T.
+          Value added = arith::UIToFPOp::create(
+              b1, l1, b1.getF32Type(),
+              arith::IndexCastOp::create(b1, l1, i64, tokens));
+          Value newCount = tensor::InsertOp::create(
+              b1, l1, arith::AddFOp::create(b1, l1, countF, added), a1[3],
+              ValueRange{bi, c0});
+          scf::YieldOp::create(b1, l1,
+                               ValueRange{tLoop.getResult(0),
+                                          tLoop.getResult(1),
+                                          tLoop.getResult(2), newCount});
+        });
+    rewriter.replaceOp(op, bLoop.getResults());
+    return success();
+  }
+  KernelOptions opts;
+};
+
 } // namespace
 
 void mlir::rwkv::lowering::populateAttentionLoweringPatterns(
     RewritePatternSet &patterns, const KernelOptions &opts) {
-  patterns.add<CausalAttentionLowering, HeadQkLowering>(patterns.getContext(),
-                                                        opts);
+  patterns.add<CausalAttentionLowering, HeadQkLowering, Wkv1Lowering>(
+      patterns.getContext(), opts);
 }

@@ -1164,7 +1164,7 @@ struct ConvertRwkvToGpuPass
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);
       if (mlir::failed(lowering.lower(op))) {
-        if (isa<CausalAttentionOp, HeadQkOp>(op))
+        if (isa<CausalAttentionOp, HeadQkOp, Wkv1Op>(op))
           op->emitError() << "could not be lowered for the GPU: "
                           << op->getName()
                           << " has a CPU lowering only so far (compile for a "

@@ -1167,8 +1167,10 @@ void Session::checkCapacity(int64_t lo, int64_t count, int64_t n) const {
                  std::to_string(n) + " more would pass the " +
                  std::to_string(s.maxTokens) + " tokens its state '" + s.name +
                  "' of " + m.specName +
-                 " can hold (the spec's max_tokens: an attention cache "
-                 "of that length); reset the session or start a new one");
+                 " can hold (the spec's max_tokens: the length of an "
+                 "attention cache, or the positions a position-indexed "
+                 "model has parameters for); reset the session or start a "
+                 "new one");
     }
   }
 }

@@ -316,3 +316,27 @@ func.func @head_qk_queries(%q: tensor<?x3x256xf32>, %k: tensor<?x2x256xf32>, %t:
   %y, %ck1, %ct1, %n1 = rwkv.head_qk %q, %k, %t, %ck, %ct, %n {scale = 0.1 : f32, vocab = 256 : i64} : tensor<?x3x256xf32>, tensor<?x2x256xf32>, tensor<?x2xi32>, tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x3x256xf32>
   return
 }
+
+// -----
+
+func.func @wkv1_heads(%k: tensor<?x?x128xf32>, %w: tensor<3x64xf32>, %hist: tensor<?x64x128xf32>, %den: tensor<?x128xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.wkv1' op expects the 3 heads of 'time_w' to divide the width 128}}
+  %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %k, %w, %w, %w, %hist, %den, %n : tensor<?x?x128xf32>, tensor<3x64xf32>, tensor<?x64x128xf32>, tensor<?x128xf32>, tensor<?x1xf32>
+  return
+}
+
+// -----
+
+func.func @wkv1_history(%k: tensor<?x?x128xf32>, %w: tensor<4x64xf32>, %hist: tensor<?x32x128xf32>, %den: tensor<?x128xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.wkv1' op expects dimension 1 of 'history' to be 64 (the context length L of 'time_w'), got 32}}
+  %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %k, %w, %w, %w, %hist, %den, %n : tensor<?x?x128xf32>, tensor<4x64xf32>, tensor<?x32x128xf32>, tensor<?x128xf32>, tensor<?x1xf32>
+  return
+}
+
+// -----
+
+func.func @wkv1_den(%k: tensor<?x?x128xf32>, %w: tensor<4x64xf32>, %hist: tensor<?x64x128xf32>, %den: tensor<?x64xf32>, %n: tensor<?x1xf32>) {
+  // expected-error @+1 {{'rwkv.wkv1' op expects dimension 1 of 'den' to be 128 (the width of 'k'), got 64}}
+  %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %k, %w, %w, %w, %hist, %den, %n : tensor<?x?x128xf32>, tensor<4x64xf32>, tensor<?x64x128xf32>, tensor<?x64xf32>, tensor<?x1xf32>
+  return
+}

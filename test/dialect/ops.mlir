@@ -141,6 +141,17 @@ func.func @causal_attention(%q: tensor<?x?x32xf32>, %ck: tensor<?x64x32xf32>,
   return %y, %k1, %v1, %n1 : tensor<?x?x32xf32>, tensor<?x64x32xf32>, tensor<?x64x32xf32>, tensor<?x1xf32>
 }
 
+// CHECK-LABEL: func.func @wkv1
+func.func @wkv1(%k: tensor<?x?x128xf32>, %w: tensor<4x64xf32>,
+                %hist: tensor<?x64x128xf32>, %den: tensor<?x128xf32>,
+                %n: tensor<?x1xf32>)
+    -> (tensor<?x?x128xf32>, tensor<?x64x128xf32>, tensor<?x128xf32>, tensor<?x1xf32>) {
+  // CHECK: rwkv.wkv1 %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x?x128xf32>, tensor<4x64xf32>, tensor<?x64x128xf32>, tensor<?x128xf32>, tensor<?x1xf32>
+  %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %k, %w, %w, %w, %hist, %den, %n
+      : tensor<?x?x128xf32>, tensor<4x64xf32>, tensor<?x64x128xf32>, tensor<?x128xf32>, tensor<?x1xf32>
+  return %y, %h1, %d1, %n1 : tensor<?x?x128xf32>, tensor<?x64x128xf32>, tensor<?x128xf32>, tensor<?x1xf32>
+}
+
 // CHECK-LABEL: func.func @rwkv2_3
 func.func @rwkv2_3(%k: tensor<?x1x64xf32>, %w: tensor<64xf32>, %a: tensor<?x64xf32>,
                    %q: tensor<?x1x256xf32>, %hk: tensor<?x?x256xf32>, %t: tensor<?x?xi32>,

@@ -505,3 +505,36 @@ func.func @head_qk(%q: tensor<?x1x16xf32>, %k: tensor<?x?x16xf32>, %t: tensor<?x
       : tensor<?x1x16xf32>, tensor<?x?x16xf32>, tensor<?x?xi32>, tensor<?x8x16xf32>, tensor<?x8xf32>, tensor<?x1xf32> -> tensor<?x1x32xf32>
   return %y, %ck1, %ct1, %n1 : tensor<?x1x32xf32>, tensor<?x8x16xf32>, tensor<?x8xf32>, tensor<?x1xf32>
 }
+
+// -----
+
+// Tests that wkv1 clamps the position into [0, L − 1], then per sequence,
+// token and vector of one head's channels writes α_h(p)·k⊙v into history
+// row p, adds k into den, and sums the history rows 0 … p weighted by
+// time_w[h, L−1−p+u] with one FMA per row, scaled by β_h(p) / den.
+
+// CHECK-LABEL: func.func @wkv1
+// CHECK: arith.maxnumf
+// CHECK: arith.minnumf
+// CHECK: arith.fptosi
+// CHECK: scf.for
+// CHECK:   arith.minui
+// CHECK:   scf.for
+// CHECK:     arith.divui
+// CHECK:     tensor.extract %{{.+}} : tensor<4x8xf32>
+// CHECK:     vector.transfer_write {{.+}} : vector<8xf32>, tensor<?x8x32xf32>
+// CHECK:     arith.addf {{.+}} : vector<8xf32>
+// CHECK:     scf.for
+// CHECK:       tensor.extract %{{.+}} : tensor<4x8xf32>
+// CHECK:       vector.fma {{.*}} : vector<8xf32>
+// CHECK:     arith.divf {{.+}} : vector<8xf32>
+// CHECK: arith.uitofp
+// CHECK: tensor.insert
+// CHECK-NOT: rwkv.
+func.func @wkv1(%k: tensor<?x?x32xf32>, %w: tensor<4x8xf32>, %hist: tensor<?x8x32xf32>,
+                %den: tensor<?x32xf32>, %n: tensor<?x1xf32>)
+    -> (tensor<?x?x32xf32>, tensor<?x8x32xf32>, tensor<?x32xf32>, tensor<?x1xf32>) {
+  %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %k, %w, %w, %w, %hist, %den, %n
+      : tensor<?x?x32xf32>, tensor<4x8xf32>, tensor<?x8x32xf32>, tensor<?x32xf32>, tensor<?x1xf32>
+  return %y, %h1, %d1, %n1 : tensor<?x?x32xf32>, tensor<?x8x32xf32>, tensor<?x32xf32>, tensor<?x1xf32>
+}

@@ -1,4 +1,4 @@
-//===- EarlyGenerationTests.cpp - RWKV-2/3 against the official code ------===//
+//===- EarlyGenerationTests.cpp - RWKV-1/2/3 against the official code ----===//
 //
 // specs/rwkv2-tiny.toml and specs/rwkv3-tiny.toml, compiled with
 // --all-logits, load the tiny checkpoints of ../shared/data/rwkv-v1-v3 in
@@ -7,8 +7,10 @@
 // head-QK window slides; its GPT forms, 32 and 64 tokens) at every
 // position, in both forms; the RNN state after 32 tokens (per layer the two
 // token shifts and the unscaled WKV sums aa, bb) and the head-QK key buffer;
-// state files and batches carry the model-level head-QK state. Formats:
-// ../shared/data/rwkv-v1-v3/SOURCE.md.
+// state files and batches carry the model-level head-QK state. RWKV-1
+// (specs/rwkv1-tiny.toml) against its only official form, the GPT of 32 and
+// 64 tokens (= ctx_len), in both of ours; past ctx_len it is refused, with
+// the session left as it was. Formats: ../shared/data/rwkv-v1-v3/SOURCE.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -244,5 +246,160 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<EarlyModel> &info) {
       return std::string("v") + info.param.version;
     });
+
+/// RWKV-1 has one official form, the GPT (rwkv-v1-v3 §1): its logits of 32
+/// and 64 tokens, every position, from our parallel form (whole and in
+/// calls of 7 tokens) and our recurrent form (the history-buffer form of
+/// §1.6, which the official code does not have).
+class Rwkv1 : public ::testing::Test {
+protected:
+  void SetUp() override {
+    weights = kEarly + "/rwkv1-tiny.pth";
+    if (!fs::exists(weights))
+      GTEST_SKIP() << weights
+                   << " not found (../shared/data/rwkv-v1-v3 is absent); "
+                      "skipping the check against RWKV-LM's logits";
+    std::string spec = RWKV_SPECS "/rwkv1-tiny.toml";
+    const std::string &dir = cachedArtifact(
+        "all-logits:" + spec, "artifact-rwkv1", [&](const std::string &d) {
+          EXPECT_TRUE(compileSpec(spec, d, "--all-logits"));
+        });
+    ASSERT_EQ(rwkv_model_load(dir.c_str(), weights.c_str(), &model), RWKV_OK)
+        << rwkv_last_error();
+    vocab = rwkv_model_vocab_size(model);
+    prompt = tokens80();
+    ASSERT_EQ(prompt.size(), 80u);
+  }
+  void TearDown() override { rwkv_model_free(model); }
+
+  rwkv_session *session(rwkv_mode mode, int64_t batch = 1) {
+    rwkv_session *s = nullptr;
+    EXPECT_EQ(rwkv_session_create(model, batch, &s), RWKV_OK)
+        << rwkv_last_error();
+    EXPECT_EQ(rwkv_session_set_mode(s, mode), RWKV_OK);
+    return s;
+  }
+  std::vector<float> allLogits(const std::vector<int32_t> &ids, rwkv_mode mode,
+                               int64_t chunk = 0) {
+    rwkv_session *s = session(mode);
+    if (chunk)
+      EXPECT_EQ(rwkv_session_set_chunk_size(s, chunk), RWKV_OK);
+    std::vector<float> out(ids.size() * static_cast<size_t>(vocab));
+    EXPECT_EQ(rwkv_session_eval_sequence_all(
+                  s, ids.data(), static_cast<int64_t>(ids.size()), out.data()),
+              RWKV_OK)
+        << rwkv_last_error();
+    rwkv_session_free(s);
+    return out;
+  }
+
+  std::string weights;
+  rwkv_model *model = nullptr;
+  int64_t vocab = 0;
+  std::vector<int32_t> prompt;
+};
+
+TEST_F(Rwkv1, ReproducesOfficialGptLogits) {
+  for (const char *file :
+       {"rwkv1-tiny.gpt.T32.f32.bin", "rwkv1-tiny.gpt.T64.f32.bin"}) {
+    SCOPED_TRACE(file);
+    std::vector<float> want = floats(kEarly + "/" + file);
+    size_t n = want.size() / static_cast<size_t>(vocab);
+    ASSERT_TRUE(n == 32 || n == 64) << want.size();
+    std::vector<int32_t> ids(prompt.begin(), prompt.begin() + n);
+    std::vector<float> parallel = allLogits(ids, RWKV_MODE_PARALLEL);
+    std::vector<float> recurrent = allLogits(ids, RWKV_MODE_RECURRENT);
+    EXPECT_LT(maxAbsDiff(parallel, want), 1e-4);
+    EXPECT_LT(maxAbsDiff(recurrent, want), 1e-4);
+    EXPECT_LT(maxAbsDiff(allLogits(ids, RWKV_MODE_PARALLEL, 7), want), 1e-4);
+    EXPECT_LT(maxAbsDiff(parallel, recurrent), 1e-5);
+  }
+}
+
+/// The parameters exist for 64 positions: a call that would pass them is
+/// refused with an error naming the limit, in either form and whether the
+/// sequence crosses it in one call or over several, and leaves the session
+/// as it was (the next call that fits continues the sequence correctly).
+TEST_F(Rwkv1, RefusesPositionsPastCtxLen) {
+  std::vector<float> want = floats(kEarly + "/rwkv1-tiny.gpt.T64.f32.bin");
+  for (rwkv_mode mode : {RWKV_MODE_RECURRENT, RWKV_MODE_PARALLEL}) {
+    SCOPED_TRACE(mode == RWKV_MODE_RECURRENT ? "recurrent" : "parallel");
+    rwkv_session *s = session(mode);
+    EXPECT_EQ(rwkv_session_eval_sequence(s, prompt.data(), 65, nullptr),
+              RWKV_ERROR_ARGUMENT);
+    EXPECT_NE(std::string(rwkv_last_error()).find("64 tokens"),
+              std::string::npos)
+        << rwkv_last_error();
+    ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data(), 60, nullptr),
+              RWKV_OK)
+        << rwkv_last_error();
+    EXPECT_EQ(rwkv_session_eval_sequence(s, prompt.data() + 60, 5, nullptr),
+              RWKV_ERROR_ARGUMENT);
+    std::vector<float> last(static_cast<size_t>(vocab));
+    ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data() + 60, 4, last.data()),
+              RWKV_OK)
+        << rwkv_last_error();
+    EXPECT_LT(
+        maxAbsDiff(last, std::vector<float>(want.end() - vocab, want.end())),
+        1e-4);
+    EXPECT_EQ(rwkv_session_eval(s, prompt.data() + 64, last.data()),
+              RWKV_ERROR_ARGUMENT);
+    // A reset sequence starts again at position 0.
+    ASSERT_EQ(rwkv_session_reset(s), RWKV_OK);
+    std::vector<float> again(64 * static_cast<size_t>(vocab));
+    ASSERT_EQ(
+        rwkv_session_eval_sequence_all(s, prompt.data(), 64, again.data()),
+        RWKV_OK)
+        << rwkv_last_error();
+    EXPECT_LT(maxAbsDiff(again, want), 1e-4);
+    rwkv_session_free(s);
+  }
+}
+
+/// The positions, histories and head-QK window are per-sequence state: a
+/// state file saved after 40 tokens continues to the uninterrupted logits,
+/// and a batch of two sequences at different offsets gets each its own.
+TEST_F(Rwkv1, StateFilesAndBatchesCarryPositions) {
+  std::vector<int32_t> first(prompt.begin(), prompt.begin() + 64);
+  std::vector<float> want = allLogits(first, RWKV_MODE_RECURRENT);
+  std::string dir = scratchDir("early-state-1");
+  std::string file = dir + "/after40.state";
+  rwkv_session *s = session(RWKV_MODE_PARALLEL);
+  ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data(), 40, nullptr), RWKV_OK);
+  ASSERT_EQ(rwkv_session_save_state(s, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session_free(s);
+  s = session(RWKV_MODE_RECURRENT);
+  ASSERT_EQ(rwkv_session_load_state(s, file.c_str()), RWKV_OK)
+      << rwkv_last_error();
+  std::vector<float> rest(24 * static_cast<size_t>(vocab));
+  ASSERT_EQ(
+      rwkv_session_eval_sequence_all(s, prompt.data() + 40, 24, rest.data()),
+      RWKV_OK)
+      << rwkv_last_error();
+  // 64 positions used: the loaded counters refuse one more.
+  EXPECT_EQ(rwkv_session_eval(s, prompt.data(), nullptr), RWKV_ERROR_ARGUMENT);
+  rwkv_session_free(s);
+  EXPECT_LT(maxAbsDiff(rest, std::vector<float>(want.begin() + 40 * vocab,
+                                                want.end())),
+            1e-5);
+
+  // Batch 2: sequence 0 reads tokens 0..53, sequence 1 tokens 10..63.
+  s = session(RWKV_MODE_PARALLEL, 2);
+  std::vector<int32_t> both(prompt.begin(), prompt.begin() + 54);
+  both.insert(both.end(), prompt.begin() + 10, prompt.begin() + 64);
+  std::vector<float> out(2 * 54 * static_cast<size_t>(vocab));
+  ASSERT_EQ(rwkv_session_eval_sequence_all(s, both.data(), 54, out.data()),
+            RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session_free(s);
+  std::vector<int32_t> second(prompt.begin() + 10, prompt.begin() + 64);
+  EXPECT_LT(maxAbsDiff(firstRows(out, 54, vocab), firstRows(want, 54, vocab)),
+            1e-5);
+  EXPECT_LT(maxAbsDiff(std::vector<float>(out.begin() + 54 * vocab, out.end()),
+                       allLogits(second, RWKV_MODE_RECURRENT)),
+            1e-5);
+  fs::remove_all(dir);
+}
 
 } // namespace

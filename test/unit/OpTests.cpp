@@ -501,6 +501,72 @@ TEST(Ops, HeadQk) {
   }
 }
 
+/// RWKV-1's wkv1 against the Toeplitz-matrix form in double: sequence 0
+/// from position 0, sequence 1 continuing after 2 positions whose history
+/// rows and den it is given; then the history rows, den and count.
+TEST(Ops, Wkv1) {
+  auto fn = compile(R"(
+    func.func @f(%k: tensor<2x4x16xf32>, %v: tensor<2x4x16xf32>, %w: tensor<2x6xf32>,
+                 %al: tensor<2x6xf32>, %be: tensor<2x6xf32>, %hist: tensor<2x6x16xf32>,
+                 %den: tensor<2x16xf32>, %n: tensor<2x1xf32>)
+        -> (tensor<2x4x16xf32>, tensor<2x6x16xf32>, tensor<2x16xf32>, tensor<2x1xf32>) {
+      %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %v, %w, %al, %be, %hist, %den, %n
+          : tensor<2x4x16xf32>, tensor<2x6xf32>, tensor<2x6x16xf32>, tensor<2x16xf32>, tensor<2x1xf32>
+      return %y, %h1, %d1, %n1 : tensor<2x4x16xf32>, tensor<2x6x16xf32>, tensor<2x16xf32>, tensor<2x1xf32>
+    })");
+  ASSERT_TRUE(fn);
+  const int64_t T = 4, A = 16, H = 2, L = 6, early = 2;
+  Tensor k = random({2, T, A}, 0.1, 3, 80), v = random({2, T, A}, -1, 1, 81);
+  Tensor w = random({H, L}, 0.2, 1.2, 82), al = random({H, L}, 0.8, 1.2, 83),
+         be = random({H, L}, 0.8, 1.2, 84);
+  // Sequence 1's two earlier positions.
+  Tensor k0 = random({early, A}, 0.1, 3, 85),
+         v0 = random({early, A}, -1, 1, 86);
+  Tensor hist = Tensor::zeros({2, L, A}), den = Tensor::zeros({2, A}),
+         n = Tensor::zeros({2, 1});
+  for (int64_t u = 0; u < early; ++u)
+    for (int64_t c = 0; c < A; ++c) {
+      hist.data[(L + u) * A + c] = al.data[(c / (A / H)) * L + u] *
+                                   k0.data[u * A + c] * v0.data[u * A + c];
+      den.data[A + c] += k0.data[u * A + c];
+    }
+  n.data[1] = early;
+  Tensor y = Tensor::zeros({2, T, A}), h1 = Tensor::zeros({2, L, A}),
+         d1 = Tensor::zeros({2, A}), n1 = Tensor::zeros({2, 1});
+  fn->call({&k, &v, &w, &al, &be, &hist, &den, &n, &y, &h1, &d1, &n1});
+  for (int bi = 0; bi < 2; ++bi) {
+    SCOPED_TRACE(bi);
+    const int64_t start = bi == 0 ? 0 : early, total = start + T;
+    Vec ks, vs;
+    if (bi == 1) {
+      ks = toDouble(k0);
+      vs = toDouble(v0);
+    }
+    ks.insert(ks.end(), k.data.begin() + bi * T * A,
+              k.data.begin() + (bi + 1) * T * A);
+    vs.insert(vs.end(), v.data.begin() + bi * T * A,
+              v.data.begin() + (bi + 1) * T * A);
+    Vec all = rwkvref::wkv1(ks, vs, toDouble(w), toDouble(al), toDouble(be),
+                            total, A, H, L);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t c = 0; c < A; ++c) {
+        EXPECT_NEAR(y.data[(bi * T + t) * A + c], all[(start + t) * A + c],
+                    1e-5 * (1 + std::abs(all[(start + t) * A + c])))
+            << t << "," << c;
+        double e = al.data[(c / (A / H)) * L + start + t] *
+                   ks[(start + t) * A + c] * vs[(start + t) * A + c];
+        EXPECT_NEAR(h1.data[(bi * L + start + t) * A + c], e, 1e-5) << t;
+      }
+    for (int64_t c = 0; c < A; ++c) {
+      double sum = 0;
+      for (int64_t u = 0; u < total; ++u)
+        sum += ks[u * A + c];
+      EXPECT_NEAR(d1.data[bi * A + c], sum, 1e-5 * sum);
+    }
+    EXPECT_EQ(n1.data[bi], static_cast<float>(total));
+  }
+}
+
 TEST(Ops, Wkv5) {
   // B = 2, T = 3, H = 4, N = 8 with per-token decay (the RWKV-6 form).
   auto fn = compile(R"(

@@ -188,6 +188,31 @@ inline Vec headQk(const Vec &q, const std::vector<std::pair<Vec, int>> &history,
   return y;
 }
 
+/// RWKV-1's time-mix sum (rwkv-v1-v3 §1.3) in its parallel form, for one
+/// sequence from position 0: y_t[c] = Σ_{u≤t} time_w[h, L−1−(t−u)] ·
+/// alpha[h, u] · beta[h, t] · k_u[c] v_u[c] / Σ_{u≤t} k_u[c], h = c div
+/// (width / heads); time_w, alpha, beta are [heads, L], k and v [T, width].
+inline Vec wkv1(const Vec &k, const Vec &v, const Vec &timeW, const Vec &alpha,
+                const Vec &beta, int64_t tokens, int64_t width, int64_t heads,
+                int64_t window) {
+  Vec y(tokens * width, 0.0);
+  const int64_t size = width / heads;
+  for (int64_t c = 0; c < width; ++c) {
+    const int64_t h = c / size;
+    for (int64_t t = 0; t < tokens; ++t) {
+      double num = 0, den = 0;
+      for (int64_t u = 0; u <= t; ++u) {
+        num += timeW[h * window + window - 1 - (t - u)] *
+               alpha[h * window + u] * beta[h * window + t] * k[u * width + c] *
+               v[u * width + c];
+        den += k[u * width + c];
+      }
+      y[t * width + c] = num / den;
+    }
+  }
+  return y;
+}
+
 /// RWKV-5/6 WKV (§3.1, §4.2) for one batch element, in the [key][value]
 /// matrix form of the math doc: y_t = r_tᵀ(diag(u) k_t v_tᵀ + S), then
 /// S = diag(w_t) S + k_t v_tᵀ. `state` is [H, N, N] indexed [value][key]
