@@ -11,6 +11,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <sched.h>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 
@@ -615,6 +616,22 @@ static void forEachStateRow(const Manifest &m, int64_t batch, Fn &&fn) {
   }
 }
 
+/// Why `value` cannot be the token counter `s` (a state with max_tokens:
+/// the positions a sequence has seen), or "" if it can: a whole number in
+/// [0, max_tokens]. The runtime's capacity check reads these counters, so
+/// a negative or fractional one would let a sequence past its limit.
+static std::string counterProblem(const StateSpec &s, float value) {
+  if (s.maxTokens <= 0 ||
+      (value >= 0.0f && value <= static_cast<float>(s.maxTokens) &&
+       value == std::floor(value)))
+    return "";
+  std::ostringstream os;
+  os << "holds " << value << ", but '" << s.name
+     << "' counts the tokens a sequence has seen: a whole number in [0, "
+     << s.maxTokens << "]";
+  return os.str();
+}
+
 namespace {
 constexpr char kStateMagic[8] = {'R', 'W', 'K', 'V', 'S', 'T', 'A', 'T'};
 constexpr uint32_t kStateVersion = 1;
@@ -798,13 +815,23 @@ std::vector<float> readStateFile(const std::string &path, const Manifest &m,
   forEachStateRow(
       m, sessionBatch,
       [&](const std::string &name, int64_t l, int64_t offset, int64_t n) {
-        for (int64_t i = 0; i < n; ++i, ++index)
+        const StateSpec *spec = nullptr;
+        for (const StateSpec &s : m.states)
+          if (s.name == name)
+            spec = &s;
+        for (int64_t i = 0; i < n; ++i, ++index) {
+          std::string where = "state value " + std::to_string(index) +
+                              " (sequence " + std::to_string(offset / n) +
+                              ", layer " + std::to_string(l) + ", state '" +
+                              name + "', element " + std::to_string(i) + ")";
           if (!std::isfinite(data[index]))
-            bad("state value " + std::to_string(index) + " (sequence " +
-                std::to_string(offset / n) + ", layer " + std::to_string(l) +
-                ", state '" + name + "', element " + std::to_string(i) +
-                ") is " + (std::isnan(data[index]) ? "NaN" : "infinite") +
+            bad(where + " is " +
+                (std::isnan(data[index]) ? "NaN" : "infinite") +
                 "; a saved state is finite");
+          if (std::string why = counterProblem(*spec, data[index]);
+              !why.empty())
+            bad(where + " " + why);
+        }
       });
   return data;
 }
@@ -1390,6 +1417,20 @@ void Session::getState(float *out) const {
 }
 
 void Session::setState(const float *in) {
+  const float *at = in;
+  forEachStateRow(
+      model_.manifest(), batch_,
+      [&](const std::string &name, int64_t l, int64_t offset, int64_t count) {
+        for (const StateSpec &s : model_.manifest().states)
+          if (s.name == name && s.maxTokens > 0)
+            for (int64_t i = 0; i < count; ++i)
+              if (std::string why = counterProblem(s, at[i]); !why.empty())
+                fail(RWKV_ERROR_ARGUMENT,
+                     "state value " + std::to_string(at - in + i) +
+                         " (sequence " + std::to_string(offset / count) +
+                         ", layer " + std::to_string(l) + ") " + why);
+        at += count;
+      });
   if (stream_) {
     auto host = downloadStates();
     forEachStateRow(

@@ -356,6 +356,55 @@ TEST_F(Rwkv1, RefusesPositionsPastCtxLen) {
   }
 }
 
+/// A position counter from the caller or a state file must be a whole
+/// number of tokens in [0, 64]: a negative or fractional one would let the
+/// sequence past the positions the parameters have, so it is refused,
+/// naming the state (and the file).
+TEST_F(Rwkv1, RefusesHostileCounters) {
+  rwkv_session *s = session(RWKV_MODE_RECURRENT);
+  ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data(), 10, nullptr), RWKV_OK);
+  std::vector<float> state(static_cast<size_t>(rwkv_session_state_size(s)));
+  ASSERT_EQ(rwkv_session_get_state(s, state.data()), RWKV_OK);
+  // Layer 0: ffn_shift [128], att_shift [128], wkv_history [64, 128],
+  // wkv_den [128], then att_pos.
+  const size_t pos = 128 + 128 + 64 * 128 + 128;
+  ASSERT_EQ(state[pos], 10.0f);
+  for (float bad : {-3.0f, 10.5f, 65.0f}) {
+    SCOPED_TRACE(bad);
+    std::vector<float> edited = state;
+    edited[pos] = bad;
+    EXPECT_EQ(rwkv_session_set_state(s, edited.data()), RWKV_ERROR_ARGUMENT);
+    EXPECT_NE(std::string(rwkv_last_error()).find("'att_pos'"),
+              std::string::npos)
+        << rwkv_last_error();
+  }
+  // The refused states changed nothing: the sequence goes on from 10.
+  std::vector<float> want = floats(kEarly + "/rwkv1-tiny.gpt.T32.f32.bin");
+  std::vector<float> last(static_cast<size_t>(vocab));
+  ASSERT_EQ(rwkv_session_eval_sequence(s, prompt.data() + 10, 22, last.data()),
+            RWKV_OK);
+  EXPECT_LT(
+      maxAbsDiff(last, std::vector<float>(want.end() - vocab, want.end())),
+      1e-4);
+  std::string dir = scratchDir("early-counter-1");
+  std::string file = dir + "/hostile.state";
+  ASSERT_EQ(rwkv_session_save_state(s, file.c_str()), RWKV_OK);
+  std::vector<char> bytes = readFile(file);
+  const size_t values = state.size() * sizeof(float);
+  const float minus = -1.0f;
+  std::memcpy(bytes.data() + bytes.size() - values + pos * sizeof(float),
+              &minus, sizeof(float));
+  writeFile(file, bytes);
+  EXPECT_EQ(rwkv_session_load_state(s, file.c_str()), RWKV_ERROR_FORMAT);
+  std::string error = rwkv_last_error();
+  EXPECT_NE(error.find(file), std::string::npos) << error;
+  EXPECT_NE(error.find("holds -1, but 'att_pos' counts the tokens"),
+            std::string::npos)
+      << error;
+  rwkv_session_free(s);
+  fs::remove_all(dir);
+}
+
 /// The positions, histories and head-QK window are per-sequence state: a
 /// state file saved after 40 tokens continues to the uninterrupted logits,
 /// and a batch of two sequences at different offsets gets each its own.
