@@ -52,14 +52,21 @@ enum class Stage {
   So
 };
 
+// rwkvc --help shows these categories only; LLVM's own options (and the
+// MLIR ones not adopted into debugCat below) are behind --help-hidden.
+cl::OptionCategory inputCat("Input and output");
+cl::OptionCategory targetCat("Target");
+cl::OptionCategory tuningCat("Tuning (kernel tiling and chunking)");
+cl::OptionCategory debugCat("Debugging");
+
 struct Options {
   cl::opt<std::string> input{cl::Positional, cl::desc("<spec.toml>"),
-                             cl::Required};
+                             cl::Required, cl::cat(inputCat)};
   cl::opt<std::string> output{
       "o",
       cl::desc("Output: a directory for --emit=so (model.so, model.o, "
                "manifest.json), else a file (default: stdout)"),
-      cl::value_desc("path"), cl::init("")};
+      cl::value_desc("path"), cl::init(""), cl::cat(inputCat)};
   cl::opt<std::string> target{
       "target",
       cl::desc("Code generation target: host, x86-64-v3 (AVX2), x86-64-v4 "
@@ -69,12 +76,12 @@ struct Options {
                "sm_90a, sm_100, sm_100a, sm_103, sm_103a, sm_110, sm_110a, "
                "sm_120, sm_120a, sm_121, sm_121a (artifacts also need a "
                "ptxas that assembles the chip)"),
-      cl::init("host")};
+      cl::init("host"), cl::cat(targetCat)};
   cl::opt<std::string> cudaPath{
       "cuda-path",
       cl::desc("CUDA toolkit root for GPU targets (libdevice, ptxas, "
                "fatbinary); default $CUDA_HOME, $CUDA_PATH or /usr/local/cuda"),
-      cl::value_desc("dir"), cl::init("")};
+      cl::value_desc("dir"), cl::init(""), cl::cat(targetCat)};
   cl::opt<Stage> emit{
       "emit", cl::desc("Stop after this stage and print or write it"),
       cl::values(clEnumValN(Stage::Rwkv, "rwkv", "rwkv dialect, as imported"),
@@ -97,77 +104,79 @@ struct Options {
                  clEnumValN(Stage::Obj, "obj", "ELF object file"),
                  clEnumValN(Stage::So, "so",
                             "shared library + manifest in the -o directory")),
-      cl::init(Stage::So)};
+      cl::init(Stage::So), cl::cat(inputCat)};
   // Kernel tiling (see convert-rwkv-to-linalg); defaults are tuned for
   // Zen 4 class cores.
-  cl::opt<int64_t> linearRows{"linear-rows",
-                              cl::desc("Rows of W per linear register block"),
-                              cl::init(4), cl::Hidden};
+  cl::opt<int64_t> linearRows{
+      "linear-rows",
+      cl::desc("Rows of W per linear register block (default 4)"), cl::init(4),
+      cl::cat(tuningCat)};
   cl::opt<int64_t> linearTokens{
       "linear-tokens",
-      cl::desc("Tokens per linear register block (GPU: per warp, default 8)"),
-      cl::init(4), cl::Hidden};
-  cl::opt<int64_t> linearChunk{"linear-chunk",
-                               cl::desc("Tokens per linear cache block"),
-                               cl::init(64), cl::Hidden};
+      cl::desc("Tokens per linear register block (default 4; GPU: per warp, "
+               "default 8)"),
+      cl::init(4), cl::cat(tuningCat)};
+  cl::opt<int64_t> linearChunk{
+      "linear-chunk", cl::desc("Tokens per linear cache block (default 64)"),
+      cl::init(64), cl::cat(tuningCat)};
   cl::opt<int64_t> sequenceChunk{
       "sequence-chunk",
       cl::desc("Tokens per chunk of the parallel-form block functions "
-               "(rwkv-tile-sequence; 0: none)"),
-      cl::init(64), cl::Hidden};
+               "(rwkv-tile-sequence; default 64, 0: none)"),
+      cl::init(64), cl::cat(tuningCat)};
   cl::opt<int64_t> wkv5Chunk{
       "wkv5-chunk",
       cl::desc("Tokens per chunk of the RWKV-5/6 WKV chunk form in prompt "
                "calls (0: per-token scan)"),
-      cl::init(0), cl::Hidden};
+      cl::init(0), cl::cat(tuningCat)};
   cl::opt<int64_t> wkv7Chunk{
       "wkv7-chunk",
       cl::desc("Tokens per chunk of the RWKV-7 WKV (DPLR) chunk form in "
                "prompt calls (0: per-token scan)"),
-      cl::init(0), cl::Hidden};
+      cl::init(0), cl::cat(tuningCat)};
   cl::opt<int64_t> headTile{
       "head-tile",
       cl::desc("Heads per tile of the WKV ops (rwkv-tile-heads; 0: none)"),
-      cl::init(0), cl::Hidden};
+      cl::init(0), cl::cat(tuningCat)};
   cl::opt<int64_t> rowTile{
       "row-tile",
       cl::desc("Output rows per tile of the projections (rwkv-tile-rows; 0: "
                "none)"),
-      cl::init(0), cl::Hidden};
+      cl::init(0), cl::cat(tuningCat)};
   cl::opt<bool> remarks{
       "remarks",
       cl::desc("Print the optimization remarks of the passes: fusions and "
                "tilings they declined, and why"),
-      cl::init(false)};
+      cl::init(false), cl::cat(debugCat)};
   cl::opt<bool> verifyDiagnostics{
       "verify-diagnostics",
       cl::desc("Check that emitted diagnostics match expected-* lines in the "
                "spec (for tests)"),
-      cl::init(false)};
+      cl::init(false), cl::cat(debugCat)};
   cl::opt<bool> openmp{
       "openmp",
       cl::desc("Run projections, WKV heads and channel blocks on OpenMP "
                "threads (the runtime picks the count; default: on when "
                "LLVM's libomp is installed)"),
-      cl::init(openmpAvailable())};
+      cl::init(openmpAvailable()), cl::cat(targetCat)};
   cl::opt<bool> gpuEmulation{
       "gpu-emulation",
       cl::desc("Test infrastructure (GPU targets, --emit=so): also write "
                "kernels.emu.so, the kernels compiled for the host for the "
                "SIMT emulator of the test driver"),
-      cl::init(false), cl::Hidden};
+      cl::init(false), cl::Hidden, cl::cat(debugCat)};
   cl::opt<std::string> mode{
       "mode",
       cl::desc("Entry-point forms to build: recurrent (one token per call, "
                "decode), parallel (T tokens per call, prefill) or both"),
-      cl::init("both")};
+      cl::init("both"), cl::cat(inputCat)};
   cl::opt<bool> allLogits{
       "all-logits",
       cl::desc("Also build a parallel-form head over every token "
                "(entry head_all), so the runtime can return the logits of "
                "every position of a prompt in one call "
                "(rwkv_session_eval_sequence_all, rwkv-run --all-logits)"),
-      cl::init(false)};
+      cl::init(false), cl::cat(inputCat)};
 };
 
 /// Writes `content` to `path`, or stdout when `path` is empty.
@@ -464,6 +473,28 @@ int mlir::rwkv::compilerMain(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
   Options opts;
+  // The MLIR options people inspecting a lowering reach for; everything else
+  // LLVM and MLIR register stays available behind --help-hidden.
+  auto &registered = cl::getRegisteredOptions();
+  for (StringRef name :
+       {"mlir-print-ir-after-all", "mlir-print-ir-before-all",
+        "mlir-print-ir-after", "mlir-print-ir-tree-dir", "mlir-timing",
+        "mlir-pass-statistics", "mlir-pass-pipeline-crash-reproducer"}) {
+    auto it = registered.find(name);
+    if (it != registered.end())
+      it->second->addCategory(debugCat);
+  }
+  // Hidden, not ReallyHidden (what cl::HideUnrelatedOptions sets), so that
+  // --help-hidden still lists them.
+  for (auto &entry : registered) {
+    cl::Option *o = entry.second;
+    bool ours = llvm::any_of(o->Categories, [](cl::OptionCategory *c) {
+      return c == &inputCat || c == &targetCat || c == &tuningCat ||
+             c == &debugCat || c->getName() == "Generic Options";
+    });
+    if (!ours && o->getOptionHiddenFlag() == cl::NotHidden)
+      o->setHiddenFlag(cl::Hidden);
+  }
   cl::ParseCommandLineOptions(
       argc, argv,
       "rwkvc: compile an RWKV model spec (TOML) to a shared library and "

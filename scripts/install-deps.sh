@@ -7,7 +7,8 @@ PACKAGES=(
   cmake ninja-build ccache python3 git gcc libc6-dev pkg-config
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libtomlplusplus-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-  libomp-22-dev libopenblas-dev libclang-rt-22-dev
+  libomp-22-dev libopenblas-dev libclang-rt-22-dev libcli11-dev
+  python3-numpy python3-pytest
 )
 
 missing=()

@@ -2,6 +2,7 @@
 # lit configuration for rwkv-mlir.
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -19,6 +20,8 @@ config.excludes = ["Inputs", "fuzz", "CMakeLists.txt", "lit.cfg.py", "lit.site.c
 llvm_config.use_default_substitutions()
 # `not` and `count` at the start of a command come from PATH.
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# Helper scripts of the tests run under the interpreter that runs lit.
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%specs", os.path.join(config.rwkv_src_root, "specs")))
 config.substitutions.append(("%shared_data", config.rwkv_shared_data))
 

@@ -1,13 +1,15 @@
-//===- rwkv-run.cpp - run or benchmark a compiled RWKV model --------------===//
+//===- rwkv-run.cpp - run, benchmark or score a compiled RWKV model -------===//
 //
-// Inspect:   rwkv-run --model DIR [--weights FILE] [--tokens 34,105,110]
-//                     [--logits-out FILE] [--top K] [--bench N]
-//                     [--prefill N] [--batch B] [--mode M]
-// Generate:  rwkv-run --model DIR --weights FILE --vocab FILE|bytes
-//                     --prompt TEXT -n N [--temperature T] [--top-p P]
-//                     [--top-k K] [--presence-penalty A]
-//                     [--frequency-penalty B] [--penalty-decay D]
-//                     [--stop STR]... [--seed S]
+// Inspect:    rwkv-run --model DIR [--weights FILE] [--tokens 34,105,110]
+//                      [--logits-out FILE [--all-logits]] [--top K]
+//                      [--bench N] [--prefill N] [--batch B] [--mode M]
+// Generate:   rwkv-run --model DIR --weights FILE --vocab FILE|bytes
+//                      --prompt TEXT -n N [--temperature T] [--top-p P]
+//                      [--top-k K] [--presence-penalty A]
+//                      [--frequency-penalty B] [--penalty-decay D]
+//                      [--stop STR]... [--seed S]
+// Perplexity: rwkv-run --model DIR --weights FILE --vocab FILE|bytes
+//                      --perplexity TEXT_FILE [--json]
 //
 // Everything runs through the runtime's C API. Inspect mode evaluates the
 // tokens from a fresh state, prints the top-K next tokens, optionally writes
@@ -15,158 +17,89 @@
 // decode steps. Generate mode tokenizes the prompt, then streams N sampled
 // tokens to stdout as UTF-8 (statistics go to stderr). Both can start from
 // a saved state (--load-state) or a state-tuning file (--state-tuning) and
-// save the final state (--save-state).
+// save the final state (--save-state). --perplexity scores a text file;
+// --json prints one machine-readable report instead of the text. The tool
+// depends on the runtime only (CLI11 parses the command line), not on LLVM.
 //
 //===----------------------------------------------------------------------===//
 
 #include "rwkv/runtime.h"
 
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/Format.h"
-#include "llvm/Support/raw_ostream.h"
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <numeric>
 #include <string>
+#include <unistd.h>
+#include <utility>
 #include <vector>
 
-namespace cl = llvm::cl;
+namespace {
 
-static cl::opt<std::string>
-    modelDir("model", cl::desc("Artifact directory written by rwkvc"),
-             cl::value_desc("dir"));
-static cl::opt<std::string> listTensors(
-    "list-tensors",
-    cl::desc("Print the tensors of a weights file (.pth, safetensors, "
-             "rwkv.cpp .bin): name, dtype, shape; then exit"),
-    cl::value_desc("file"));
-static cl::opt<std::string> weightsPath(
-    "weights",
-    cl::desc("Checkpoint (rwkv.cpp .bin); synthetic weights if omitted"),
-    cl::value_desc("file"), cl::init(""));
-static cl::opt<std::string>
-    tokenList("tokens", cl::desc("Comma-separated prompt token ids"),
-              cl::value_desc("ids"), cl::init("0"));
-static cl::opt<std::string>
-    logitsOut("logits-out",
-              cl::desc("Write the last token's logits (little-endian float32)"),
-              cl::value_desc("file"), cl::init(""));
-static cl::opt<bool> allLogits(
-    "all-logits",
-    cl::desc("With --logits-out: write the logits after every prompt token, "
-             "[batch][tokens][vocab] (the parallel form needs an artifact "
-             "built with rwkvc --all-logits)"),
-    cl::init(false));
-static cl::opt<unsigned>
-    topK("top", cl::desc("How many top next tokens to print"), cl::init(5));
-static cl::opt<unsigned> benchTokens(
-    "bench", cl::desc("After the prompt, time this many greedy decode steps"),
-    cl::init(0));
-static cl::opt<uint64_t>
-    syntheticSeed("synthetic-seed", cl::desc("Seed of the synthetic weights"),
-                  cl::init(0));
+/// The command line. Names and defaults are those of the LLVM-based tool
+/// this replaced (its scripts keep working); the groups are what --help
+/// shows.
+struct Options {
+  std::string modelDir, listTensors, weightsPath, tokenList = "0", logitsOut;
+  bool allLogits = false;
+  unsigned topK = 5, benchTokens = 0;
+  uint64_t syntheticSeed = 0;
+  // Generation.
+  std::string prompt, vocabPath;
+  unsigned numTokens = 100;
+  float temperature = 1.0f, topP = 0.85f;
+  int topKSample = 0;
+  float presencePenalty = 0.2f, frequencyPenalty = 0.2f, penaltyDecay = 0.996f;
+  std::vector<std::string> stopStrings;
+  uint64_t seed = 0;
+  // Evaluation.
+  std::string perplexity;
+  bool json = false;
+  // State.
+  std::string loadState, saveState, stateTuning;
+  // Tuning.
+  std::string mode = "auto";
+  unsigned chunk = 0, threads = 0, batchSize = 1, prefillTokens = 0;
+  // Debugging.
+  bool checkFinite = false;
 
-static cl::OptionCategory genCat("Generation");
-static cl::opt<std::string>
-    prompt("prompt", cl::desc("Generate: the prompt text (needs --vocab)"),
-           cl::value_desc("text"), cl::cat(genCat));
-static cl::opt<std::string> vocabPath(
-    "vocab",
-    cl::desc("World vocab file (rwkv_vocab_v20230424.txt), or 'bytes' for "
-             "byte-level models (id = byte)"),
-    cl::value_desc("file"), cl::cat(genCat));
-static cl::opt<unsigned> numTokens("n", cl::desc("Tokens to generate"),
-                                   cl::init(100), cl::cat(genCat));
-static cl::opt<float> temperature("temperature",
-                                  cl::desc("Sampling temperature (0: greedy)"),
-                                  cl::init(1.0f), cl::cat(genCat));
-static cl::opt<float> topP("top-p", cl::desc("Nucleus sampling threshold"),
-                           cl::init(0.85f), cl::cat(genCat));
-static cl::opt<int> topKSample("top-k",
-                               cl::desc("Sample among the K most likely (0: "
-                                        "all)"),
-                               cl::init(0), cl::cat(genCat));
-static cl::opt<float> presencePenalty("presence-penalty",
-                                      cl::desc("Subtracted from the logit of "
-                                               "every generated token"),
-                                      cl::init(0.2f), cl::cat(genCat));
-static cl::opt<float> frequencyPenalty(
-    "frequency-penalty",
-    cl::desc("Subtracted per (decayed) occurrence of a generated token"),
-    cl::init(0.2f), cl::cat(genCat));
-static cl::opt<float> penaltyDecay("penalty-decay",
-                                   cl::desc("Per-token decay of the "
-                                            "occurrence counts"),
-                                   cl::init(0.996f), cl::cat(genCat));
-static cl::list<std::string>
-    stopStrings("stop",
-                cl::desc("Stop when the output contains this string "
-                         "(not printed; repeatable)"),
-                cl::cat(genCat));
-static cl::opt<uint64_t> seed("seed", cl::desc("Sampling seed"), cl::init(0),
-                              cl::cat(genCat));
+  bool promptGiven = false; ///< --prompt on the command line (even empty)
+  bool generating() const { return promptGiven; }
+};
+Options opt;
 
-static cl::OptionCategory stateCat("State");
-static cl::opt<std::string>
-    loadState("load-state", cl::desc("Start from a saved session state"),
-              cl::value_desc("file"), cl::cat(stateCat));
-static cl::opt<std::string> saveState("save-state",
-                                      cl::desc("Save the final session state"),
-                                      cl::value_desc("file"),
-                                      cl::cat(stateCat));
-static cl::opt<std::string> stateTuning(
-    "state-tuning",
-    cl::desc("Start from a state-tuning checkpoint (blocks.N.att.time_state)"),
-    cl::value_desc("file"), cl::cat(stateCat));
+/// printf to a stream; the tool's only formatting helper.
+void print(std::FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void print(std::FILE *f, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  std::vfprintf(f, fmt, args);
+  va_end(args);
+}
 
-static cl::opt<std::string>
-    mode("mode",
-         cl::desc("Prompt evaluation: auto (parallel form for "
-                  "prompts), recurrent or parallel"),
-         cl::init("auto"));
-static cl::opt<unsigned>
-    chunk("chunk",
-          cl::desc("Tokens per parallel call (0: the runtime's default, as "
-                   "many as keep one activation within 32 MiB)"),
-          cl::init(0));
-static cl::opt<unsigned>
-    threads("num-threads",
-            cl::desc("Threads for the model's parallel loops (0: all CPUs)"),
-            cl::init(0));
-static cl::opt<bool> checkFinite(
-    "check-finite",
-    cl::desc("Check every output of every layer for NaN/Inf and stop at the "
-             "first, naming the tensor, layer and token position (slow)"),
-    cl::init(false));
-static cl::opt<unsigned> batchSize(
-    "batch",
-    cl::desc("Sequences evaluated side by side (inspect and benchmark modes): "
-             "sequence b gets --tokens rotated left by b, --logits-out gets "
-             "every sequence's row; throughput counts all of them"),
-    cl::init(1));
-static cl::opt<unsigned> prefillTokens(
-    "prefill",
-    cl::desc("Benchmark: time a synthetic prompt of this many tokens first"),
-    cl::init(0));
-
-static int die(const std::string &what) {
-  llvm::errs() << "rwkv-run: error: " << what << "\n";
+int die(const std::string &what) {
+  print(stderr, "rwkv-run: error: %s\n", what.c_str());
   return 1;
 }
 
-static void warn(const std::string &what) {
-  llvm::errs() << "rwkv-run: warning: " << what << "\n";
+void warn(const std::string &what) {
+  print(stderr, "rwkv-run: warning: %s\n", what.c_str());
 }
 
 /// Warns when logits are not all finite (NaN/Inf from the weights or a
 /// loaded state would otherwise print as ordinary numbers).
-static void warnIfNotFinite(const std::vector<float> &logits,
-                            const char *what) {
+void warnIfNotFinite(const std::vector<float> &logits, const char *what) {
   size_t bad = 0, first = 0;
   for (size_t i = logits.size(); i-- > 0;)
     if (!std::isfinite(logits[i]))
@@ -181,8 +114,7 @@ static void warnIfNotFinite(const std::vector<float> &logits,
 
 /// Writes `n` bytes to `path`, checking every step (a full disk shows up at
 /// fwrite, fflush or fclose); returns an error message or "".
-static std::string writeFile(const std::string &path, const void *data,
-                             size_t n) {
+std::string writeFile(const std::string &path, const void *data, size_t n) {
   std::FILE *f = std::fopen(path.c_str(), "wb");
   if (!f)
     return "cannot open '" + path + "' for writing: " + std::strerror(errno);
@@ -198,7 +130,7 @@ static std::string writeFile(const std::string &path, const void *data,
   return "";
 }
 
-static bool parseTokens(const std::string &text, std::vector<int32_t> &out) {
+bool parseTokens(const std::string &text, std::vector<int32_t> &out) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find(',', pos);
@@ -256,13 +188,38 @@ private:
   std::string pending_;
 };
 
-static double secondsSince(std::chrono::steady_clock::time_point start) {
+double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
-/// Generate mode: tokenize --prompt, evaluate it, then sample --n tokens,
-/// streaming the text.
+/// Progress of long work on stderr, only when stderr is a terminal
+/// (quiet in scripts and logs); one line rewritten in place.
+class Progress {
+public:
+  Progress(const char *what, int64_t total)
+      : what_(what), total_(total), shown_(isatty(STDERR_FILENO) != 0) {}
+  void update(int64_t done) {
+    if (!shown_ || secondsSince(last_) < 0.25)
+      return;
+    last_ = std::chrono::steady_clock::now();
+    print(stderr, "\r%s: %lld / %lld tokens", what_,
+          static_cast<long long>(done), static_cast<long long>(total_));
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  ~Progress() {
+    if (drawn_)
+      print(stderr, "\r\033[K");
+  }
+
+private:
+  const char *what_;
+  int64_t total_;
+  bool shown_, drawn_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 /// Frees a C API object when it goes out of scope (every return path,
 /// errors included).
 template <typename T, void (*Free)(T *)> struct Owned {
@@ -283,37 +240,60 @@ using TokenizerPtr = Owned<rwkv_tokenizer, rwkv_tokenizer_free>;
 using SamplerPtr = Owned<rwkv_sampler, rwkv_sampler_free>;
 using DecoderPtr = Owned<rwkv_decoder, rwkv_decoder_free>;
 
-static int generate(rwkv_model *model, rwkv_session *session,
-                    std::vector<float> &logits) {
-  if (vocabPath.empty())
-    return die("--prompt needs --vocab (a World vocab file, or 'bytes')");
-  TokenizerPtr tok;
-  bool world = vocabPath != "bytes";
-  if ((world ? rwkv_tokenizer_load_world(vocabPath.c_str(), tok.out())
+/// The tokenizer --vocab names (a World vocabulary file, or "bytes"), or an
+/// error message naming `needer`.
+std::string loadTokenizer(rwkv_model *model, const char *needer,
+                          TokenizerPtr &tok) {
+  if (opt.vocabPath.empty())
+    return std::string(needer) +
+           " needs --vocab (a World vocab file, or 'bytes')";
+  bool world = opt.vocabPath != "bytes";
+  if ((world ? rwkv_tokenizer_load_world(opt.vocabPath.c_str(), tok.out())
              : rwkv_tokenizer_create_bytes(0, tok.out())) != RWKV_OK)
-    return die(rwkv_last_error());
+    return rwkv_last_error();
   const int64_t vocab = rwkv_model_vocab_size(model);
   if (rwkv_tokenizer_vocab_size(tok) > vocab)
-    return die(
-        "the tokenizer has " + std::to_string(rwkv_tokenizer_vocab_size(tok)) +
-        " ids, more than the model's vocabulary of " + std::to_string(vocab));
+    return "the tokenizer has " +
+           std::to_string(rwkv_tokenizer_vocab_size(tok)) +
+           " ids, more than the model's vocabulary of " + std::to_string(vocab);
+  return "";
+}
+
+/// Token ids of `text`, or an error message.
+std::string encode(rwkv_tokenizer *tok, const std::string &text,
+                   std::vector<int32_t> &ids) {
   size_t n = 0;
-  rwkv_tokenizer_encode(tok, prompt.data(), prompt.size(), nullptr, 0, &n);
-  std::vector<int32_t> ids(n);
-  if (n == 0)
+  rwkv_tokenizer_encode(tok, text.data(), text.size(), nullptr, 0, &n);
+  ids.resize(n);
+  if (n && rwkv_tokenizer_encode(tok, text.data(), text.size(), ids.data(), n,
+                                 &n) != RWKV_OK)
+    return rwkv_last_error();
+  return "";
+}
+
+/// Generate mode: tokenize --prompt, evaluate it, then sample --n tokens,
+/// streaming the text.
+int generate(rwkv_model *model, rwkv_session *session,
+             std::vector<float> &logits) {
+  TokenizerPtr tok;
+  if (std::string error = loadTokenizer(model, "--prompt", tok); !error.empty())
+    return die(error);
+  const bool world = opt.vocabPath != "bytes";
+  const int64_t vocab = rwkv_model_vocab_size(model);
+  std::vector<int32_t> ids;
+  if (std::string error = encode(tok, opt.prompt, ids); !error.empty())
+    return die(error);
+  if (ids.empty())
     return die("--prompt is empty");
-  if (rwkv_tokenizer_encode(tok, prompt.data(), prompt.size(), ids.data(), n,
-                            &n) != RWKV_OK)
-    return die(rwkv_last_error());
 
   rwkv_sampler_params params = rwkv_sampler_default_params();
-  params.temperature = temperature;
-  params.top_p = topP;
-  params.top_k = topKSample;
-  params.presence_penalty = presencePenalty;
-  params.frequency_penalty = frequencyPenalty;
-  params.penalty_decay = penaltyDecay;
-  params.seed = seed;
+  params.temperature = opt.temperature;
+  params.top_p = opt.topP;
+  params.top_k = opt.topKSample;
+  params.presence_penalty = opt.presencePenalty;
+  params.frequency_penalty = opt.frequencyPenalty;
+  params.penalty_decay = opt.penaltyDecay;
+  params.seed = opt.seed;
   SamplerPtr sampler;
   DecoderPtr decoder;
   if (rwkv_sampler_create(&params, vocab, sampler.out()) != RWKV_OK ||
@@ -328,13 +308,12 @@ static int generate(rwkv_model *model, rwkv_session *session,
   double prefill = secondsSince(start);
   warnIfNotFinite(logits, "logits after the prompt");
 
-  std::vector<std::string> stops(stopStrings.begin(), stopStrings.end());
-  StopFilter out(stops);
+  StopFilter out(opt.stopStrings);
   const std::string unweighted = " \t0123456789";
   unsigned generated = 0;
   bool stopped = false;
   start = std::chrono::steady_clock::now();
-  while (generated < numTokens && !stopped) {
+  while (generated < opt.numTokens && !stopped) {
     int32_t next = 0;
     if (rwkv_sampler_sample(sampler, logits.data(), &next) != RWKV_OK)
       return die(rwkv_last_error());
@@ -366,146 +345,463 @@ static int generate(rwkv_model *model, rwkv_session *session,
   }
   double decode = secondsSince(start);
   std::fputs("\n", stdout);
-  llvm::errs() << llvm::format(
-      "prompt   %zu tokens in %.3f s (%.1f tok/s); generated %u tokens in "
-      "%.3f s (%.1f tok/s)%s\n",
-      ids.size(), prefill, ids.size() / prefill, generated, decode,
-      generated / decode, stopped ? "; stopped at a stop string" : "");
+  print(stderr,
+        "prompt   %zu tokens in %.3f s (%.1f tok/s); generated %u tokens in "
+        "%.3f s (%.1f tok/s)%s\n",
+        ids.size(), prefill, ids.size() / prefill, generated, decode,
+        generated / decode, stopped ? "; stopped at a stop string" : "");
   return 0;
 }
 
-static int runMain();
+/// --perplexity FILE: the text's tokens through one sequence, in pieces of
+/// up to 256 tokens with the logits of every position; the negative log
+/// likelihood of each token given the ones before it (every token but the
+/// first), as perplexity, nats per token and bits per byte of the scored
+/// tokens' bytes (what rwkv.cpp's measure_perplexity and llama.cpp's
+/// llama-perplexity report). The session's mode decides the form: the
+/// parallel one needs an artifact built with rwkvc --all-logits (auto falls
+/// back to the recurrent form).
+int perplexity(rwkv_model *model, rwkv_session *session,
+               nlohmann::json &report) {
+  TokenizerPtr tok;
+  if (std::string error = loadTokenizer(model, "--perplexity", tok);
+      !error.empty())
+    return die(error);
+  std::ifstream in(opt.perplexity, std::ios::binary);
+  if (!in)
+    return die("--perplexity: cannot read '" + opt.perplexity +
+               "': " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  if (in.bad())
+    return die("--perplexity: cannot read '" + opt.perplexity +
+               "': " + std::strerror(errno));
+  std::vector<int32_t> ids;
+  if (std::string error = encode(tok, text, ids); !error.empty())
+    return die(error);
+  if (ids.size() < 2)
+    return die("--perplexity: '" + opt.perplexity + "' has " +
+               std::to_string(ids.size()) +
+               " tokens; scoring needs at least 2 (each token is predicted "
+               "from the ones before it)");
+  const int64_t vocab = rwkv_model_vocab_size(model);
+  const int64_t n = static_cast<int64_t>(ids.size()), piece = 256;
+  std::vector<float> logits(static_cast<size_t>(piece * vocab));
+  double nll = 0;
+  int64_t bytes = 0;
+  Progress progress("perplexity", n);
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t at = 0; at + 1 < n; at += piece) {
+    // Positions at … at + len − 1 predict the tokens after them.
+    int64_t len = std::min(piece, n - 1 - at);
+    if (rwkv_session_eval_sequence_all(session, ids.data() + at, len,
+                                       logits.data()) != RWKV_OK)
+      return die(rwkv_last_error());
+    for (int64_t t = 0; t < len; ++t) {
+      const float *row = logits.data() + t * vocab;
+      double peak = *std::max_element(row, row + vocab), sum = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(static_cast<double>(row[v]) - peak);
+      int32_t next = ids[static_cast<size_t>(at + t + 1)];
+      double term = peak + std::log(sum) - static_cast<double>(row[next]);
+      if (!std::isfinite(term))
+        return die("--perplexity: the logits at position " +
+                   std::to_string(at + t) +
+                   " are not finite; rerun with --check-finite to find the "
+                   "tensor, layer and position where they first appear");
+      nll += term;
+      const char *b = nullptr;
+      size_t blen = 0;
+      if (rwkv_tokenizer_token_bytes(tok, next, &b, &blen) != RWKV_OK)
+        return die(rwkv_last_error());
+      bytes += static_cast<int64_t>(blen);
+    }
+    progress.update(at + len);
+  }
+  double seconds = secondsSince(start);
+  const int64_t scored = n - 1;
+  double perTok = nll / static_cast<double>(scored);
+  double bpb = nll / std::log(2.0) / static_cast<double>(bytes);
+  report["perplexity"] = {{"file", opt.perplexity},
+                          {"tokens", n},
+                          {"scored_tokens", scored},
+                          {"scored_bytes", bytes},
+                          {"nll_nats", nll},
+                          {"nats_per_token", perTok},
+                          {"perplexity", std::exp(perTok)},
+                          {"bits_per_byte", bpb},
+                          {"seconds", seconds}};
+  if (!opt.json)
+    print(stdout,
+          "perplexity  %s: %lld tokens, %lld scored (%lld bytes): perplexity "
+          "%.6f, %.6f nats/token, %.6f bits/byte (%.1f tok/s)\n",
+          opt.perplexity.c_str(), static_cast<long long>(n),
+          static_cast<long long>(scored), static_cast<long long>(bytes),
+          std::exp(perTok), perTok, bpb, n / seconds);
+  return 0;
+}
+
+/// The command line, with the options grouped as --help shows them.
+void defineOptions(CLI::App &app) {
+  const char *input = "Input", *output = "Output", *generation = "Generation",
+             *state = "State", *tuning = "Tuning", *bench = "Benchmark",
+             *debug = "Debugging";
+  app.add_option("--model", opt.modelDir, "Artifact directory written by rwkvc")
+      ->type_name("DIR")
+      ->group(input);
+  app.add_option("--weights", opt.weightsPath,
+                 "Checkpoint: .pth, safetensors or rwkv.cpp .bin (synthetic "
+                 "weights if omitted)")
+      ->type_name("FILE")
+      ->group(input);
+  app.add_option("--synthetic-seed", opt.syntheticSeed,
+                 "Seed of the synthetic weights")
+      ->group(input);
+  app.add_option("--tokens", opt.tokenList,
+                 "Comma-separated prompt token ids (inspect mode)")
+      ->type_name("IDS")
+      ->capture_default_str()
+      ->group(input);
+  app.add_option("--vocab", opt.vocabPath,
+                 "World vocab file (rwkv_vocab_v20230424.txt), or 'bytes' for "
+                 "byte-level models (id = byte)")
+      ->type_name("FILE")
+      ->group(input);
+  app.add_option("--list-tensors", opt.listTensors,
+                 "Print the tensors of a weights file (.pth, safetensors, "
+                 "rwkv.cpp .bin): name, dtype, shape; then exit")
+      ->type_name("FILE")
+      ->group(input);
+
+  app.add_option("--logits-out", opt.logitsOut,
+                 "Write the last token's logits (little-endian float32)")
+      ->type_name("FILE")
+      ->group(output);
+  app.add_flag("--all-logits", opt.allLogits,
+               "With --logits-out: the logits after every prompt token, "
+               "[batch][tokens][vocab] (the parallel form needs an artifact "
+               "built with rwkvc --all-logits)")
+      ->group(output);
+  app.add_option("--top", opt.topK, "How many top next tokens to print")
+      ->capture_default_str()
+      ->group(output);
+  app.add_option("--perplexity", opt.perplexity,
+                 "Score a text file (needs --vocab): perplexity, nats per "
+                 "token and bits per byte")
+      ->type_name("FILE")
+      ->group(output);
+  app.add_flag("--json", opt.json,
+               "Print one JSON object on stdout instead of the text report "
+               "(model, prompt, top tokens, benchmark, perplexity)")
+      ->group(output);
+
+  app.add_option("--prompt", opt.prompt,
+                 "Generate: the prompt text (needs --vocab); the output "
+                 "streams to stdout")
+      ->type_name("TEXT")
+      ->group(generation);
+  app.add_option("-n", opt.numTokens, "Tokens to generate")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--temperature", opt.temperature,
+                 "Sampling temperature (0: greedy)")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--top-p", opt.topP, "Nucleus sampling threshold")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--top-k", opt.topKSample,
+                 "Sample among the K most likely (0: all)")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--presence-penalty", opt.presencePenalty,
+                 "Subtracted from the logit of every generated token")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--frequency-penalty", opt.frequencyPenalty,
+                 "Subtracted per (decayed) occurrence of a generated token")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--penalty-decay", opt.penaltyDecay,
+                 "Per-token decay of the occurrence counts")
+      ->capture_default_str()
+      ->group(generation);
+  app.add_option("--stop", opt.stopStrings,
+                 "Stop when the output contains this string (not printed; "
+                 "repeatable)")
+      ->type_name("STR")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(generation);
+  app.add_option("--seed", opt.seed, "Sampling seed")
+      ->capture_default_str()
+      ->group(generation);
+
+  app.add_option("--load-state", opt.loadState,
+                 "Start from a saved session state")
+      ->type_name("FILE")
+      ->group(state);
+  app.add_option("--save-state", opt.saveState, "Save the final session state")
+      ->type_name("FILE")
+      ->group(state);
+  app.add_option("--state-tuning", opt.stateTuning,
+                 "Start from a state-tuning checkpoint "
+                 "(blocks.N.att.time_state)")
+      ->type_name("FILE")
+      ->group(state);
+
+  app.add_option("--mode", opt.mode,
+                 "Prompt evaluation: auto (parallel form for prompts), "
+                 "recurrent or parallel")
+      ->capture_default_str()
+      ->group(tuning);
+  app.add_option("--chunk", opt.chunk,
+                 "Tokens per parallel call (0: the runtime's default, as many "
+                 "as keep one activation within 32 MiB)")
+      ->capture_default_str()
+      ->group(tuning);
+  app.add_option("--num-threads", opt.threads,
+                 "Threads for the model's parallel loops (0: all CPUs)")
+      ->capture_default_str()
+      ->group(tuning);
+  app.add_option("--batch", opt.batchSize,
+                 "Sequences evaluated side by side (inspect and benchmark "
+                 "modes): sequence b gets --tokens rotated left by b, "
+                 "--logits-out gets every sequence's row")
+      ->capture_default_str()
+      ->group(tuning);
+
+  app.add_option("--bench", opt.benchTokens,
+                 "After the prompt, time this many greedy decode steps")
+      ->capture_default_str()
+      ->group(bench);
+  app.add_option("--prefill", opt.prefillTokens,
+                 "Time a synthetic prompt of this many tokens first")
+      ->capture_default_str()
+      ->group(bench);
+
+  app.add_flag("--check-finite", opt.checkFinite,
+               "Check every output of every layer for NaN/Inf and stop at the "
+               "first, naming the tensor, layer and token position (slow)")
+      ->group(debug);
+}
+
+int runMain();
+
+/// CLI11's layout with one blank line between option groups (not two), so
+/// the whole help fits on one screen.
+class CompactFormatter : public CLI::Formatter {
+public:
+  std::string make_group(std::string group, bool isPositional,
+                         std::vector<const CLI::Option *> opts) const override {
+    std::string out = group + ":\n";
+    for (const CLI::Option *o : opts)
+      out += make_option(o, isPositional);
+    return out;
+  }
+  std::string make_usage(const CLI::App *app, std::string name) const override {
+    return CLI::Formatter::make_usage(app, std::move(name)) + "\n";
+  }
+};
+
+} // namespace
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(
-      argc, argv, "rwkv-run: run or benchmark a compiled RWKV model\n");
+  CLI::App app{"rwkv-run: run, benchmark or score a compiled RWKV model "
+               "(through the runtime's C API)\n\n"
+               "  inspect:    rwkv-run --model DIR [--weights FILE] "
+               "[--tokens 34,105,110]\n"
+               "  generate:   rwkv-run --model DIR --weights FILE --vocab "
+               "FILE|bytes --prompt TEXT -n N\n"
+               "  benchmark:  rwkv-run --model DIR --prefill 512 --bench 128\n"
+               "  perplexity: rwkv-run --model DIR --weights FILE --vocab "
+               "FILE|bytes --perplexity TEXT_FILE",
+               "rwkv-run"};
+  // As with most command-line tools, a repeated option's last value wins
+  // (scripts append overrides to a base command line).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.formatter(std::make_shared<CompactFormatter>());
+  defineOptions(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() == 0)
+      return app.exit(e);
+    return die(std::string(e.what()) + " (see rwkv-run --help)");
+  }
+  opt.promptGiven = app.count("--prompt") > 0;
   int rc = runMain();
   // Output that could not be written is an error, not exit 0 (e.g. stdout
   // on a full disk).
-  std::fflush(stdout);
-  llvm::outs().flush();
-  if (std::ferror(stdout) || llvm::outs().has_error()) {
-    std::error_code ec = llvm::outs().error();
-    llvm::outs().clear_error();
-    return die("cannot write to standard output" +
-               (ec ? ": " + ec.message() : std::string()));
-  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    return die(std::string("cannot write to standard output: ") +
+               std::strerror(errno ? errno : EIO));
   return rc;
 }
 
-static int runMain() {
-  if (threads > rwkv_thread_limit()) {
-    warn("--num-threads=" + std::to_string(threads) + " is more than the " +
+namespace {
+
+int runMain() {
+  if (opt.threads > rwkv_thread_limit()) {
+    warn("--num-threads=" + std::to_string(opt.threads) + " is more than the " +
          std::to_string(rwkv_thread_limit()) +
          " threads a session accepts on this machine; using " +
          std::to_string(rwkv_thread_limit()));
-    threads = static_cast<unsigned>(rwkv_thread_limit());
+    opt.threads = static_cast<unsigned>(rwkv_thread_limit());
   }
-  if (!listTensors.empty()) {
-    auto print = [](const char *name, const char *dtype, int64_t rank,
-                    const int64_t *shape, void *) {
+  if (!opt.listTensors.empty()) {
+    auto show = [](const char *name, const char *dtype, int64_t rank,
+                   const int64_t *shape, void *) {
       std::string dims;
       for (int64_t d = 0; d < rank; ++d)
         dims += (d ? ", " : "") + std::to_string(shape[d]);
-      llvm::outs() << llvm::left_justify(name, 40) << " "
-                   << llvm::left_justify(dtype, 5) << " [" << dims << "]\n";
+      print(stdout, "%-40s %-5s [%s]\n", name, dtype, dims.c_str());
     };
-    if (rwkv_weights_list_tensors(listTensors.c_str(), print, nullptr) !=
+    if (rwkv_weights_list_tensors(opt.listTensors.c_str(), show, nullptr) !=
         RWKV_OK)
       return die(rwkv_last_error());
     return 0;
   }
-  if (modelDir.empty())
+  if (opt.modelDir.empty())
     return die("--model DIR is required (the artifact directory written by "
                "rwkvc), unless --list-tensors is given");
   std::vector<int32_t> tokens;
-  if (!parseTokens(tokenList, tokens))
+  if (!parseTokens(opt.tokenList, tokens))
     return die("--tokens must be a comma-separated list of non-negative "
                "integers, got '" +
-               tokenList + "'");
+               opt.tokenList + "'");
+  if (opt.generating() && !opt.perplexity.empty())
+    return die("--prompt (generate) and --perplexity (score) are separate "
+               "runs; give one of them");
+  if (opt.json && opt.generating())
+    return die("--json reports inspect, benchmark and perplexity runs; "
+               "generation (--prompt) streams text");
+
+  if (opt.batchSize == 0)
+    return die("--batch must be at least 1");
+  if (opt.batchSize > 1 && opt.generating())
+    return die("--batch applies to inspect and benchmark modes; generation "
+               "(--prompt) runs one sequence");
+  if (opt.batchSize > 1 && !opt.perplexity.empty())
+    return die("--batch applies to inspect and benchmark modes; "
+               "--perplexity scores one sequence");
 
   ModelPtr model;
   rwkv_status st =
-      weightsPath.empty()
-          ? rwkv_model_load_synthetic(modelDir.c_str(), syntheticSeed,
+      opt.weightsPath.empty()
+          ? rwkv_model_load_synthetic(opt.modelDir.c_str(), opt.syntheticSeed,
                                       model.out())
-          : rwkv_model_load(modelDir.c_str(), weightsPath.c_str(), model.out());
+          : rwkv_model_load(opt.modelDir.c_str(), opt.weightsPath.c_str(),
+                            model.out());
   if (st != RWKV_OK)
     return die(rwkv_last_error());
   const int64_t vocab = rwkv_model_vocab_size(model);
-  // In generate mode stdout carries only the generated text.
-  llvm::raw_ostream &info =
-      prompt.getNumOccurrences() ? llvm::errs() : llvm::outs();
-  info << "model    " << rwkv_model_name(model) << " ("
-       << rwkv_model_n_layer(model) << " layers, d_model "
-       << rwkv_model_d_model(model) << ", vocab " << vocab << ")\n";
-  if (weightsPath.empty())
-    info << "weights  synthetic (seed " << syntheticSeed << ")\n";
-  else
-    info << "weights  " << weightsPath << " ("
-         << llvm::format("%.1f", rwkv_model_weight_bytes(model) / 1e6)
-         << " MB, "
-         << llvm::format("%.1f", rwkv_model_mapped_weight_bytes(model) / 1e6)
-         << " MB used in place from the mapped file)\n";
+  nlohmann::json report;
+  report["model"] = {{"name", rwkv_model_name(model)},
+                     {"n_layer", rwkv_model_n_layer(model)},
+                     {"d_model", rwkv_model_d_model(model)},
+                     {"vocab_size", vocab},
+                     {"device", rwkv_model_device(model)},
+                     {"weights", opt.weightsPath.empty()
+                                     ? nlohmann::json(nullptr)
+                                     : nlohmann::json(opt.weightsPath)},
+                     {"weight_bytes", rwkv_model_weight_bytes(model)}};
+  // In generate mode stdout carries only the generated text; with --json
+  // only the report.
+  std::FILE *info = opt.json ? nullptr : opt.generating() ? stderr : stdout;
+  if (info) {
+    print(info, "model    %s (%lld layers, d_model %lld, vocab %lld)\n",
+          rwkv_model_name(model),
+          static_cast<long long>(rwkv_model_n_layer(model)),
+          static_cast<long long>(rwkv_model_d_model(model)),
+          static_cast<long long>(vocab));
+    if (opt.weightsPath.empty())
+      print(info, "weights  synthetic (seed %llu)\n",
+            static_cast<unsigned long long>(opt.syntheticSeed));
+    else
+      print(info,
+            "weights  %s (%.1f MB, %.1f MB used in place from the mapped "
+            "file)\n",
+            opt.weightsPath.c_str(), rwkv_model_weight_bytes(model) / 1e6,
+            rwkv_model_mapped_weight_bytes(model) / 1e6);
+  }
 
-  if (batchSize == 0)
-    return die("--batch must be at least 1");
-  if (batchSize > 1 && prompt.getNumOccurrences())
-    return die("--batch applies to inspect and benchmark modes; generation "
-               "(--prompt) runs one sequence");
-  const size_t B = batchSize;
+  const size_t B = opt.batchSize;
   SessionPtr session;
   if (rwkv_session_create(model, static_cast<int64_t>(B), session.out()) !=
       RWKV_OK)
     return die(rwkv_last_error());
-  if (!stateTuning.empty() &&
-      rwkv_session_load_state_tuning(session, stateTuning.c_str()) != RWKV_OK)
+  if (!opt.stateTuning.empty() &&
+      rwkv_session_load_state_tuning(session, opt.stateTuning.c_str()) !=
+          RWKV_OK)
     return die(rwkv_last_error());
-  if (!loadState.empty() &&
-      rwkv_session_load_state(session, loadState.c_str()) != RWKV_OK)
+  if (!opt.loadState.empty() &&
+      rwkv_session_load_state(session, opt.loadState.c_str()) != RWKV_OK)
     return die(rwkv_last_error());
-  rwkv_mode m = mode == "recurrent"  ? RWKV_MODE_RECURRENT
-                : mode == "parallel" ? RWKV_MODE_PARALLEL
-                : mode == "auto"     ? RWKV_MODE_AUTO
-                                     : static_cast<rwkv_mode>(-1);
+  rwkv_mode m = opt.mode == "recurrent"  ? RWKV_MODE_RECURRENT
+                : opt.mode == "parallel" ? RWKV_MODE_PARALLEL
+                : opt.mode == "auto"     ? RWKV_MODE_AUTO
+                                         : static_cast<rwkv_mode>(-1);
   if (static_cast<int>(m) < 0)
-    return die("--mode must be auto, recurrent or parallel, got '" + mode +
+    return die("--mode must be auto, recurrent or parallel, got '" + opt.mode +
                "'");
   if (rwkv_session_set_mode(session, m) != RWKV_OK ||
-      (chunk > 0 && rwkv_session_set_chunk_size(session, chunk) != RWKV_OK) ||
-      rwkv_session_set_threads(session, threads) != RWKV_OK ||
-      rwkv_session_set_check_finite(session, checkFinite) != RWKV_OK)
+      (opt.chunk > 0 &&
+       rwkv_session_set_chunk_size(session, opt.chunk) != RWKV_OK) ||
+      rwkv_session_set_threads(session, opt.threads) != RWKV_OK ||
+      rwkv_session_set_check_finite(session, opt.checkFinite) != RWKV_OK)
     return die(rwkv_last_error());
   std::vector<float> logits(B * static_cast<size_t>(vocab));
+  const char *threadsText =
+      opt.threads ? nullptr : "all"; // printed as a number otherwise
+  std::string threadsStr =
+      threadsText ? threadsText : std::to_string(opt.threads);
 
-  if (prefillTokens > 0) {
+  auto finish = [&]() {
+    if (!opt.saveState.empty() &&
+        rwkv_session_save_state(session, opt.saveState.c_str()) != RWKV_OK)
+      return die(rwkv_last_error());
+    if (opt.json)
+      print(stdout, "%s\n", report.dump(2).c_str());
+    return 0;
+  };
+
+  if (opt.prefillTokens > 0) {
     // Deterministic pseudo-random prompt, then back to a fresh state.
-    std::vector<int32_t> prompt(B * prefillTokens);
-    for (size_t i = 0; i < prompt.size(); ++i)
-      prompt[i] = static_cast<int32_t>((i * 2654435761u) %
-                                       static_cast<uint64_t>(vocab));
+    std::vector<int32_t> synthetic(B * opt.prefillTokens);
+    for (size_t i = 0; i < synthetic.size(); ++i)
+      synthetic[i] = static_cast<int32_t>((i * 2654435761u) %
+                                          static_cast<uint64_t>(vocab));
     auto start = std::chrono::steady_clock::now();
-    if (rwkv_session_eval_sequence(session, prompt.data(), prefillTokens,
+    if (rwkv_session_eval_sequence(session, synthetic.data(), opt.prefillTokens,
                                    logits.data()) != RWKV_OK)
       return die(rwkv_last_error());
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    llvm::outs() << llvm::format(
-        "prefill  %u tokens in %.3f s: %.1f tok/s (batch %u, %s, %s threads)\n",
-        static_cast<unsigned>(prefillTokens), seconds,
-        B * prefillTokens / seconds, static_cast<unsigned>(B), mode.c_str(),
-        threads ? std::to_string(threads).c_str() : "all");
+    double seconds = secondsSince(start);
+    report["prefill"] = {{"tokens", opt.prefillTokens},
+                         {"batch", B},
+                         {"seconds", seconds},
+                         {"tokens_per_second", B * opt.prefillTokens / seconds},
+                         {"mode", opt.mode},
+                         {"threads", opt.threads}};
+    if (!opt.json)
+      print(stdout,
+            "prefill  %u tokens in %.3f s: %.1f tok/s (batch %zu, %s, %s "
+            "threads)\n",
+            opt.prefillTokens, seconds, B * opt.prefillTokens / seconds, B,
+            opt.mode.c_str(), threadsStr.c_str());
     if (rwkv_session_reset(session) != RWKV_OK)
       return die(rwkv_last_error());
   }
 
-  if (prompt.getNumOccurrences()) {
+  if (opt.generating()) {
     int rc = generate(model, session, logits);
-    if (rc == 0 && !saveState.empty() &&
-        rwkv_session_save_state(session, saveState.c_str()) != RWKV_OK)
-      rc = die(rwkv_last_error());
-    return rc;
+    return rc ? rc : finish();
+  }
+  if (!opt.perplexity.empty()) {
+    int rc = perplexity(model, session, report);
+    return rc ? rc : finish();
   }
 
   std::vector<int32_t> batchTokens;
@@ -514,8 +810,8 @@ static int runMain() {
       batchTokens.push_back(tokens[(i + b) % tokens.size()]);
   // Every position's logits, or the last one's.
   std::vector<float> everyPosition;
-  if (allLogits) {
-    if (logitsOut.empty())
+  if (opt.allLogits) {
+    if (opt.logitsOut.empty())
       return die("--all-logits needs --logits-out FILE");
     const size_t n = tokens.size(), v = static_cast<size_t>(vocab);
     everyPosition.resize(B * n * v);
@@ -531,40 +827,44 @@ static int runMain() {
                                         logits.data()) != RWKV_OK) {
     return die(rwkv_last_error());
   }
-  warnIfNotFinite(allLogits ? everyPosition : logits, "logits");
+  warnIfNotFinite(opt.allLogits ? everyPosition : logits, "logits");
 
-  llvm::outs() << "prompt   " << tokens.size() << " tokens:";
-  for (int32_t t : tokens)
-    llvm::outs() << " " << t;
-  llvm::outs() << "\n";
   std::vector<int32_t> order(static_cast<size_t>(vocab));
   std::iota(order.begin(), order.end(), 0);
-  unsigned k = std::min<unsigned>(topK, static_cast<unsigned>(vocab));
+  unsigned k = std::min<unsigned>(opt.topK, static_cast<unsigned>(vocab));
   std::partial_sort(
       order.begin(), order.begin() + k, order.end(),
       [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
-  llvm::outs() << "top-" << k << " next tokens:\n";
-  for (unsigned i = 0; i < k; ++i) {
-    int32_t id = order[i];
-    llvm::outs() << llvm::format("  %2u. token %6d  logit %10.5f", i + 1, id,
-                                 logits[id]);
-    if (vocab <= 256 && id >= 32 && id < 127)
-      llvm::outs() << "  '" << static_cast<char>(id) << "'";
-    llvm::outs() << "\n";
+  report["prompt"] = tokens;
+  report["top"] = nlohmann::json::array();
+  for (unsigned i = 0; i < k; ++i)
+    report["top"].push_back({{"token", order[i]}, {"logit", logits[order[i]]}});
+  if (!opt.json) {
+    print(stdout, "prompt   %zu tokens:", tokens.size());
+    for (int32_t t : tokens)
+      print(stdout, " %d", t);
+    print(stdout, "\ntop-%u next tokens:\n", k);
+    for (unsigned i = 0; i < k; ++i) {
+      int32_t id = order[i];
+      print(stdout, "  %2u. token %6d  logit %10.5f", i + 1, id, logits[id]);
+      if (vocab <= 256 && id >= 32 && id < 127)
+        print(stdout, "  '%c'", static_cast<char>(id));
+      print(stdout, "\n");
+    }
   }
 
-  if (!logitsOut.empty()) {
-    const std::vector<float> &out = allLogits ? everyPosition : logits;
+  if (!opt.logitsOut.empty()) {
+    const std::vector<float> &out = opt.allLogits ? everyPosition : logits;
     std::string error =
-        writeFile(logitsOut, out.data(), out.size() * sizeof(float));
+        writeFile(opt.logitsOut, out.data(), out.size() * sizeof(float));
     if (!error.empty())
       return die("--logits-out: " + error);
   }
 
-  if (benchTokens > 0) {
+  if (opt.benchTokens > 0) {
     std::vector<int32_t> next(B, order[0]);
     auto start = std::chrono::steady_clock::now();
-    for (unsigned i = 0; i < benchTokens; ++i) {
+    for (unsigned i = 0; i < opt.benchTokens; ++i) {
       if (rwkv_session_eval(session, next.data(), logits.data()) != RWKV_OK)
         return die(rwkv_last_error());
       for (size_t b = 0; b < B; ++b) {
@@ -573,21 +873,23 @@ static int runMain() {
             static_cast<int32_t>(std::max_element(row, row + vocab) - row);
       }
     }
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    double seconds = secondsSince(start);
     // The weights' total size, embedding table included (a step reads one
     // row of it): an upper bound on the bytes a step streams.
     double mb = rwkv_model_weight_bytes(model) / 1e6;
-    llvm::outs() << llvm::format(
-        "decode   %u steps in %.3f s: %.1f tok/s (batch %u, %s threads, "
-        "weights %.1f MB incl. the embedding table)\n",
-        static_cast<unsigned>(benchTokens), seconds, B * benchTokens / seconds,
-        static_cast<unsigned>(B),
-        threads ? std::to_string(threads).c_str() : "all", mb);
+    report["decode"] = {{"steps", opt.benchTokens},
+                        {"batch", B},
+                        {"seconds", seconds},
+                        {"tokens_per_second", B * opt.benchTokens / seconds},
+                        {"threads", opt.threads}};
+    if (!opt.json)
+      print(stdout,
+            "decode   %u steps in %.3f s: %.1f tok/s (batch %zu, %s threads, "
+            "weights %.1f MB incl. the embedding table)\n",
+            opt.benchTokens, seconds, B * opt.benchTokens / seconds, B,
+            threadsStr.c_str(), mb);
   }
-  if (!saveState.empty() &&
-      rwkv_session_save_state(session, saveState.c_str()) != RWKV_OK)
-    return die(rwkv_last_error());
-  return 0;
+  return finish();
 }
+
+} // namespace
