@@ -182,6 +182,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path) {
     ck->indexRwkvCpp();
     return ck;
   }
+  if (ck->size_ >= 4 && std::memcmp(ck->data_, "GGUF", 4) == 0) {
+    ck->indexGguf();
+    return ck;
+  }
   if (ck->size_ >= 4 && std::memcmp(ck->data_, "PK\x03\x04", 4) == 0) {
     ck->indexTorchZip();
     return ck;
@@ -193,8 +197,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path) {
   }
   fail(RWKV_ERROR_FORMAT,
        path + ": unknown checkpoint format (expected an rwkv.cpp .bin with "
-              "magic 0x67676d66, a PyTorch zip archive (.pth) or "
-              "safetensors)");
+              "magic 0x67676d66, a PyTorch zip archive (.pth), "
+              "safetensors or GGUF)");
 }
 
 Checkpoint::~Checkpoint() {

@@ -11,6 +11,8 @@
 //   nlohmann-json and validated as the format specifies (no duplicate keys,
 //   string metadata, offsets that tile the data in order without holes or
 //   overlaps and end with the file) (Safetensors.cpp).
+//   llama.cpp GGUF (versions 2 and 3): F32, F16, BF16, Q4_0, Q4_1, Q5_0,
+//   Q5_1, Q8_0; alignment, offsets and extents validated (Gguf.cpp).
 //   PyTorch zip archives (torch.save, BlinkDL .pth): a restricted unpickler
 //   that accepts a flat state_dict of f32/f16/bf16 tensors and rejects every
 //   other pickle opcode and global by name (TorchZip.cpp).
@@ -91,6 +93,7 @@ private:
   void indexRwkvCpp();
   void indexSafetensors();
   void indexTorchZip();
+  void indexGguf();
   /// Checks that [offset, offset + bytes) lies in the file.
   void checkExtent(const TensorInfo &t) const;
 

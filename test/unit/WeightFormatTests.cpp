@@ -426,3 +426,91 @@ TEST_F(WeightFormats, DamagedSafetensorsHeadersAreRefused) {
 }
 
 } // namespace
+
+namespace {
+
+/// Little-endian stores into a byte buffer.
+template <typename T> void poke(std::vector<char> &bytes, size_t at, T v) {
+  std::memcpy(bytes.data() + at, &v, sizeof(T));
+}
+template <typename T> T peek(const std::vector<char> &bytes, size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof(T));
+  return v;
+}
+
+} // namespace
+
+// GGUF files written by write-checkpoint.py (GGUF v3, the .bin's tensor
+// names, 32-byte alignment) give the .bin's logits; aligned f32 tensors are
+// used in place from the mapped file.
+TEST_F(WeightFormats, GgufMatchesTheBin) {
+  Loaded f32 = write("f32.gguf", "--layout=rwkvcpp --format=gguf", rwkvcpp);
+  ASSERT_EQ(f32.status, RWKV_OK) << f32.error;
+  EXPECT_LE(maxAbsDiff(f32.logits, reference), 1e-5);
+  EXPECT_GT(f32.mappedBytes, 0);
+  // bf16 tensors widen to exactly the rounded values.
+  Loaded bf16 = write("bf16.gguf",
+                      "--layout=rwkvcpp --format=gguf --dtype=bf16", rwkvcpp);
+  Loaded rounded =
+      write("f32-bf16.gguf", "--layout=rwkvcpp --format=gguf --dtype=f32-bf16",
+            rwkvcpp);
+  ASSERT_EQ(bf16.status, RWKV_OK) << bf16.error;
+  ASSERT_EQ(rounded.status, RWKV_OK) << rounded.error;
+  EXPECT_LE(maxAbsDiff(bf16.logits, rounded.logits), 1e-6);
+  Loaded f16 =
+      write("f16.gguf", "--layout=rwkvcpp --format=gguf --dtype=f16", rwkvcpp);
+  ASSERT_EQ(f16.status, RWKV_OK) << f16.error;
+  EXPECT_LE(maxAbsDiff(f16.logits, reference), 1e-2);
+  EXPECT_GT(maxAbsDiff(f16.logits, reference), 0.0) << "f16 was not decoded";
+}
+
+TEST_F(WeightFormats, DamagedGgufIsRefused) {
+  std::string path = dir + "/good.gguf";
+  ASSERT_TRUE(writeCheckpoint(path, "--layout=rwkvcpp --format=gguf"));
+  const std::vector<char> good = readFile(path);
+  // The writer's layout: header (24 bytes), general.alignment (key at 24,
+  // value at 53), general.architecture, then the tensor infos at 102.
+  const size_t infos = 102;
+  uint64_t nameLen = peek<uint64_t>(good, infos);
+  size_t rankAt = infos + 8 + nameLen;
+  uint32_t rank = peek<uint32_t>(good, rankAt);
+  size_t typeAt = rankAt + 4 + 8 * rank, offsetAt = typeAt + 4;
+  ASSERT_EQ(peek<uint32_t>(good, 53), 32u);
+  ASSERT_EQ(peek<uint64_t>(good, offsetAt), 0u);
+
+  auto expectRefused = [&](const std::function<void(std::vector<char> &)> &edit,
+                           const std::string &message) {
+    std::vector<char> bytes = good;
+    edit(bytes);
+    std::string bad = dir + "/bad.gguf";
+    writeFile(bad, bytes);
+    Loaded l = load(rwkvcpp, bad);
+    EXPECT_EQ(l.status, RWKV_ERROR_FORMAT) << message;
+    EXPECT_NE(l.error.find(bad + ": "), std::string::npos) << l.error;
+    EXPECT_NE(l.error.find(message), std::string::npos) << l.error;
+  };
+  expectRefused([](auto &b) { poke<uint32_t>(b, 4, 1); },
+                "GGUF version 1 at byte 4; expected 2 or 3");
+  expectRefused([](auto &b) { poke<uint64_t>(b, 8, uint64_t(1) << 40); },
+                "more than a file of");
+  expectRefused([](auto &b) { poke<uint64_t>(b, 24, uint64_t(1) << 40); },
+                "the key of metadata pair 0 at byte 24 has a length of "
+                "1099511627776 bytes, past the end of the file");
+  expectRefused([](auto &b) { poke<uint32_t>(b, 53, 3); },
+                "'general.alignment' (byte 24) is 3; expected a power of two");
+  expectRefused([](auto &b) { b.resize(90); },
+                "339 tensors and 2 metadata pairs (bytes 8-23), more than a "
+                "file of 90 bytes can hold");
+  expectRefused([](auto &b) { b.resize(b.size() / 2); }, "truncated: tensor");
+  expectRefused([&](auto &b) { poke<uint32_t>(b, typeAt, 12); },
+                "has ggml type 12 (q4_K); supported: f32, f16, bf16");
+  expectRefused([&](auto &b) { poke<uint32_t>(b, rankAt, 5); },
+                "5 dimensions; expected 1 to 4");
+  expectRefused([&](auto &b) { poke<uint64_t>(b, offsetAt, 4); },
+                "data offset 4, not a multiple of the alignment 32");
+  expectRefused([&](auto &b) { poke<uint64_t>(b, offsetAt, 32); }, "overlap");
+  expectRefused(
+      [&](auto &b) { poke<uint64_t>(b, offsetAt, uint64_t(1) << 62); },
+      "truncated: tensor");
+}

@@ -19,6 +19,11 @@ Formats:
                `torch` modules, storages are stored entries aligned to 64
                bytes like torch does
   safetensors  JSON header + data
+  gguf         llama.cpp's GGUF v3 (ggml's docs/gguf.md): metadata
+               general.architecture and general.alignment (32), tensor infos
+               with dimensions innermost first, data aligned to 32 bytes;
+               the tensor names are the layout's (a name map to llama.cpp's
+               blk.N.* names is a spec's checkpoint table)
 
 Dtypes: f32, f16, bf16 (round to nearest even), and f32-bf16: f32 holding
 the bf16-rounded values (the reference for a bf16 file).
@@ -225,6 +230,35 @@ def write_safetensors(path, tensors, dtype):
             f.write(blob)
 
 
+def write_gguf(path, tensors, dtype):
+    ggml_type = {"f32": 0, "f32-bf16": 0, "f16": 1, "bf16": 30}[dtype]
+
+    def gstr(text):
+        data = text.encode()
+        return struct.pack("<Q", len(data)) + data
+
+    meta = (gstr("general.alignment") + struct.pack("<II", 4, 32) +
+            gstr("general.architecture") + struct.pack("<I", 8) + gstr("rwkv7"))
+    infos, blobs, offset = b"", [], 0
+    for name, (shape, values) in tensors.items():
+        blob, _ = encode(values, dtype)
+        offset += -offset % 32
+        infos += gstr(name) + struct.pack("<I", len(shape))
+        infos += b"".join(struct.pack("<Q", d) for d in reversed(shape))
+        infos += struct.pack("<IQ", ggml_type, offset)
+        blobs.append((offset, blob))
+        offset += len(blob)
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 2) + meta + infos
+    head += b"\0" * (-len(head) % 32)
+    with open(path, "wb") as f:
+        f.write(head)
+        at = 0
+        for off, blob in blobs:
+            f.write(b"\0" * (off - at))
+            f.write(blob)
+            at = off + len(blob)
+
+
 # --- stand-ins for the torch globals a state_dict pickle references ---------
 
 def install_fake_torch():
@@ -358,7 +392,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("input", nargs="?", help="rwkv.cpp RWKV-7 .bin")
     ap.add_argument("output")
-    ap.add_argument("--format", choices=("pth", "safetensors"),
+    ap.add_argument("--format", choices=("pth", "safetensors", "gguf"),
                     default="pth")
     ap.add_argument("--layout", choices=("rwkvcpp", "official", "fla", "from1"),
                     default="official")
@@ -391,6 +425,8 @@ def main():
                 values[:] = array.array("f", rounded.tobytes())
     if a.format == "pth":
         write_pth(a.output, tensors, a.dtype, a.strided)
+    elif a.format == "gguf":
+        write_gguf(a.output, tensors, a.dtype)
     else:
         write_safetensors(a.output, tensors, a.dtype)
 

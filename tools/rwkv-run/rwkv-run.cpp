@@ -450,8 +450,8 @@ void defineOptions(CLI::App &app) {
       ->type_name("DIR")
       ->group(input);
   app.add_option("--weights", opt.weightsPath,
-                 "Checkpoint: .pth, safetensors or rwkv.cpp .bin (synthetic "
-                 "weights if omitted)")
+                 "Checkpoint: .pth, safetensors, GGUF or rwkv.cpp .bin "
+                 "(synthetic weights if omitted)")
       ->type_name("FILE")
       ->group(input);
   app.add_option("--synthetic-seed", opt.syntheticSeed,
@@ -469,7 +469,7 @@ void defineOptions(CLI::App &app) {
       ->group(input);
   app.add_option("--list-tensors", opt.listTensors,
                  "Print the tensors of a weights file (.pth, safetensors, "
-                 "rwkv.cpp .bin): name, dtype, shape; then exit")
+                 "GGUF, rwkv.cpp .bin): name, dtype, shape; then exit")
       ->type_name("FILE")
       ->group(input);
 

@@ -84,7 +84,9 @@ RWKV_API const char *rwkv_last_error(void);
  *     or bf16 tensors, read by a restricted unpickler that rejects every
  *     pickle opcode and global a state_dict does not need (naming it);
  *   - safetensors (F32, F16, BF16), e.g. fla / Hugging Face RWKV-7 files;
- *   - rwkv.cpp .bin (FP32, FP16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
+ *   - rwkv.cpp .bin (FP32, FP16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0);
+ *   - llama.cpp GGUF v2/v3 (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0;
+ *     dimensions reversed to torch order as for .bin).
  * Tensors are found through the tensor names the spec's [checkpoint] table
  * gave the compiler. The file is memory-mapped; dense f32 tensors are used
  * in place, others are converted to f32 once (state and decay math stay in
@@ -94,7 +96,7 @@ RWKV_API rwkv_status rwkv_model_load(const char *artifact_dir,
                                      rwkv_model **out);
 
 /* Lists the tensors of a weights file (BlinkDL .pth, safetensors, rwkv.cpp
- * .bin), in name order: `fn` is called once per tensor with its name, its
+ * .bin, GGUF), in name order: `fn` is called once per tensor with its name, its
  * dtype as the file stores it ("f32", "f16", "bf16", "q5_1", ...), its rank
  * and its shape (torch order, outermost first). For writing a spec's
  * [checkpoint.tensors] against an unfamiliar file. */
