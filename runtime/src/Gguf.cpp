@@ -167,14 +167,21 @@ void Checkpoint::indexGguf() {
     } else if (type == 9) {
       uint32_t elem = r.get<uint32_t>(what + " (array element type)");
       uint64_t count = r.get<uint64_t>(what + " (array length)");
-      if (uint64_t n = scalarBytes(elem)) {
-        uint64_t bytes;
-        if (mulOverflows(count, n, bytes))
-          bytes = UINT64_MAX;
+      // Every element takes at least `minBytes`: a count the rest of the
+      // file cannot hold is refused by name, not by a wrapped byte count.
+      uint64_t minBytes = elem == 8 ? 8 : scalarBytes(elem), bytes = 0;
+      if (minBytes &&
+          (mulOverflows(count, minBytes, bytes) || bytes > size_ - r.at()))
+        fail(RWKV_ERROR_FORMAT, path_ + ": metadata " + quotedName(key) +
+                                    " at byte " + std::to_string(start) +
+                                    " is an array of " + std::to_string(count) +
+                                    " elements of type " +
+                                    std::to_string(elem) + ", more than the " +
+                                    std::to_string(size_ - r.at()) +
+                                    " bytes left in the file can hold");
+      if (scalarBytes(elem)) {
         r.skip(bytes, what);
       } else if (elem == 8) {
-        if (count > size_ / 8)
-          r.need(UINT64_MAX, what);
         for (uint64_t k = 0; k < count; ++k)
           r.string(what + " (element " + std::to_string(k) + ")");
       } else {

@@ -513,4 +513,20 @@ TEST_F(WeightFormats, DamagedGgufIsRefused) {
   expectRefused(
       [&](auto &b) { poke<uint64_t>(b, offsetAt, uint64_t(1) << 62); },
       "truncated: tensor");
+  // An array count the file cannot hold (here 2^62 f64 elements), as the
+  // only metadata pair of a header with no tensors.
+  expectRefused(
+      [](auto &b) {
+        b.assign(49, 0);
+        std::memcpy(b.data(), "GGUF", 4);
+        poke<uint32_t>(b, 4, 3);
+        poke<uint64_t>(b, 16, 1);
+        poke<uint64_t>(b, 24, 1);
+        b[32] = 'x';
+        poke<uint32_t>(b, 33, 9);
+        poke<uint32_t>(b, 37, 12);
+        poke<uint64_t>(b, 41, uint64_t(1) << 62);
+      },
+      "metadata 'x' at byte 24 is an array of 4611686018427387904 elements "
+      "of type 12, more than the 0 bytes left in the file can hold");
 }
