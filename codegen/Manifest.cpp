@@ -245,8 +245,29 @@ llvm::json::Object mlir::rwkv::buildManifest(const Spec &spec,
                                            {"args", std::move(args)}});
   }
 
+  // [checkpoint.metadata]: what the weight file must say about itself.
+  llvm::json::Object metadata;
+  for (const Spec::CheckpointMetadata &m : spec.checkpointMetadata) {
+    using Kind = Spec::CheckpointMetadata::Kind;
+    switch (m.kind) {
+    case Kind::Int:
+      metadata[m.key] = m.intValue;
+      break;
+    case Kind::Float:
+      metadata[m.key] = m.floatValue;
+      break;
+    case Kind::Bool:
+      metadata[m.key] = m.boolValue;
+      break;
+    case Kind::String:
+      metadata[m.key] = m.stringValue;
+      break;
+    }
+  }
+
   return llvm::json::Object{
       {"abi_version", kAbiVersion},
+      {"checkpoint_metadata", std::move(metadata)},
       {"generator", "rwkvc 0.1.0"},
       {"spec", llvm::json::Object{{"name", spec.name},
                                   {"path", spec.path},

@@ -478,7 +478,9 @@ LogicalResult Resolver::run() {
     FailureOr<bool> here = present(v);
     if (failed(here))
       return failure();
-    if (!*here)
+    // Where an output is absent, its `otherwise` value (if any) is returned
+    // under its name: a layer-conditional last step (`when`) of the stream.
+    if (!*here && v.otherwise.empty())
       continue;
     for (auto &[name, other] : outputs)
       if (name == v.output) {

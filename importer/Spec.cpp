@@ -458,9 +458,43 @@ void SpecParser::parseChannelMix(const toml::table &t, Location tl) {
 }
 
 void SpecParser::parseCheckpoint(const toml::table &t, Location tl) {
-  checkKeys(t, "checkpoint", {"format", "tensors"});
+  checkKeys(t, "checkpoint", {"format", "tensors", "metadata"});
   std::string format;
   readString(t, "checkpoint", "format", format, false, tl);
+  if (const toml::table *meta =
+          subTable(t, "checkpoint", "metadata", false, tl)) {
+    using Kind = Spec::CheckpointMetadata::Kind;
+    for (auto &&[key, node] : *meta) {
+      Spec::CheckpointMetadata m;
+      m.key = std::string(key.str());
+      if (auto i = node.as_integer()) {
+        m.kind = Kind::Int;
+        m.intValue = i->get();
+      } else if (auto f = node.as_floating_point()) {
+        m.kind = Kind::Float;
+        m.floatValue = f->get();
+        if (!std::isfinite(m.floatValue)) {
+          error(loc(node.source()))
+              << "'checkpoint.metadata." << m.key
+              << "' must be a finite number, got " << m.floatValue;
+          continue;
+        }
+      } else if (auto b = node.as_boolean()) {
+        m.kind = Kind::Bool;
+        m.boolValue = b->get();
+      } else if (auto str = node.as_string()) {
+        m.kind = Kind::String;
+        m.stringValue = str->get();
+      } else {
+        error(loc(node.source()))
+            << "'checkpoint.metadata." << m.key
+            << "' must be an integer, float, boolean or string, got "
+            << tomlTypeName(node);
+        continue;
+      }
+      spec.checkpointMetadata.push_back(std::move(m));
+    }
+  }
   const toml::table *tensors = subTable(t, "checkpoint", "tensors", false, tl);
   if (!tensors)
     return;

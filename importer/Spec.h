@@ -204,6 +204,18 @@ struct Spec {
   /// Spec-file overrides of checkpoint bindings, by canonical name.
   std::map<std::string, TensorBinding> bindingOverrides;
 
+  /// [checkpoint.metadata]: a key-value pair the weight file must carry
+  /// (checked by the runtime in formats that record metadata).
+  struct CheckpointMetadata {
+    enum class Kind { Int, Float, Bool, String } kind = Kind::String;
+    std::string key;
+    int64_t intValue = 0;
+    double floatValue = 0;
+    bool boolValue = false;
+    std::string stringValue;
+  };
+  std::vector<CheckpointMetadata> checkpointMetadata;
+
   /// Location of each key ("model.d_model") and table ("time_mix") in the
   /// spec file; ops built from a key carry its location.
   llvm::StringMap<Location> keyLocs;

@@ -2,6 +2,8 @@
 
 #include "Checkpoint.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -96,6 +98,33 @@ uint16_t load16(const uint8_t *p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
   return v;
+}
+
+std::string MetaValue::describe() const {
+  switch (kind) {
+  case Kind::Int:
+    return text + " (an integer)";
+  case Kind::Float:
+    return text + " (a float)";
+  case Kind::Bool:
+    return text + " (a boolean)";
+  case Kind::String:
+    return "'" + escaped(text) + "' (a string)";
+  case Kind::Array:
+    return "an array of " + text;
+  }
+  return text;
+}
+
+bool MetaValue::matches(const MetaValue &expected) const {
+  bool numeric = (kind == Kind::Int || kind == Kind::Float) &&
+                 (expected.kind == Kind::Int || expected.kind == Kind::Float);
+  if (!numeric)
+    return kind == expected.kind && text == expected.text;
+  if (kind == Kind::Int && expected.kind == Kind::Int)
+    return text == expected.text;
+  double scale = std::max(std::fabs(number), std::fabs(expected.number));
+  return std::fabs(number - expected.number) <= 1e-6 * scale;
 }
 
 std::string shapeString(const std::vector<int64_t> &shape) {

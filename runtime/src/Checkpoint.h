@@ -12,7 +12,9 @@
 //   string metadata, offsets that tile the data in order without holes or
 //   overlaps and end with the file) (Safetensors.cpp).
 //   llama.cpp GGUF (versions 2 and 3): F32, F16, BF16, Q4_0, Q4_1, Q5_0,
-//   Q5_1, Q8_0; alignment, offsets and extents validated (Gguf.cpp).
+//   Q5_1, Q8_0; alignment, offsets and extents validated (Gguf.cpp); its
+//   scalar metadata is kept (metadata()), as is safetensors' __metadata__,
+//   for the checks an artifact's manifest asks for (checkpoint_metadata).
 //   PyTorch zip archives (torch.save, BlinkDL .pth): a restricted unpickler
 //   that accepts a flat state_dict of f32/f16/bf16 tensors and rejects every
 //   other pickle opcode and global by name (TorchZip.cpp).
@@ -63,6 +65,22 @@ struct TensorInfo {
   int64_t elements() const;
 };
 
+/// A metadata value a weight file records (GGUF key-value pairs,
+/// safetensors __metadata__), or one an artifact expects of its weights
+/// (the spec's [checkpoint.metadata], manifest "checkpoint_metadata").
+struct MetaValue {
+  enum class Kind { Int, Float, Bool, String, Array } kind = Kind::String;
+  /// Canonical text: a decimal integer, a float as %.9g, true/false, the
+  /// string itself, or "N elements" for an array.
+  std::string text;
+  double number = 0; ///< Int and Float
+  /// "6 (an integer)", "'rwkv7' (a string)": for messages, escaped.
+  std::string describe() const;
+  /// Same kind and value; integers and floats compare as numbers (to f32
+  /// precision when either is a float).
+  bool matches(const MetaValue &expected) const;
+};
+
 class Checkpoint {
 public:
   /// Opens and indexes `path`; throws Error on any problem.
@@ -77,6 +95,11 @@ public:
 
   /// Header sizes when the format records them (rwkv.cpp does), else 0.
   int64_t headerVocab = 0, headerEmbed = 0, headerLayers = 0;
+
+  /// Whether the format records metadata (GGUF, safetensors), and what it
+  /// says (scalars and strings; arrays by their length).
+  bool recordsMetadata() const { return recordsMetadata_; }
+  const std::map<std::string, MetaValue> &metadata() const { return metadata_; }
 
   const TensorInfo *find(const std::string &name) const;
   const std::map<std::string, TensorInfo> &tensors() const { return tensors_; }
@@ -101,6 +124,8 @@ private:
   const uint8_t *data_ = nullptr;
   uint64_t size_ = 0;
   std::map<std::string, TensorInfo> tensors_;
+  bool recordsMetadata_ = false;
+  std::map<std::string, MetaValue> metadata_;
 };
 
 /// IEEE half -> float (exact; no F16C needed).

@@ -18,6 +18,7 @@
 #include "Checkpoint.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace rwkvrt {
@@ -117,7 +118,43 @@ uint64_t scalarBytes(uint32_t type) {
 
 } // namespace
 
+/// Reads one scalar metadata value of GGUF type `type` (0-7, 10-12).
+static MetaValue scalarValue(Reader &r, uint32_t type,
+                             const std::string &what) {
+  using Kind = MetaValue::Kind;
+  auto integer = [](auto v) {
+    return MetaValue{Kind::Int, std::to_string(v), static_cast<double>(v)};
+  };
+  switch (type) {
+  case 0:
+    return integer(r.get<uint8_t>(what));
+  case 1:
+    return integer(r.get<int8_t>(what));
+  case 2:
+    return integer(r.get<uint16_t>(what));
+  case 3:
+    return integer(r.get<int16_t>(what));
+  case 4:
+    return integer(r.get<uint32_t>(what));
+  case 5:
+    return integer(r.get<int32_t>(what));
+  case 10:
+    return integer(r.get<uint64_t>(what));
+  case 11:
+    return integer(r.get<int64_t>(what));
+  case 7:
+    return MetaValue{Kind::Bool, r.get<uint8_t>(what) ? "true" : "false", 0};
+  default: { // 6 f32, 12 f64
+    double v = type == 6 ? r.get<float>(what) : r.get<double>(what);
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", v);
+    return MetaValue{Kind::Float, text, v};
+  }
+  }
+}
+
 void Checkpoint::indexGguf() {
+  recordsMetadata_ = true;
   Reader r(path_, data_, size_);
   r.skip(4, "the magic");
   uint32_t version = r.get<uint32_t>("the GGUF version");
@@ -160,10 +197,10 @@ void Checkpoint::indexGguf() {
                  "; expected a power of two");
       continue;
     }
-    if (uint64_t n = scalarBytes(type)) {
-      r.skip(n, what);
+    if (scalarBytes(type)) {
+      metadata_[key] = scalarValue(r, type, what);
     } else if (type == 8) {
-      r.string(what);
+      metadata_[key] = MetaValue{MetaValue::Kind::String, r.string(what), 0};
     } else if (type == 9) {
       uint32_t elem = r.get<uint32_t>(what + " (array element type)");
       uint64_t count = r.get<uint64_t>(what + " (array length)");
@@ -179,6 +216,8 @@ void Checkpoint::indexGguf() {
                                     std::to_string(elem) + ", more than the " +
                                     std::to_string(size_ - r.at()) +
                                     " bytes left in the file can hold");
+      metadata_[key] = MetaValue{MetaValue::Kind::Array,
+                                 std::to_string(count) + " elements", 0};
       if (scalarBytes(elem)) {
         r.skip(bytes, what);
       } else if (elem == 8) {

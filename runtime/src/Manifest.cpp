@@ -132,6 +132,33 @@ Manifest readManifest(const std::string &dir) {
       r.bad(".target.features", "must hold strings");
     m.cpuFeatures.push_back(f.get<std::string>());
   }
+  if (auto it = root.find("checkpoint_metadata"); it != root.end()) {
+    if (!it->is_object())
+      r.bad(".checkpoint_metadata", "must be an object");
+    using Kind = MetaValue::Kind;
+    for (auto &item : it->items()) {
+      const json &v = item.value();
+      MetaValue value;
+      if (v.is_number_integer()) {
+        value = {Kind::Int,
+                 v.is_number_unsigned() ? std::to_string(v.get<uint64_t>())
+                                        : std::to_string(v.get<int64_t>()),
+                 v.get<double>()};
+      } else if (v.is_number_float()) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.9g", v.get<double>());
+        value = {Kind::Float, text, v.get<double>()};
+      } else if (v.is_boolean()) {
+        value = {Kind::Bool, v.get<bool>() ? "true" : "false", 0};
+      } else if (v.is_string()) {
+        value = {Kind::String, v.get<std::string>(), 0};
+      } else {
+        r.bad(".checkpoint_metadata." + item.key(),
+              "must be an integer, float, boolean or string");
+      }
+      m.checkpointMetadata.emplace_back(item.key(), std::move(value));
+    }
+  }
   m.library = r.str(root, "", "library");
   // The library sits in the artifact directory: a file name, not a path
   // that would make the runtime load code from elsewhere.

@@ -9,6 +9,7 @@
 #ifndef RWKV_RUNTIME_MANIFEST_H
 #define RWKV_RUNTIME_MANIFEST_H
 
+#include "Checkpoint.h"
 #include "Error.h"
 
 #include <cstddef>
@@ -80,6 +81,9 @@ struct Manifest {
   int64_t vocabSize = 0, dModel = 0, nLayer = 0, nHead = 0, headSize = 0,
           dFfn = 0;
   std::vector<ParamSpec> params;
+  /// "checkpoint_metadata": (key, value) pairs the weight file must record
+  /// (spec [checkpoint.metadata]); absent in older manifests.
+  std::vector<std::pair<std::string, MetaValue>> checkpointMetadata;
   std::vector<StateSpec> states;
   std::vector<EntrySpec> entries;
 

@@ -276,6 +276,27 @@ void Model::bindWeights(const Checkpoint &ck) {
   checkHeader(ck.headerVocab, m.vocabSize, "n_vocab", "vocab_size");
   checkHeader(ck.headerEmbed, m.dModel, "n_embed", "d_model");
   checkHeader(ck.headerLayers, m.nLayer, "n_layer", "n_layer");
+  // What the spec's [checkpoint.metadata] says the file must record (a
+  // GGUF file of another family, or converted with another rescaling,
+  // would otherwise load into the wrong math).
+  if (ck.recordsMetadata())
+    for (const auto &[key, expected] : m.checkpointMetadata) {
+      auto it = ck.metadata().find(key);
+      if (it == ck.metadata().end())
+        fail(RWKV_ERROR_MISMATCH,
+             ck.path() + ": no metadata " + quotedName(key) +
+                 ", but the model compiled from spec '" + m.specName +
+                 "' expects " + expected.describe() +
+                 " there ([checkpoint.metadata]; " + ck.format() + ")");
+      if (!it->second.matches(expected))
+        fail(RWKV_ERROR_MISMATCH,
+             ck.path() + ": metadata " + quotedName(key) + " is " +
+                 it->second.describe() +
+                 ", but the model compiled from spec '" + m.specName +
+                 "' expects " + expected.describe() +
+                 " ([checkpoint.metadata]): the file was written for "
+                 "another model or converted differently");
+    }
 
   for (const ParamSpec &p : m.params) {
     std::vector<Buffer> &slots = weights_[p.name];

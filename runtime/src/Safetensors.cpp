@@ -30,6 +30,7 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 } // namespace
 
 void Checkpoint::indexSafetensors() {
+  recordsMetadata_ = true;
   uint64_t headerLen = 0;
   std::memcpy(&headerLen, data_, 8);
   if (headerLen > size_ - 8)
@@ -112,6 +113,9 @@ void Checkpoint::indexSafetensors() {
                                       quotedName(m.key()) +
                                       " must be a string (the format allows "
                                       "only string values)");
+        else
+          metadata_[m.key()] = MetaValue{MetaValue::Kind::String,
+                                         m.value().get<std::string>(), 0};
       continue;
     }
     auto bad = [&](const std::string &what) {

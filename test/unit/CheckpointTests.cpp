@@ -390,3 +390,47 @@ TEST(Checkpoint, RwkvCppSizesDoNotOverflow) {
                     "2147483647] f32 (header at byte 24) has more bytes than "
                     "fit in 64 bits");
 }
+
+// GGUF metadata of every scalar type is recorded (the fuzz seed
+// metadata.gguf), and MetaValue compares as [checkpoint.metadata] needs:
+// integers exactly, floats to f32 precision, kinds otherwise strictly.
+TEST(Checkpoint, GgufMetadataIsRecorded) {
+  auto ck = Checkpoint::open(RWKV_FUZZ_CORPUS "/checkpoint/metadata.gguf");
+  ASSERT_TRUE(ck->recordsMetadata());
+  const auto &m = ck->metadata();
+  auto text = [&](const char *key) {
+    auto it = m.find(key);
+    return it == m.end() ? std::string("(absent)") : it->second.describe();
+  };
+  EXPECT_EQ(text("general.architecture"), "'rwkv6' (a string)");
+  EXPECT_EQ(text("rwkv6.rescale_every_n_layers"), "6 (an integer)");
+  EXPECT_EQ(text("a.u8"), "7 (an integer)");
+  EXPECT_EQ(text("a.i8"), "-1 (an integer)");
+  EXPECT_EQ(text("a.i16"), "-9 (an integer)");
+  EXPECT_EQ(text("a.i32"), "-5 (an integer)");
+  EXPECT_EQ(text("a.u64"), "9223372036854775808 (an integer)");
+  EXPECT_EQ(text("a.i64"), "-1099511627776 (an integer)");
+  EXPECT_EQ(text("a.f32"), "9.99999975e-06 (a float)");
+  EXPECT_EQ(text("a.f64"), "0.5 (a float)");
+  EXPECT_EQ(text("a.bool"), "true (a boolean)");
+  EXPECT_EQ(text("a.arr"), "an array of 2 elements");
+
+  using rwkvrt::MetaValue;
+  using Kind = MetaValue::Kind;
+  MetaValue eps{Kind::Float, "1e-05", 1e-5};
+  EXPECT_TRUE(m.at("a.f32").matches(eps)); // f32-rounded 1e-5
+  EXPECT_FALSE(m.at("a.f32").matches(MetaValue{Kind::Float, "2e-05", 2e-5}));
+  EXPECT_TRUE(m.at("rwkv6.rescale_every_n_layers")
+                  .matches(MetaValue{Kind::Float, "6", 6.0}));
+  EXPECT_FALSE(m.at("rwkv6.rescale_every_n_layers")
+                   .matches(MetaValue{Kind::String, "6", 0}));
+  EXPECT_FALSE(m.at("general.architecture")
+                   .matches(MetaValue{Kind::String, "rwkv7", 0}));
+  EXPECT_TRUE(m.at("a.bool").matches(MetaValue{Kind::Bool, "true", 0}));
+  // A file format without metadata records none, and is not checked.
+  if (std::ifstream(RWKV_SHARED_DATA
+                    "/rwkvcpp-tiny/tiny-rwkv-7v0-834K-FP32.bin"))
+    EXPECT_FALSE(Checkpoint::open(RWKV_SHARED_DATA
+                                  "/rwkvcpp-tiny/tiny-rwkv-7v0-834K-FP32.bin")
+                     ->recordsMetadata());
+}

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <sstream>
@@ -22,21 +23,29 @@ namespace {
 
 const std::string kWriter = RWKV_TEST_TOOLS "/write-checkpoint.py";
 
-/// The tiny 7v0 model's [model] ... [channel_mix] tables followed by the
-/// [checkpoint] tables of `checkpointFrom` (none for the default names).
-std::string tinySpecWithCheckpoint(const std::string &name,
-                                   const std::string &checkpointFrom) {
-  std::vector<char> tinyBytes = readFile(RWKV_SPECS "/rwkvcpp-tiny-7v0.toml");
+/// A tiny model's [model] ... [channel_mix] tables (those of `base`, a
+/// spec in specs/) followed by everything of `checkpointFrom` from its
+/// first [sizes], [block.*] or [checkpoint] table on (none: the default
+/// names): a real model's checkpoint mapping applied to the tiny model.
+std::string
+tinySpecWithCheckpoint(const std::string &name,
+                       const std::string &checkpointFrom,
+                       const std::string &base = "rwkvcpp-tiny-7v0") {
+  std::vector<char> tinyBytes =
+      readFile(std::string(RWKV_SPECS) + "/" + base + ".toml");
   std::string tiny(tinyBytes.begin(), tinyBytes.end());
   std::string model = tiny.substr(0, tiny.find("\n[checkpoint]") + 1);
-  size_t at = model.find("name = \"rwkvcpp-tiny-7v0\"");
-  model.replace(at, std::strlen("name = \"rwkvcpp-tiny-7v0\""),
-                "name = \"" + name + "\"");
+  std::string oldName = "name = \"" + base + "\"";
+  size_t at = model.find(oldName);
+  model.replace(at, oldName.size(), "name = \"" + name + "\"");
   std::string checkpoint = "[checkpoint]\nformat = \"pth\"\n";
   if (!checkpointFrom.empty()) {
     std::vector<char> bytes = readFile(checkpointFrom);
     std::string text(bytes.begin(), bytes.end());
-    checkpoint = text.substr(text.find("\n[checkpoint]") + 1);
+    size_t cut = text.find("\n[checkpoint]");
+    for (const char *table : {"\n[sizes]", "\n[block."})
+      cut = std::min(cut, text.find(table));
+    checkpoint = text.substr(cut + 1);
   }
   static std::string dir = scratchDir("weight-format-specs");
   std::string path = dir + "/" + name + ".toml";
@@ -44,11 +53,13 @@ std::string tinySpecWithCheckpoint(const std::string &name,
   return path;
 }
 
-/// Runs write-checkpoint.py; `args` are its options.
+/// Runs write-checkpoint.py on `from` (the tiny 7v0 .bin by default);
+/// `args` are its options.
 ::testing::AssertionResult writeCheckpoint(const std::string &out,
-                                           const std::string &args) {
-  std::string cmd = std::string(RWKV_PYTHON3) + " '" + kWriter + "' '" +
-                    kTiny7 + "' '" + out + "' " + args + " 2>&1";
+                                           const std::string &args,
+                                           const std::string &from = kTiny7) {
+  std::string cmd = std::string(RWKV_PYTHON3) + " '" + kWriter + "' '" + from +
+                    "' '" + out + "' " + args + " 2>&1";
   if (std::system(cmd.c_str()) != 0)
     return ::testing::AssertionFailure() << "failed: " << cmd;
   return ::testing::AssertionSuccess();
@@ -92,11 +103,12 @@ protected:
   }
   void TearDown() override { fs::remove_all(dir); }
 
-  /// Writes a checkpoint with `args` and loads it into `artifact`.
+  /// Writes a checkpoint with `args` (from `from`) and loads it into
+  /// `artifact`.
   Loaded write(const std::string &file, const std::string &args,
-               const std::string &artifact) {
+               const std::string &artifact, const std::string &from = kTiny7) {
     std::string path = dir + "/" + file;
-    EXPECT_TRUE(writeCheckpoint(path, args));
+    EXPECT_TRUE(writeCheckpoint(path, args, from));
     return load(artifact, path);
   }
 
@@ -463,6 +475,92 @@ TEST_F(WeightFormats, GgufMatchesTheBin) {
   ASSERT_EQ(f16.status, RWKV_OK) << f16.error;
   EXPECT_LE(maxAbsDiff(f16.logits, reference), 1e-2);
   EXPECT_GT(maxAbsDiff(f16.logits, reference), 0.0) << "f16 was not decoded";
+}
+
+// llama.cpp's RWKV-7 GGUF layout (token_embd, blk.N.time_mix_*, the six
+// mixes fused in time_mix_lerp_fused, r_k flattened, dummy v LoRA in block
+// 0) binds through the checkpoint table of specs/rwkv7-goose-0.1b-gguf.toml
+// applied to the tiny model. F32 gives the .bin's logits; Q8_0 and Q4_0
+// files give exactly the logits of an f32 file holding the values their
+// blocks decode to, and stay within the bounds stated here of the f32
+// model (measured: 0.012 and 0.196 on logits of magnitude up to 4.3).
+TEST_F(WeightFormats, LlamaCppRwkv7GgufMatchesTheBin) {
+  std::string gguf = artifactFor(tinySpecWithCheckpoint(
+      "tiny-7v0-gguf", RWKV_SPECS "/rwkv7-goose-0.1b-gguf.toml"));
+  const std::string layout = "--layout=llamacpp --format=gguf";
+  Loaded f32 = write("l7.gguf", layout, gguf);
+  ASSERT_EQ(f32.status, RWKV_OK) << f32.error;
+  EXPECT_LE(maxAbsDiff(f32.logits, reference), 1e-5);
+  EXPECT_GT(f32.mappedBytes, 0);
+  Loaded f16 = write("l7-f16.gguf", layout + " --dtype=f16", gguf);
+  ASSERT_EQ(f16.status, RWKV_OK) << f16.error;
+  EXPECT_LE(maxAbsDiff(f16.logits, reference), 1e-2);
+
+  struct {
+    const char *type;
+    double bound;
+  } quantized[] = {{"q8_0", 0.03}, {"q4_0", 0.4}};
+  for (auto [type, bound] : quantized) {
+    std::string q = std::string(" --quantize=") + type;
+    Loaded blocks =
+        write(std::string("l7-") + type + ".gguf", layout + q, gguf);
+    Loaded widened = write(std::string("l7-") + type + "-f32.gguf",
+                           layout + q + " --dequantized", gguf);
+    ASSERT_EQ(blocks.status, RWKV_OK) << type << ": " << blocks.error;
+    ASSERT_EQ(widened.status, RWKV_OK) << type << ": " << widened.error;
+    EXPECT_LE(maxAbsDiff(blocks.logits, widened.logits), 1e-5) << type;
+    double d = maxAbsDiff(blocks.logits, reference);
+    EXPECT_LE(d, bound) << type;
+    EXPECT_GT(d, 0.0) << type << " was not quantized";
+  }
+}
+
+// llama.cpp's RWKV-6 GGUF layout, from the tiny 6v0 .bin, with the
+// Hugging Face residual rescaling baked in (time_mix_output and
+// channel_mix_value of block b divided by 2^(b // 6)): the spec's block
+// halves h after every 6th block, as llama.cpp does, which gives the .bin's
+// logits up to the layer norms' eps (measured 4.8e-4 on logits up to 17.6).
+// [checkpoint.metadata] refuses files converted without or with another
+// rescaling, and files of another family.
+TEST_F(WeightFormats, LlamaCppRwkv6GgufUndoesTheRescaling) {
+  const std::string tiny6 = kData + "/tiny-rwkv-6v0-1m-FP32.bin";
+  std::string bin6 = artifactFor(RWKV_SPECS "/rwkvcpp-tiny-6v0-1m.toml");
+  Loaded bin = load(bin6, tiny6);
+  ASSERT_EQ(bin.status, RWKV_OK) << bin.error;
+  std::string gguf6 = artifactFor(tinySpecWithCheckpoint(
+      "tiny-6v0-gguf", RWKV_SPECS "/rwkv6-finch-1b6-gguf.toml",
+      "rwkvcpp-tiny-6v0-1m"));
+  const std::string layout = "--layout=llamacpp --format=gguf";
+  Loaded ok = write("l6.gguf", layout + " --rescale-every=6", gguf6, tiny6);
+  ASSERT_EQ(ok.status, RWKV_OK) << ok.error;
+  EXPECT_LE(maxAbsDiff(ok.logits, bin.logits), 2e-3);
+
+  Loaded none = write("l6-none.gguf", layout, gguf6, tiny6);
+  EXPECT_EQ(none.status, RWKV_ERROR_MISMATCH);
+  EXPECT_NE(none.error.find("l6-none.gguf: no metadata "
+                            "'rwkv6.rescale_every_n_layers', but the model "
+                            "compiled from spec 'tiny-6v0-gguf' expects 6 "
+                            "(an integer)"),
+            std::string::npos)
+      << none.error;
+  Loaded three =
+      write("l6-3.gguf", layout + " --rescale-every=3", gguf6, tiny6);
+  EXPECT_EQ(three.status, RWKV_ERROR_MISMATCH);
+  EXPECT_NE(three.error.find("metadata 'rwkv6.rescale_every_n_layers' is 3 "
+                             "(an integer), but the model compiled from spec "
+                             "'tiny-6v0-gguf' expects 6 (an integer)"),
+            std::string::npos)
+      << three.error;
+
+  std::string gguf7 = artifactFor(tinySpecWithCheckpoint(
+      "tiny-7v0-gguf", RWKV_SPECS "/rwkv7-goose-0.1b-gguf.toml"));
+  Loaded family = load(gguf7, dir + "/l6.gguf");
+  EXPECT_EQ(family.status, RWKV_ERROR_MISMATCH);
+  EXPECT_NE(family.error.find("metadata 'general.architecture' is 'rwkv6' (a "
+                              "string), but the model compiled from spec "
+                              "'tiny-7v0-gguf' expects 'rwkv7' (a string)"),
+            std::string::npos)
+      << family.error;
 }
 
 TEST_F(WeightFormats, DamagedGgufIsRefused) {

@@ -12,6 +12,16 @@ Layouts:
             names, as some published variants store them: blocks.N.att.* ->
             rwkvM.*, blocks.N.ffn.* -> ffnM.*, blocks.N.ln1/ln2 -> lnMa/lnMb
             (M = N + 1), blocks.0.ln0 -> ln0
+  llamacpp  what llama.cpp's convert_hf_to_gguf.py writes for RWKV-7 (and,
+            from an RWKV-6 .bin, for RWKV-6): token_embd, blk.N.attn_norm,
+            blk.N.time_mix_*, channel_mix_*, output_norm, output; the token
+            shift mixes stacked in time_mix_lerp_fused [K, 1, 1, C] (v7:
+            r, w, k, v, a, g; v6: w, k, v, r, g), vectors squeezed, r_k
+            flattened, LoRA matrices [out, in], dummy time_mix_v0/v1/v2 in
+            block 0 (copies of a0/a1/a2, as the converter writes them), and
+            with --rescale-every=N (RWKV-6) time_mix_output and
+            channel_mix_value of block b divided by 2^(b // N), recorded in
+            rwkv6.rescale_every_n_layers
 
 Formats:
   pth          a torch.save zip archive: data.pkl is written by Python's
@@ -27,6 +37,12 @@ Formats:
 
 Dtypes: f32, f16, bf16 (round to nearest even), and f32-bf16: f32 holding
 the bf16-rounded values (the reference for a bf16 file).
+
+--quantize=q8_0|q4_0 (GGUF) stores the matrices llama.cpp's quantizer
+quantizes (two dimensions, rows a multiple of 32 elements, not the LoRA or
+lerp tensors) in ggml's Q8_0 / Q4_0 blocks, rounding as ggml's reference
+quantizer does; --dequantized stores the same values widened back to f32
+(the reference for the quantized file).
 
 --jitter scales every weight by 1 + 2^-10·u, u uniform in [-1, 1] from a
 fixed generator, so that the values are no longer bf16-exact (the tiny
@@ -180,6 +196,133 @@ def to_from1(official):
     return out
 
 
+def squeezed(shape):
+    return [d for d in shape if d != 1] or [1]
+
+
+def to_llamacpp(tensors, rescale_every=0):
+    """rwkv.cpp names -> llama.cpp GGUF names (convert_hf_to_gguf.py,
+    Rwkv6Model / Rwkv7Model, and gguf-py's tensor names)."""
+    v7 = any(n.endswith("att.x_rwkvag") for n in tensors)
+    out = collections.OrderedDict()
+    glob = {"emb.weight": "token_embd.weight",
+            "blocks.0.ln0.weight": "token_embd_norm.weight",
+            "blocks.0.ln0.bias": "token_embd_norm.bias",
+            "ln_out.weight": "output_norm.weight",
+            "ln_out.bias": "output_norm.bias", "head.weight": "output.weight"}
+    att = {"receptance.weight": "receptance", "key.weight": "key",
+           "value.weight": "value", "output.weight": "output",
+           "gate.weight": "gate", "time_decay": "decay",
+           "time_decay_w1": "decay_w1", "time_decay_w2": "decay_w2",
+           "time_maa_x": "lerp_x", "time_maa_w1": "w1", "time_maa_w2": "w2",
+           "time_faaaa": "first"}
+    ffn = {"x_k": "lerp_k", "time_maa_k": "lerp_k", "time_maa_r": "lerp_r",
+           "key.weight": "key", "receptance.weight": "receptance",
+           "value.weight": "value"}
+    lerps = collections.defaultdict(dict)
+    for name, (shape, values) in tensors.items():
+        if name in glob:
+            out[glob[name]] = (shape, values)
+            continue
+        parts = name.split(".")
+        b, kind, leaf = int(parts[1]), parts[2], ".".join(parts[3:])
+        p = "blk.%d." % b
+        scale = 2.0 ** (b // rescale_every) if rescale_every else 1.0
+        if kind in ("ln1", "ln2"):
+            new = p + ("attn_norm." if kind == "ln1" else "attn_norm_2.") + leaf
+        elif kind == "ffn":
+            new = p + "channel_mix_" + ffn[leaf] + ".weight"
+            if leaf.startswith("x_") or leaf.startswith("time_maa"):
+                shape = squeezed(shape)
+            if leaf == "value.weight" and scale != 1.0:
+                values = array.array("f", [x / scale for x in values])
+        elif leaf == "x_rwkvag":
+            c = shape[-1]
+            new, shape = p + "time_mix_lerp_fused.weight", [6, 1, 1, c]
+        elif leaf in ("time_maa_w", "time_maa_k", "time_maa_v", "time_maa_r",
+                      "time_maa_g"):
+            lerps[b][leaf[-1]] = values
+            if len(lerps[b]) == 5:
+                c = shape[-1]
+                stacked = array.array("f")
+                for m in "wkvrg":
+                    stacked.extend(lerps[b][m])
+                out[p + "time_mix_lerp_fused.weight"] = ([5, 1, 1, c], stacked)
+            continue
+        elif leaf == "ln_x.weight" or leaf == "ln_x.bias":
+            new = p + "time_mix_ln." + leaf.split(".")[1]
+        elif leaf in att:
+            new = p + "time_mix_" + att[leaf] + ".weight"
+            if leaf in ("time_decay", "time_maa_x"):
+                shape = [len(values)]
+            elif leaf == "time_faaaa":
+                shape = squeezed(shape)
+            if leaf == "output.weight" and scale != 1.0:
+                values = array.array("f", [x / scale for x in values])
+        else:  # RWKV-7: w0..g2, k_k, k_a, r_k
+            new = p + "time_mix_" + leaf + ".weight"
+            shape = squeezed(shape) if leaf not in LORA else shape
+            if leaf == "r_k":
+                shape = [len(values)]
+        out[new] = (shape, values)
+    if v7:
+        # The converter writes dummy v0/v1/v2 into block 0 (copies of the
+        # a LoRA) "to make llama happy"; nothing reads them.
+        for suffix in ("0", "1", "2"):
+            src = "blk.0.time_mix_a%s.weight" % suffix
+            dst = "blk.0.time_mix_v%s.weight" % suffix
+            if src in out and dst not in out:
+                out[dst] = out[src]
+    return out
+
+
+def f16_round(x):
+    return struct.unpack("<e", struct.pack("<e", x))[0]
+
+
+def ggml_round(x):
+    """roundf: halves away from zero."""
+    return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
+
+
+def quantize_blocks(values, kind):
+    """ggml's reference Q8_0 / Q4_0 quantizers: (block bytes, the values
+    the blocks decode to)."""
+    blob, back = bytearray(), array.array("f")
+    for at in range(0, len(values), 32):
+        xs = values[at:at + 32]
+        if kind == "q8_0":
+            amax = max(abs(x) for x in xs)
+            d = amax / 127.0
+            inv = 1.0 / d if d else 0.0
+            qs = [ggml_round(x * inv) for x in xs]
+            dh = f16_round(d)
+            blob += struct.pack("<e", d) + struct.pack("<32b", *qs)
+            back.extend(q * dh for q in qs)
+        else:  # q4_0
+            big = max(xs, key=abs)
+            d = big / -8.0
+            inv = 1.0 / d if d else 0.0
+            qs = [min(15, int(x * inv + 8.5)) for x in xs]
+            dh = f16_round(d)
+            blob += struct.pack("<e", d)
+            blob += bytes(qs[j] | (qs[j + 16] << 4) for j in range(16))
+            back.extend((q - 8) * dh for q in qs)
+    return bytes(blob), back
+
+
+def quantizable(name, shape):
+    """The tensors llama.cpp's quantizer quantizes for RWKV: matrices whose
+    rows hold whole 32-element blocks, not the small LoRA / lerp tensors."""
+    leaf = name.split(".")[-2] if name.count(".") else name
+    small = ("time_mix_w1", "time_mix_w2", "time_mix_a1", "time_mix_a2",
+             "time_mix_v1", "time_mix_v2", "time_mix_g1", "time_mix_g2",
+             "time_mix_decay_w1", "time_mix_decay_w2", "time_mix_lerp_fused",
+             "time_mix_first")
+    return (len(shape) == 2 and min(shape) > 1 and shape[-1] % 32 == 0 and
+            leaf not in small)
+
+
 def jitter(tensors):
     state = 12345
     for name, (shape, values) in tensors.items():
@@ -230,7 +373,8 @@ def write_safetensors(path, tensors, dtype):
             f.write(blob)
 
 
-def write_gguf(path, tensors, dtype):
+def write_gguf(path, tensors, dtype, arch="rwkv7", meta_u32=(),
+               quantize=None):
     ggml_type = {"f32": 0, "f32-bf16": 0, "f16": 1, "bf16": 30}[dtype]
 
     def gstr(text):
@@ -238,17 +382,25 @@ def write_gguf(path, tensors, dtype):
         return struct.pack("<Q", len(data)) + data
 
     meta = (gstr("general.alignment") + struct.pack("<II", 4, 32) +
-            gstr("general.architecture") + struct.pack("<I", 8) + gstr("rwkv7"))
+            gstr("general.architecture") + struct.pack("<I", 8) + gstr(arch))
+    for key, value in meta_u32:
+        meta += gstr(key) + struct.pack("<II", 4, value)
     infos, blobs, offset = b"", [], 0
     for name, (shape, values) in tensors.items():
-        blob, _ = encode(values, dtype)
+        kind = ggml_type
+        if quantize and quantizable(name, shape):
+            blob, _ = quantize_blocks(values, quantize)
+            kind = {"q8_0": 8, "q4_0": 2}[quantize]
+        else:
+            blob, _ = encode(values, dtype)
         offset += -offset % 32
         infos += gstr(name) + struct.pack("<I", len(shape))
         infos += b"".join(struct.pack("<Q", d) for d in reversed(shape))
-        infos += struct.pack("<IQ", ggml_type, offset)
+        infos += struct.pack("<IQ", kind, offset)
         blobs.append((offset, blob))
         offset += len(blob)
-    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 2) + meta + infos
+    n_kv = 2 + len(meta_u32)
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), n_kv) + meta + infos
     head += b"\0" * (-len(head) % 32)
     with open(path, "wb") as f:
         f.write(head)
@@ -394,8 +546,12 @@ def main():
     ap.add_argument("output")
     ap.add_argument("--format", choices=("pth", "safetensors", "gguf"),
                     default="pth")
-    ap.add_argument("--layout", choices=("rwkvcpp", "official", "fla", "from1"),
+    ap.add_argument("--layout",
+                    choices=("rwkvcpp", "official", "fla", "from1", "llamacpp"),
                     default="official")
+    ap.add_argument("--rescale-every", type=int, default=0)
+    ap.add_argument("--quantize", choices=("q8_0", "q4_0"))
+    ap.add_argument("--dequantized", action="store_true")
     ap.add_argument("--dtype", choices=("f32", "f16", "bf16", "f32-bf16"),
                     default="f32")
     ap.add_argument("--strided", action="store_true")
@@ -409,7 +565,10 @@ def main():
         write_evil(a.output, a.evil)
         return
     tensors = read_rwkvcpp(a.input)
-    if a.layout != "rwkvcpp":
+    v6 = any(n.endswith("att.time_maa_x") for n in tensors)
+    if a.layout == "llamacpp":
+        tensors = to_llamacpp(tensors, a.rescale_every)
+    elif a.layout != "rwkvcpp":
         tensors = to_official(tensors)
     if a.layout == "fla":
         tensors = to_fla(tensors)
@@ -423,10 +582,19 @@ def main():
             if matrix and "emb" not in name and "embeddings" not in name:
                 rounded = array.array("I", [b << 16 for b in bf16_bits(values)])
                 values[:] = array.array("f", rounded.tobytes())
+    if a.quantize and a.dequantized:
+        for name, (shape, values) in tensors.items():
+            if quantizable(name, shape):
+                values[:] = quantize_blocks(values, a.quantize)[1]
+        a.quantize = None
     if a.format == "pth":
         write_pth(a.output, tensors, a.dtype, a.strided)
     elif a.format == "gguf":
-        write_gguf(a.output, tensors, a.dtype)
+        arch = "rwkv6" if v6 else "rwkv7"
+        meta = []
+        if a.rescale_every:
+            meta.append(("rwkv6.rescale_every_n_layers", a.rescale_every))
+        write_gguf(a.output, tensors, a.dtype, arch, meta, a.quantize)
     else:
         write_safetensors(a.output, tensors, a.dtype)
 
