@@ -16,6 +16,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
@@ -26,9 +28,13 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
+
+#include <chrono>
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::rwkv;
@@ -180,8 +186,80 @@ struct Options {
 };
 
 /// Writes `content` to `path`, or stdout when `path` is empty.
+
+/// Progress of a compile on stderr while it is a terminal (quiet in
+/// scripts, logs and tests): one line, rewritten as the stages and the
+/// module-level passes go by, with the elapsed time; erased at the end and
+/// before any diagnostic.
+class CompileProgress {
+public:
+  CompileProgress() : shown_(llvm::sys::Process::StandardErrIsDisplayed()) {}
+  ~CompileProgress() { clear(); }
+  void stage(const Twine &what) {
+    if (!shown_)
+      return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
+    std::string line = ("rwkvc: " + what).str();
+    if (line.size() > 100) // long paths: keep their end
+      line = line.substr(0, 40) + "..." + line.substr(line.size() - 57);
+    llvm::errs() << llvm::formatv("\r\033[K{0} [{1:f1} s]", line, s);
+    llvm::errs().flush();
+    drawn_ = true;
+  }
+  void clear() {
+    if (!drawn_)
+      return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    llvm::errs() << "\r\033[K";
+    llvm::errs().flush();
+    drawn_ = false;
+  }
+  /// Reports each module-level pass of `pm` as a stage ("lowering:
+  /// convert-rwkv-to-linalg").
+  void attach(PassManager &pm, StringRef phase) {
+    if (shown_)
+      pm.addInstrumentation(std::make_unique<Instrumentation>(*this, phase));
+  }
+
+private:
+  struct Instrumentation : PassInstrumentation {
+    Instrumentation(CompileProgress &p, StringRef phase)
+        : progress(p), phase(phase.str()) {}
+    void runBeforePass(Pass *pass, Operation *op) override {
+      // Nested pipelines (adaptors) have no flag of their own.
+      if (isa<ModuleOp>(op) && !pass->getArgument().empty())
+        progress.stage(phase + ": " + pass->getArgument());
+    }
+    CompileProgress &progress;
+    std::string phase;
+  };
+  bool shown_, drawn_ = false;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point start_ =
+      std::chrono::steady_clock::now();
+};
+
+CompileProgress *progress = nullptr; ///< the running compile's, if any
+
+LogicalResult fail(const Twine &message) {
+  if (progress)
+    progress->clear();
+  llvm::errs() << "rwkvc: error: " << message << "\n";
+  return failure();
+}
+
+void stage(const Twine &what) {
+  if (progress)
+    progress->stage(what);
+}
+
 LogicalResult writeOutput(StringRef path,
                           function_ref<void(llvm::raw_ostream &)> content) {
+  if (progress)
+    progress->clear();
   std::string error;
   auto file = openOutputFile(path.empty() ? "-" : path, &error);
   if (!file) {
@@ -191,11 +269,6 @@ LogicalResult writeOutput(StringRef path,
   content(file->os());
   file->keep();
   return success();
-}
-
-LogicalResult fail(const Twine &message) {
-  llvm::errs() << "rwkvc: error: " << message << "\n";
-  return failure();
 }
 
 /// The NVIDIA flow after import: GPU pipeline, PTX, cubins and fat binary,
@@ -214,6 +287,7 @@ LogicalResult emitLibrary(const Options &opts, llvm::Module &llvmModule,
       llvmModule.print(os, nullptr);
     });
   TimingScope codegenTiming = timing.nest("LLVM code generation");
+  stage("LLVM code generation");
   if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
     std::string path = opts.output.empty() ? "-" : opts.output.getValue();
     auto file = openOutputFile(path, &error);
@@ -244,6 +318,7 @@ LogicalResult emitLibrary(const Options &opts, llvm::Module &llvmModule,
   }
   codegenTiming.stop();
   TimingScope linkTiming = timing.nest("link shared library");
+  stage("linking " + soPath);
   if (failed(linkSharedLibrary(objPath, soPath, openmp, error)))
     return fail(error);
   return success();
@@ -275,6 +350,8 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   pm.enableTiming(timing);
+  if (progress)
+    progress->attach(pm, "lowering");
   GpuPipelineOptions pipelineOptions;
   pipelineOptions.chips = target->chips;
   pipelineOptions.cudaPath = target->cudaPath;
@@ -334,6 +411,7 @@ LogicalResult compileGpu(const Options &opts, MLIRContext &ctx,
   std::unique_ptr<llvm::Module> llvmModule;
   {
     TimingScope llvmTiming = timing.nest("LLVM IR translation + -O3");
+    stage("LLVM IR translation + -O3");
     llvmModule = emitLLVMModule(module, llvmContext, *tm, host, entries, error,
                                 bindGpuRuntime);
   }
@@ -374,6 +452,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   importOptions.recurrent = opts.mode != "parallel";
   importOptions.parallel = opts.mode != "recurrent";
   importOptions.allLogits = opts.allLogits;
+  stage("importing " + opts.input);
   OwningOpRef<ModuleOp> module = importSpec(*spec, &ctx, importOptions);
   if (!module || failed(verify(*module)))
     return failure();
@@ -412,6 +491,8 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   pm.enableTiming(timing);
+  if (progress)
+    progress->attach(pm, "lowering");
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.vectorWidth = target->vectorWidth;
   pipelineOptions.linearRows = opts.linearRows.getValue();
@@ -439,6 +520,7 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   std::unique_ptr<llvm::Module> llvmModule;
   {
     TimingScope llvmTiming = timing.nest("LLVM IR translation + -O3");
+    stage("LLVM IR translation + -O3");
     llvmModule = emitLLVMModule(*module, llvmContext, *tm, *target, entries,
                                 error, bindAllocator);
   }
@@ -526,5 +608,15 @@ int mlir::rwkv::compilerMain(int argc, char **argv) {
     return success(diag.getSeverity() == DiagnosticSeverity::Remark &&
                    !opts.remarks);
   });
-  return failed(compile(opts, ctx, text)) ? 1 : 0;
+  CompileProgress compileProgress;
+  progress = &compileProgress;
+  // Runs before the handlers above: the progress line goes before any
+  // diagnostic is printed.
+  ctx.getDiagEngine().registerHandler([&](Diagnostic &) {
+    compileProgress.clear();
+    return failure();
+  });
+  bool ok = succeeded(compile(opts, ctx, text));
+  progress = nullptr;
+  return ok ? 0 : 1;
 }

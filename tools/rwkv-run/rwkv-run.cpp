@@ -301,10 +301,20 @@ int generate(rwkv_model *model, rwkv_session *session,
     return die(rwkv_last_error());
 
   auto start = std::chrono::steady_clock::now();
-  if (rwkv_session_eval_sequence(session, ids.data(),
-                                 static_cast<int64_t>(ids.size()),
-                                 logits.data()) != RWKV_OK)
-    return die(rwkv_last_error());
+  {
+    // Long prompts go in pieces of 1024 tokens (a multiple of every chunk
+    // size, so the result is that of one call), with progress on a
+    // terminal.
+    const int64_t n = static_cast<int64_t>(ids.size()), piece = 1024;
+    Progress progress("prompt", n);
+    for (int64_t at = 0; at < n; at += piece) {
+      int64_t len = std::min(piece, n - at);
+      if (rwkv_session_eval_sequence(session, ids.data() + at, len,
+                                     logits.data()) != RWKV_OK)
+        return die(rwkv_last_error());
+      progress.update(at + len);
+    }
+  }
   double prefill = secondsSince(start);
   warnIfNotFinite(logits, "logits after the prompt");
 
@@ -689,12 +699,21 @@ int runMain() {
                "--perplexity scores one sequence");
 
   ModelPtr model;
+  // Loading converts what cannot be used in place (f16, quantized blocks):
+  // say what is happening on a terminal, erased when done.
+  bool loadNote = !opt.weightsPath.empty() && isatty(STDERR_FILENO);
+  if (loadNote) {
+    print(stderr, "rwkv-run: loading %s ...", opt.weightsPath.c_str());
+    std::fflush(stderr);
+  }
   rwkv_status st =
       opt.weightsPath.empty()
           ? rwkv_model_load_synthetic(opt.modelDir.c_str(), opt.syntheticSeed,
                                       model.out())
           : rwkv_model_load(opt.modelDir.c_str(), opt.weightsPath.c_str(),
                             model.out());
+  if (loadNote)
+    print(stderr, "\r\033[K");
   if (st != RWKV_OK)
     return die(rwkv_last_error());
   const int64_t vocab = rwkv_model_vocab_size(model);
