@@ -137,6 +137,19 @@ class Session:
         """Fail the evaluation at the first NaN/Inf, naming where it is."""
         check(lib.rwkv_session_set_check_finite(self._h, int(enable)))
 
+    def set_profile(self, enable=True):
+        """Time every entry point from now on (clears what was collected)."""
+        check(lib.rwkv_session_set_profile(self._h, int(enable)))
+
+    def profile(self):
+        """The per-entry-point profile as a text table (rwkv-run --profile)."""
+        needed = ctypes.c_size_t(0)
+        check(lib.rwkv_session_profile(self._h, None, 0, ctypes.byref(needed)))
+        buf = ctypes.create_string_buffer(needed.value + 1)
+        check(lib.rwkv_session_profile(self._h, buf, len(buf),
+                                       ctypes.byref(needed)))
+        return buf.value.decode()
+
     def reset(self):
         check(lib.rwkv_session_reset(self._h))
 

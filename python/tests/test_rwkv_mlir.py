@@ -104,6 +104,18 @@ def test_synthetic_weights_need_no_checkpoint(artifact):
     assert not np.array_equal(logits, other)
 
 
+def test_profile_table(model):
+    s = model.session(mode="recurrent")
+    s.set_profile()
+    s.forward([1, 2, 3])
+    rows = {line.split()[0]: line.split() for line in s.profile().splitlines()}
+    assert rows["embed"][2] == "3"            # calls
+    assert rows["channel_mix_0"][2] == str(3 * 12)
+    assert float(rows["channel_mix_0"][6]) > 0  # GB/s
+    s.set_profile()
+    assert "embed" not in s.profile()
+
+
 def test_tokenizers():
     tb = rm.Tokenizer.bytes()
     assert tb.encode("hé") == [104, 0xC3, 0xA9] and tb.decode([104, 0xC3, 0xA9]) == "hé"

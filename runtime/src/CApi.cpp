@@ -6,6 +6,8 @@
 #include "Sampler.h"
 #include "Tokenizer.h"
 
+#include <algorithm>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 
@@ -226,6 +228,31 @@ rwkv_status rwkv_session_set_check_finite(rwkv_session *session, int enable) {
   if (!session)
     return nullArgument("session");
   return guarded([&] { session->impl->setCheckFinite(enable != 0); });
+}
+
+rwkv_status rwkv_session_set_profile(rwkv_session *session, int enable) {
+  if (!session)
+    return nullArgument("session");
+  return guarded([&] { session->impl->setProfile(enable != 0); });
+}
+
+rwkv_status rwkv_session_profile(const rwkv_session *session, char *buffer,
+                                 size_t size, size_t *needed) {
+  if (!session)
+    return nullArgument("session");
+  if (!needed)
+    return nullArgument("needed");
+  if (size && !buffer)
+    return nullArgument("buffer");
+  return guarded([&] {
+    std::string text = session->impl->profileReport();
+    *needed = text.size();
+    if (size) {
+      size_t n = std::min(size - 1, text.size());
+      std::memcpy(buffer, text.data(), n);
+      buffer[n] = '\0';
+    }
+  });
 }
 
 int64_t rwkv_thread_limit(void) { return rwkvrt::threadLimit(); }

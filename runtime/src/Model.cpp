@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -923,8 +924,27 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
   std::vector<std::pair<Buffer *, Buffer *>> stateCopies;
   // What each argument's descriptor points to (buffer, first element).
   std::vector<std::pair<const Buffer *, int64_t>> argBuffers;
+  // --profile: the bytes the arguments span and the FLOPs of the matrix
+  // parameters (2 per weight and token through it).
+  double bytes = 0, flops = 0;
+  const int64_t tokensIn = batchN_ * tokens_;
   for (const ArgSpec &a : spec.args) {
     std::vector<int64_t> expected = concreteShape(a);
+    if (profile_) {
+      double elements = 1;
+      for (int64_t d : expected)
+        elements *= static_cast<double>(d);
+      double size = a.dtype == "bf16" ? 2 : 4;
+      bool matrix = a.role == "param" && expected.size() >= 2;
+      if (matrix && spec.kind == "embed") {
+        // A table: the rows the tokens gather.
+        bytes += tokensIn * size * elements / static_cast<double>(expected[0]);
+      } else {
+        bytes += size * elements;
+        if (matrix)
+          flops += 2 * elements * (spec.kind == "head" ? batchN_ : tokensIn);
+      }
+    }
     if (a.role == "state") {
       // States live in [batch, ...] buffers; a call covers the sequences
       // [batchLo_, batchLo_ + batchN_). The compiled code assumes identity
@@ -988,10 +1008,27 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     }
     argv.push_back(descriptors.back().data());
   }
+  auto started = std::chrono::steady_clock::now();
+  auto record = [&] {
+    if (!profile_)
+      return;
+    ProfileEntry &p = profileData_[spec.name];
+    p.kind = spec.kind;
+    p.calls += 1;
+    p.tokens += tokensIn;
+    p.seconds += std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - started)
+                     .count();
+    p.bytes += bytes;
+    p.flops += flops;
+  };
   if (stream_) {
     GpuCall gpuCall(*model_.gpu(), stream_.get());
     entry.fn(argv.data());
     gpuCall.check("entry point '" + spec.name + "'");
+    if (profile_)
+      stream_->synchronize();
+    record();
     // Before the swaps: inputs still hold what the call read.
     if (checkFinite_)
       checkOutputsFinite(spec, layer, argBuffers);
@@ -1006,6 +1043,7 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
     return;
   }
   entry.fn(argv.data());
+  record();
   if (checkFinite_)
     checkOutputsFinite(spec, layer, argBuffers);
   for (auto &[home, fresh] : swaps)
@@ -1472,6 +1510,47 @@ void Session::setState(const float *in) {
                     static_cast<size_t>(count) * sizeof(float));
         in += count;
       });
+}
+
+void Session::setProfile(bool on) {
+  profile_ = on;
+  if (on)
+    profileData_.clear();
+}
+
+std::string Session::profileReport() const {
+  double total = 0;
+  for (auto &[name, p] : profileData_)
+    total += p.seconds;
+  std::vector<std::pair<std::string, const ProfileEntry *>> rows;
+  for (auto &[name, p] : profileData_)
+    rows.emplace_back(name, &p);
+  std::sort(rows.begin(), rows.end(), [](auto &a, auto &b) {
+    return a.second->seconds != b.second->seconds
+               ? a.second->seconds > b.second->seconds
+               : a.first < b.first;
+  });
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-26s %-11s %8s %10s %6s %10s %9s %9s\n",
+                "entry point", "kind", "calls", "ms", "share", "ms/call",
+                "GB/s", "GFLOP/s");
+  out += line;
+  for (auto &[name, p] : rows) {
+    double s = p->seconds > 0 ? p->seconds : 1e-12;
+    std::snprintf(line, sizeof line,
+                  "%-26s %-11s %8lld %10.3f %5.1f%% %10.4f %9.2f %9.2f\n",
+                  name.c_str(), p->kind.c_str(),
+                  static_cast<long long>(p->calls), p->seconds * 1e3,
+                  total > 0 ? 100 * p->seconds / total : 0.0,
+                  p->seconds * 1e3 / static_cast<double>(p->calls),
+                  p->bytes / s * 1e-9, p->flops / s * 1e-9);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "%-26s %-11s %8s %10.3f %5.1f%%\n", "total",
+                "", "", total * 1e3, 100.0);
+  out += line;
+  return out;
 }
 
 } // namespace rwkvrt

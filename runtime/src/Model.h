@@ -156,6 +156,13 @@ public:
   /// input (parameter or state) that already held a non-finite value.
   void setCheckFinite(bool on) { checkFinite_ = on; }
 
+  /// With `on`, every call of an entry point is timed and counted, with
+  /// the bytes its arguments span and the FLOPs of its matrix parameters
+  /// (ProfileEntry); switching it on clears what was collected.
+  void setProfile(bool on);
+  /// The collected profile as a table (runtime.h: rwkv_session_profile).
+  std::string profileReport() const;
+
   int64_t stateSize() const;
   void getState(float *out) const;
   void setState(const float *in);
@@ -220,6 +227,14 @@ private:
   int64_t chunk_ = 0;
   int64_t threads_ = 0;
   bool checkFinite_ = false;
+  /// Per entry point (by name): calls, seconds, bytes, FLOPs and tokens.
+  struct ProfileEntry {
+    std::string kind;
+    int64_t calls = 0, tokens = 0;
+    double seconds = 0, bytes = 0, flops = 0;
+  };
+  bool profile_ = false;
+  std::map<std::string, ProfileEntry> profileData_;
   /// Position (within the current evaluation) of the first token of the
   /// current call, for --check-finite messages.
   int64_t position_ = 0;

@@ -27,6 +27,7 @@
 #include <limits>
 #include <map>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -465,6 +466,77 @@ TEST_F(Tiny7, ManifestThatDisagreesWithTheLibraryIsRefused) {
       << rwkv_last_error();
   rwkv_model_free(model);
   fs::remove_all(dir);
+}
+
+// The per-entry-point profile counts every call (the tiny 7v0 model's 12
+// layers share time_mix_1 / channel_mix_0 from layer 1 on), with the bytes
+// of the arguments: a recurrent step of channel_mix reads its two matrices
+// (256x64 and 64x256 f32) and FLOPs 2 per weight; switching it on again
+// clears it, and the table is returned through the size-query protocol.
+TEST_F(Tiny7, ProfileCountsEveryEntryPointCall) {
+  rwkv_model *model = nullptr;
+  ASSERT_EQ(rwkv_model_load_synthetic(artifact->c_str(), 0, &model), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_mode(s, RWKV_MODE_RECURRENT), RWKV_OK);
+  std::vector<float> logits(256);
+  auto table = [&] {
+    size_t needed = 0;
+    EXPECT_EQ(rwkv_session_profile(s, nullptr, 0, &needed), RWKV_OK);
+    std::string text(needed + 1, 'x');
+    size_t again = 0;
+    EXPECT_EQ(rwkv_session_profile(s, text.data(), text.size(), &again),
+              RWKV_OK);
+    EXPECT_EQ(again, needed);
+    EXPECT_EQ(text[needed], '\0');
+    text.resize(needed);
+    return text;
+  };
+  auto row = [](const std::string &text, const std::string &name) {
+    size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos
+               ? std::string()
+               : text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  };
+  // Not profiling: nothing is collected.
+  ASSERT_EQ(rwkv_session_eval_sequence(s, kPrompt.data(), 3, logits.data()),
+            RWKV_OK);
+  EXPECT_EQ(row(table(), "embed"), "");
+
+  ASSERT_EQ(rwkv_session_set_profile(s, 1), RWKV_OK);
+  const std::vector<int32_t> five = {1, 2, 3, 4, 5};
+  ASSERT_EQ(rwkv_session_eval_sequence(s, five.data(), 5, logits.data()),
+            RWKV_OK);
+  std::string text = table();
+  std::istringstream cm(row(text, "channel_mix_0"));
+  std::string name, kind;
+  long long calls = 0;
+  double ms = 0, share = 0, perCall = 0, gbps = 0, gflops = 0;
+  char percent = 0;
+  cm >> name >> kind >> calls >> ms >> share >> percent >> perCall >> gbps >>
+      gflops;
+  EXPECT_EQ(kind, "channel_mix") << text;
+  EXPECT_EQ(calls, 5 * 12) << text; // one function for every layer
+  EXPECT_GT(ms, 0.0) << text;
+  EXPECT_GT(gbps, 0.0) << text;
+  // FLOPs / bytes = 2 per weight over (4 bytes per weight + the small
+  // vectors, states and activations): a little under 0.5.
+  EXPECT_LT(gflops / gbps, 0.5) << text;
+  EXPECT_GT(gflops / gbps, 0.4) << text;
+  EXPECT_NE(row(text, "embed").find(" 5 "), std::string::npos) << text;
+  EXPECT_NE(row(text, "head").find(" 5 "), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntotal "), std::string::npos) << text;
+
+  // Switching it on again starts over.
+  ASSERT_EQ(rwkv_session_set_profile(s, 1), RWKV_OK);
+  EXPECT_EQ(row(table(), "embed"), "");
+  size_t needed = 0;
+  EXPECT_EQ(rwkv_session_profile(s, nullptr, 0, nullptr), RWKV_ERROR_ARGUMENT);
+  EXPECT_EQ(rwkv_session_profile(nullptr, nullptr, 0, &needed),
+            RWKV_ERROR_ARGUMENT);
+  rwkv_session_free(s);
+  rwkv_model_free(model);
 }
 
 // NaN/Inf: without checks a NaN weight silently gives NaN logits; with

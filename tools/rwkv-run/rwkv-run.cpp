@@ -72,6 +72,7 @@ struct Options {
   unsigned chunk = 0, threads = 0, batchSize = 1, prefillTokens = 0;
   // Debugging.
   bool checkFinite = false;
+  bool profile = false;
 
   bool promptGiven = false; ///< --prompt on the command line (even empty)
   bool generating() const { return promptGiven; }
@@ -594,6 +595,12 @@ void defineOptions(CLI::App &app) {
                "Check every output of every layer for NaN/Inf and stop at the "
                "first, naming the tensor, layer and token position (slow)")
       ->group(debug);
+  app.add_flag("--profile", opt.profile,
+               "Time every entry point (embed, each layer's time and channel "
+               "mix, head) and print calls, time, share, GB/s and GFLOP/s to "
+               "stderr at the end (after --prefill: the prompt and the "
+               "benchmark)")
+      ->group(debug);
 }
 
 int runMain();
@@ -770,7 +777,8 @@ int runMain() {
       (opt.chunk > 0 &&
        rwkv_session_set_chunk_size(session, opt.chunk) != RWKV_OK) ||
       rwkv_session_set_threads(session, opt.threads) != RWKV_OK ||
-      rwkv_session_set_check_finite(session, opt.checkFinite) != RWKV_OK)
+      rwkv_session_set_check_finite(session, opt.checkFinite) != RWKV_OK ||
+      (opt.profile && rwkv_session_set_profile(session, 1) != RWKV_OK))
     return die(rwkv_last_error());
   std::vector<float> logits(B * static_cast<size_t>(vocab));
   const char *threadsText =
@@ -779,6 +787,19 @@ int runMain() {
       threadsText ? threadsText : std::to_string(opt.threads);
 
   auto finish = [&]() {
+    if (opt.profile) {
+      size_t needed = 0;
+      rwkv_session_profile(session, nullptr, 0, &needed);
+      std::string table(needed + 1, '\0');
+      if (rwkv_session_profile(session, table.data(), table.size(), &needed) !=
+          RWKV_OK)
+        return die(rwkv_last_error());
+      table.resize(needed);
+      print(stderr,
+            "profile (wall time per entry point; GB/s: bytes of its "
+            "arguments, GFLOP/s: its matrix parameters)\n%s",
+            table.c_str());
+    }
     if (!opt.saveState.empty() &&
         rwkv_session_save_state(session, opt.saveState.c_str()) != RWKV_OK)
       return die(rwkv_last_error());

@@ -212,6 +212,27 @@ RWKV_API int64_t rwkv_thread_limit(void);
 RWKV_API rwkv_status rwkv_session_set_check_finite(rwkv_session *session,
                                                    int enable);
 
+/* Per-entry-point CPU/GPU profile of the session's evaluations. With
+ * `enable`, every call of a generated entry point (embed, time_mix_N,
+ * channel_mix_N, head, ...) is timed (wall clock around the call; GPU
+ * sessions synchronize after each call) and counted, and what collected
+ * before is cleared; 0 stops collecting and keeps it. */
+RWKV_API rwkv_status rwkv_session_set_profile(rwkv_session *session,
+                                              int enable);
+/* The profile as a text table, one row per entry point, slowest first:
+ * calls, total ms, share of the profiled time, ms per call, GB/s (bytes
+ * of every argument the call reads or writes: weights, states,
+ * activations; the embedding table by the rows gathered) and GFLOP/s (2
+ * per element of every matrix parameter and token through it; the head
+ * counts one token per sequence). Elementwise work, norms and the WKV
+ * recurrence are not counted as FLOPs, so GFLOP/s is a lower bound, meant
+ * for the projection-bound entry points. Writes at most `size` bytes
+ * (NUL-terminated) to `buffer` and the full length (without the NUL) to
+ * `*needed`; call with size 0 to ask. */
+RWKV_API rwkv_status rwkv_session_profile(const rwkv_session *session,
+                                          char *buffer, size_t size,
+                                          size_t *needed);
+
 /* Whether the artifact was compiled with the parallel form. */
 RWKV_API int rwkv_model_has_parallel(const rwkv_model *model);
 
