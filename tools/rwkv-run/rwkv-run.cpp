@@ -40,6 +40,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -928,6 +929,17 @@ int runMain() {
             "weights %.1f MB incl. the embedding table)\n",
             opt.benchTokens, seconds, B * opt.benchTokens / seconds, B,
             threadsStr.c_str(), mb);
+    // Peak resident memory of the whole run (weights, state, activations,
+    // the runtime and the code), against the weights' bytes.
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    double rss = static_cast<double>(usage.ru_maxrss) * 1024;
+    report["memory"] = {{"peak_rss_bytes", rss},
+                        {"weight_bytes", rwkv_model_weight_bytes(model)},
+                        {"state_bytes", rwkv_session_state_size(session) * 4}};
+    if (!opt.json)
+      print(stdout, "memory   peak RSS %.1f MB = %.2fx the weights\n",
+            rss / 1e6, rss / 1e6 / mb);
   }
   return finish();
 }
