@@ -29,14 +29,23 @@ func.func @linear(%x: tensor<?x?x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x?x4
 
 // -----
 
-// Tests that the recurrent form (T = 1) has no token blocks: only the
-// one-token loop with 4 accumulators remains.
+// Tests that the recurrent form (T = 1) blocks over sequences (batched
+// decode): for each block of 4 rows of W, 4 sequences at a time (16
+// accumulators, x read at [b + i, 0, k]), then one sequence at a time (4);
+// no token loops.
 
 // CHECK-LABEL: func.func @linear_one_token
-// CHECK-NOT: :16 = scf.for
+// CHECK-SAME: (%[[X:.+]]: tensor<?x1x64xf32>, %[[W:.+]]: tensor<48x64xf32>)
+// CHECK: scf.for %[[N:[^ ]+]] = {{.+}} iter_args
+// CHECK: scf.for %[[B:[^ ]+]] = {{.+}} iter_args
+// CHECK: %{{.+}}:16 = scf.for %[[K:[^ ]+]] = {{.+}} -> (vector<8xf32>
+// CHECK: vector.transfer_read %[[X]][%[[B]], %{{.+}}, %[[K]]]
+// CHECK-COUNT-3: vector.transfer_read %[[X]][%{{.+}}, %{{.+}}, %[[K]]]
+// CHECK: vector.transfer_read %[[W]][%[[N]], %[[K]]]
+// CHECK-COUNT-16: vector.fma
 // CHECK: %{{.+}}:4 = scf.for %{{.+}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-4: vector.fma
-// CHECK-NOT: :16 = scf.for
+// CHECK-NOT: scf.for
 // CHECK: return
 func.func @linear_one_token(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> tensor<?x1x48xf32> {
   %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<48x64xf32> -> tensor<?x1x48xf32>
@@ -50,9 +59,12 @@ func.func @linear_one_token(%x: tensor<?x1x64xf32>, %w: tensor<48x64xf32>) -> te
 // K: the K loop steps by 4 vectors of 8 lanes, and the partial sums are
 // added before the one horizontal reduction.
 
+// (After the 4-sequence block, 4 x 4 accumulators, the one-sequence loop.)
+
 // CHECK-LABEL: func.func @linear_one_token_bf16
 // CHECK-SAME: (%[[X:.+]]: tensor<?x1x64xf32>, %[[W:.+]]: tensor<48x64xbf16>)
 // CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
+// CHECK:   %{{.+}}:16 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C32]] iter_args
 // CHECK:   %[[ACC:.+]]:4 = scf.for %[[K:[^ ]+]] = %{{.+}} to %{{.+}} step %[[C32]] iter_args
 // CHECK:     vector.transfer_read %[[W]][%[[N:[^,]+]], %[[K]]]{{.+}} : tensor<48x64xbf16>, vector<8xbf16>
 // CHECK-COUNT-3: vector.transfer_read %[[W]][%[[N]], %{{.+}}]{{.+}} : tensor<48x64xbf16>, vector<8xbf16>
