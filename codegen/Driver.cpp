@@ -193,7 +193,8 @@ struct Options {
 /// before any diagnostic.
 class CompileProgress {
 public:
-  CompileProgress() : shown_(llvm::sys::Process::StandardErrIsDisplayed()) {}
+  explicit CompileProgress(bool wanted)
+      : shown_(wanted && llvm::sys::Process::StandardErrIsDisplayed()) {}
   ~CompileProgress() { clear(); }
   void stage(const Twine &what) {
     if (!shown_)
@@ -203,16 +204,21 @@ public:
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
             .count();
     std::string line = ("rwkvc: " + what).str();
-    if (line.size() > 100) // long paths: keep their end
-      line = line.substr(0, 40) + "..." + line.substr(line.size() - 57);
+    // Within the terminal's width (a wrapped line could not be erased);
+    // long paths keep their end.
+    unsigned columns = llvm::sys::Process::StandardErrColumns();
+    size_t room = (columns ? columns : 80) - 12;
+    if (line.size() > room && room > 20)
+      line = line.substr(0, room / 2 - 2) + "..." +
+             line.substr(line.size() - (room - room / 2 - 1));
     llvm::errs() << llvm::formatv("\r\033[K{0} [{1:f1} s]", line, s);
     llvm::errs().flush();
     drawn_ = true;
   }
   void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (!drawn_)
       return;
-    std::lock_guard<std::mutex> lock(mutex_);
     llvm::errs() << "\r\033[K";
     llvm::errs().flush();
     drawn_ = false;
@@ -289,6 +295,8 @@ LogicalResult emitLibrary(const Options &opts, llvm::Module &llvmModule,
   TimingScope codegenTiming = timing.nest("LLVM code generation");
   stage("LLVM code generation");
   if (opts.emit == Stage::Asm || opts.emit == Stage::Obj) {
+    if (progress) // the output may go to this terminal
+      progress->clear();
     std::string path = opts.output.empty() ? "-" : opts.output.getValue();
     auto file = openOutputFile(path, &error);
     if (!file)
@@ -608,12 +616,24 @@ int mlir::rwkv::compilerMain(int argc, char **argv) {
     return success(diag.getSeverity() == DiagnosticSeverity::Remark &&
                    !opts.remarks);
   });
-  CompileProgress compileProgress;
+  // IR dumps, timing reports and statistics go to the same terminal: no
+  // progress line with them.
+  bool reports = false;
+  for (StringRef name :
+       {"mlir-print-ir-after-all", "mlir-print-ir-before-all",
+        "mlir-print-ir-after", "mlir-print-ir-before", "mlir-timing",
+        "mlir-pass-statistics", "mlir-print-ir-after-change",
+        "mlir-print-ir-after-failure"}) {
+    auto it = registered.find(name);
+    reports |= it != registered.end() && it->second->getNumOccurrences() > 0;
+  }
+  CompileProgress compileProgress(!reports);
   progress = &compileProgress;
   // Runs before the handlers above: the progress line goes before any
   // diagnostic is printed.
-  ctx.getDiagEngine().registerHandler([&](Diagnostic &) {
-    compileProgress.clear();
+  ctx.getDiagEngine().registerHandler([&](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Remark || opts.remarks)
+      compileProgress.clear();
     return failure();
   });
   bool ok = succeeded(compile(opts, ctx, text));

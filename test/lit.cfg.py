@@ -33,6 +33,9 @@ else:
     lit_config.note("../shared/data not found: tests that need the tiny "
                     "checkpoints are UNSUPPORTED")
 
+if config.rwkv_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
+
 # The CUDA toolkit (libdevice, ptxas, fatbinary) for the NVIDIA GPU tests:
 # $CUDA_HOME, else /usr/local/cuda. Tests that need it say `REQUIRES: ptxas`
 # and report as UNSUPPORTED without it. No GPU is needed.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -117,6 +118,24 @@ std::string MetaValue::describe() const {
 }
 
 bool MetaValue::matches(const MetaValue &expected) const {
+  // safetensors' __metadata__ holds only strings: "6" matches an expected
+  // 6, "true" an expected true.
+  if (kind == Kind::String && expected.kind != Kind::String &&
+      expected.kind != Kind::Array) {
+    if (expected.kind == Kind::Bool)
+      return text == expected.text;
+    char *end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0')
+      return false;
+    MetaValue parsed{text.find_first_of(".eEn") == std::string::npos
+                         ? Kind::Int
+                         : Kind::Float,
+                     text, v};
+    if (parsed.kind == Kind::Int && expected.kind == Kind::Int)
+      return v == expected.number;
+    return parsed.matches(expected);
+  }
   bool numeric = (kind == Kind::Int || kind == Kind::Float) &&
                  (expected.kind == Kind::Int || expected.kind == Kind::Float);
   if (!numeric)

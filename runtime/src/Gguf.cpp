@@ -181,6 +181,10 @@ void Checkpoint::indexGguf() {
     std::string key = r.string("the key of metadata pair " + std::to_string(i));
     uint32_t type = r.get<uint32_t>("the type of metadata " + quotedName(key));
     std::string what = "the value of metadata " + quotedName(key);
+    if (metadata_.count(key))
+      fail(RWKV_ERROR_FORMAT, path_ + ": metadata " + quotedName(key) +
+                                  " at byte " + std::to_string(start) +
+                                  " is a duplicate (keys must be unique)");
     if (key == "general.alignment") {
       if (type != 4)
         fail(RWKV_ERROR_FORMAT, path_ +
@@ -195,6 +199,9 @@ void Checkpoint::indexGguf() {
              path_ + ": metadata 'general.alignment' (byte " +
                  std::to_string(start) + ") is " + std::to_string(alignment) +
                  "; expected a power of two");
+      metadata_[key] =
+          MetaValue{MetaValue::Kind::Int, std::to_string(alignment),
+                    static_cast<double>(alignment)};
       continue;
     }
     if (scalarBytes(type)) {

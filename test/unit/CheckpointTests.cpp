@@ -427,6 +427,44 @@ TEST(Checkpoint, GgufMetadataIsRecorded) {
   EXPECT_FALSE(m.at("general.architecture")
                    .matches(MetaValue{Kind::String, "rwkv7", 0}));
   EXPECT_TRUE(m.at("a.bool").matches(MetaValue{Kind::Bool, "true", 0}));
+  EXPECT_EQ(text("general.alignment"), "32 (an integer)");
+  // safetensors metadata are strings: compared as the value they spell.
+  MetaValue six{Kind::String, "6", 0};
+  EXPECT_TRUE(six.matches(MetaValue{Kind::Int, "6", 6}));
+  EXPECT_FALSE(six.matches(MetaValue{Kind::Int, "7", 7}));
+  EXPECT_TRUE((MetaValue{Kind::String, "1e-05", 0})
+                  .matches(MetaValue{Kind::Float, "1e-05", 1e-5}));
+  EXPECT_FALSE(
+      (MetaValue{Kind::String, "6x", 0}).matches(MetaValue{Kind::Int, "6", 6}));
+  EXPECT_TRUE((MetaValue{Kind::String, "true", 0})
+                  .matches(MetaValue{Kind::Bool, "true", 0}));
+
+  // A key given twice is refused by name.
+  std::vector<char> bytes;
+  {
+    std::ifstream in(RWKV_FUZZ_CORPUS "/checkpoint/metadata.gguf",
+                     std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // "a.u8" renamed in place to "a.i8", the key that follows it.
+  std::string hay(bytes.begin(), bytes.end());
+  size_t at = hay.find("a.u8");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 2] = 'i'; // "a.i8", which follows it
+  std::string dup = scratchPath("dup.gguf");
+  std::ofstream(dup, std::ios::binary).write(bytes.data(), bytes.size());
+  try {
+    Checkpoint::open(dup);
+    ADD_FAILURE() << "a duplicate metadata key was accepted";
+  } catch (const rwkvrt::Error &e) {
+    EXPECT_NE(std::string(e.what()).find("metadata 'a.i8' at byte"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("is a duplicate (keys must be "
+                                         "unique)"),
+              std::string::npos)
+        << e.what();
+  }
   // A file format without metadata records none, and is not checked.
   if (std::ifstream(RWKV_SHARED_DATA
                     "/rwkvcpp-tiny/tiny-rwkv-7v0-834K-FP32.bin"))

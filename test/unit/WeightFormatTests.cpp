@@ -516,7 +516,7 @@ TEST_F(WeightFormats, LlamaCppRwkv7GgufMatchesTheBin) {
 }
 
 // llama.cpp's RWKV-6 GGUF layout, from the tiny 6v0 .bin, with the
-// Hugging Face residual rescaling baked in (time_mix_output and
+// rescaling llama.cpp's converter bakes in (time_mix_output and
 // channel_mix_value of block b divided by 2^(b // 6)): the spec's block
 // halves h after every 6th block, as llama.cpp does, which gives the .bin's
 // logits up to the layer norms' eps (measured 4.8e-4 on logits up to 17.6).

@@ -40,6 +40,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <utility>
@@ -90,13 +91,17 @@ void print(std::FILE *f, const char *fmt, ...) {
   va_end(args);
 }
 
+/// On a terminal, messages start by erasing a progress line that may be
+/// drawn (a no-op on an empty line).
+const char *lineStart() { return isatty(STDERR_FILENO) ? "\r\033[K" : ""; }
+
 int die(const std::string &what) {
-  print(stderr, "rwkv-run: error: %s\n", what.c_str());
+  print(stderr, "%srwkv-run: error: %s\n", lineStart(), what.c_str());
   return 1;
 }
 
 void warn(const std::string &what) {
-  print(stderr, "rwkv-run: warning: %s\n", what.c_str());
+  print(stderr, "%srwkv-run: warning: %s\n", lineStart(), what.c_str());
 }
 
 /// Warns when logits are not all finite (NaN/Inf from the weights or a
@@ -222,6 +227,36 @@ private:
   std::chrono::steady_clock::time_point last_{};
 };
 
+/// A one-line note on stderr while something long runs, only when stderr
+/// is a terminal; cut to the terminal's width (a wrapped line could not be
+/// erased) and erased by clear() or at the end of the scope.
+class Note {
+public:
+  explicit Note(const std::string &text) {
+    if (text.empty() || !isatty(STDERR_FILENO))
+      return;
+    std::string line = text;
+    struct winsize ws {};
+    size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col
+                       ? ws.ws_col
+                       : 80;
+    if (line.size() >= width)
+      line.resize(width - 1);
+    print(stderr, "%s", line.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  ~Note() { clear(); }
+  void clear() {
+    if (drawn_)
+      print(stderr, "\r\033[K");
+    drawn_ = false;
+  }
+
+private:
+  bool drawn_ = false;
+};
+
 /// Frees a C API object when it goes out of scope (every return path,
 /// errors included).
 template <typename T, void (*Free)(T *)> struct Owned {
@@ -304,17 +339,18 @@ int generate(rwkv_model *model, rwkv_session *session,
 
   auto start = std::chrono::steady_clock::now();
   {
-    // Long prompts go in pieces of 1024 tokens (a multiple of every chunk
-    // size, so the result is that of one call), with progress on a
-    // terminal.
-    const int64_t n = static_cast<int64_t>(ids.size()), piece = 1024;
-    Progress progress("prompt", n);
-    for (int64_t at = 0; at < n; at += piece) {
-      int64_t len = std::min(piece, n - at);
-      if (rwkv_session_eval_sequence(session, ids.data() + at, len,
-                                     logits.data()) != RWKV_OK)
-        return die(rwkv_last_error());
-      progress.update(at + len);
+    // One call (splitting the prompt would move the parallel form's chunk
+    // boundaries and change the rounding); on a terminal, a note while it
+    // runs, erased when done.
+    Note note(ids.size() >= 1024
+                  ? "rwkv-run: evaluating the prompt (" +
+                        std::to_string(ids.size()) + " tokens) ..."
+                  : "");
+    if (rwkv_session_eval_sequence(session, ids.data(),
+                                   static_cast<int64_t>(ids.size()),
+                                   logits.data()) != RWKV_OK) {
+      note.clear();
+      return die(rwkv_last_error());
     }
   }
   double prefill = secondsSince(start);
@@ -709,19 +745,16 @@ int runMain() {
   ModelPtr model;
   // Loading converts what cannot be used in place (f16, quantized blocks):
   // say what is happening on a terminal, erased when done.
-  bool loadNote = !opt.weightsPath.empty() && isatty(STDERR_FILENO);
-  if (loadNote) {
-    print(stderr, "rwkv-run: loading %s ...", opt.weightsPath.c_str());
-    std::fflush(stderr);
-  }
+  Note loadNote(opt.weightsPath.empty()
+                    ? ""
+                    : "rwkv-run: loading " + opt.weightsPath + " ...");
   rwkv_status st =
       opt.weightsPath.empty()
           ? rwkv_model_load_synthetic(opt.modelDir.c_str(), opt.syntheticSeed,
                                       model.out())
           : rwkv_model_load(opt.modelDir.c_str(), opt.weightsPath.c_str(),
                             model.out());
-  if (loadNote)
-    print(stderr, "\r\033[K");
+  loadNote.clear();
   if (st != RWKV_OK)
     return die(rwkv_last_error());
   const int64_t vocab = rwkv_model_vocab_size(model);
