@@ -1539,19 +1539,21 @@ std::string Session::profileReport() const {
   });
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-26s %-11s %8s %10s %6s %10s %9s %9s\n",
+  std::snprintf(line, sizeof line,
+                "%-26s %-11s %8s %10s %6s %10s %10s %11s %9s %9s\n",
                 "entry point", "kind", "calls", "ms", "share", "ms/call",
-                "GB/s", "GFLOP/s");
+                "MB/call", "MFLOP/call", "GB/s", "GFLOP/s");
   out += line;
   for (auto &[name, p] : rows) {
     double s = p->seconds > 0 ? p->seconds : 1e-12;
-    std::snprintf(line, sizeof line,
-                  "%-26s %-11s %8lld %10.3f %5.1f%% %10.4f %9.2f %9.2f\n",
-                  name.c_str(), p->kind.c_str(),
-                  static_cast<long long>(p->calls), p->seconds * 1e3,
-                  total > 0 ? 100 * p->seconds / total : 0.0,
-                  p->seconds * 1e3 / static_cast<double>(p->calls),
-                  p->bytes / s * 1e-9, p->flops / s * 1e-9);
+    double calls = static_cast<double>(p->calls);
+    std::snprintf(
+        line, sizeof line,
+        "%-26s %-11s %8lld %10.3f %5.1f%% %10.4f %10.4g %11.4g %9.2f %9.2f\n",
+        name.c_str(), p->kind.c_str(), static_cast<long long>(p->calls),
+        p->seconds * 1e3, total > 0 ? 100 * p->seconds / total : 0.0,
+        p->seconds * 1e3 / calls, p->bytes / calls * 1e-6,
+        p->flops / calls * 1e-6, p->bytes / s * 1e-9, p->flops / s * 1e-9);
     out += line;
   }
   std::snprintf(line, sizeof line, "%-26s %-11s %8s %10.3f %5.1f%%\n", "total",

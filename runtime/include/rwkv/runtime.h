@@ -220,7 +220,8 @@ RWKV_API rwkv_status rwkv_session_set_check_finite(rwkv_session *session,
 RWKV_API rwkv_status rwkv_session_set_profile(rwkv_session *session,
                                               int enable);
 /* The profile as a text table, one row per entry point, slowest first:
- * calls, total ms, share of the profiled time, ms per call, GB/s (bytes
+ * calls, total ms, share of the profiled time, ms per call, MB and MFLOP
+ * per call (independent of the timing), GB/s (bytes
  * of every argument the call reads or writes: weights, states,
  * activations; the embedding table by the rows gathered) and GFLOP/s (2
  * per element of every matrix parameter and token through it; the head
