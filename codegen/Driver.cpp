@@ -479,8 +479,15 @@ LogicalResult compile(const Options &opts, MLIRContext &ctx,
   }
 
   std::vector<EntryPoint> entries = collectEntryPoints(*module);
-  if (isGpuTargetName(opts.target))
+  if (isGpuTargetName(opts.target)) {
+    for (const ParamInfo &p : spec->parameters())
+      if (p.dtype == "q8_0")
+        return fail(opts.input + ": parameter '" + p.name +
+                    "' is q8_0 (spec [precision]), which has CPU kernels "
+                    "only; compile for --target=" +
+                    opts.target + " with precision f32 or bf16");
     return compileGpu(opts, ctx, *spec, *module, entries);
+  }
   if (opts.emit == Stage::Gpu || opts.emit == Stage::Nvvm ||
       opts.emit == Stage::Ptx)
     return fail("--emit=gpu, nvvm and ptx need an NVIDIA target, e.g. "

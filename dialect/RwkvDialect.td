@@ -33,8 +33,12 @@ class Rwkv_Op<string mnemonic, list<Trait> traits = []>
     : Op<Rwkv_Dialect, mnemonic, traits>;
 
 // Floating-point tensors the ops accept. Activations and states are f32;
-// weights may also be f16/bf16 once mixed precision lands.
+// weights may also be f16/bf16.
 def Rwkv_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+// Projection weights: a float `[M, K]` matrix, or `[M, K/32, 34]` i8 holding
+// ggml's Q8_0 blocks in place (per row, per 32 inputs: the scale d as a
+// little-endian f16 in bytes 0-1, then 32 signed bytes q; w = d * q).
+def Rwkv_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
 def Rwkv_F32Tensor : RankedTensorOf<[F32]>;
 def Rwkv_TokenTensor : RankedTensorOf<[I32]>;
 

@@ -120,21 +120,64 @@ LogicalResult checkRowResult(Operation *op, Value input, Value result,
   return checkDim(op, result, "result", 2, outChannels, what);
 }
 
+/// Checks a projection weight `name`: a float `[out, in]` matrix (`layout`
+/// names its dimensions) or Q8_0 blocks `[out, in/32, 34]` i8, whose input
+/// width must be `in` (`what` says where that comes from).
+LogicalResult checkWeight(Operation *op, Value weight, StringRef name,
+                          StringRef layout, int64_t in, StringRef what) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  if (type.getElementType().isInteger(8)) {
+    if (type.getRank() != 3 || type.getDimSize(2) != kQ8BlockBytes ||
+        type.isDynamicDim(1))
+      return op->emitOpError()
+             << "expects i8 '" << name << "' to be Q8_0 blocks [out, in/"
+             << kQ8BlockSize << ", " << kQ8BlockBytes
+             << "] with a static block count, got " << type;
+    int64_t have = type.getDimSize(1) * kQ8BlockSize;
+    if (!sameDim(have, in))
+      return op->emitOpError()
+             << "expects '" << name << "' to hold " << dimStr(in) << " / "
+             << kQ8BlockSize << " Q8_0 blocks per row (" << what << "), got "
+             << type.getDimSize(1) << " (" << have << " inputs)";
+    return success();
+  }
+  if (failed(checkRank(op, weight, name, 2, layout)))
+    return failure();
+  return checkDim(op, weight, name, 1, in, what);
+}
+
 /// Checks an `[out, in]` projection `weight` against its rank-3 `input`
 /// ([B, T, in]) and `result` ([B, T, out]); `in` names the input width in
 /// messages (K or C).
 LogicalResult checkProjection(Operation *op, Value input, Value weight,
                               Value result, StringRef in) {
-  if (failed(checkRank(op, weight, "weight", 2,
-                       ("[M, " + in + "] (out, in)").str())) ||
-      failed(checkDim(op, weight, "weight", 1, dimOf(input, 2),
-                      ("the input width " + in).str())))
+  if (failed(checkWeight(op, weight, "weight",
+                         ("[M, " + in + "] (out, in)").str(), dimOf(input, 2),
+                         ("the input width " + in).str())))
     return failure();
   return checkRowResult(op, input, result, dimOf(weight, 0),
                         "the output width M of 'weight'");
 }
 
 } // namespace
+
+bool mlir::rwkv::isQ8Weight(Type type) {
+  auto t = dyn_cast<ShapedType>(type);
+  return t && t.hasRank() && t.getElementType().isInteger(8) &&
+         t.getRank() == 3 && t.getDimSize(2) == kQ8BlockBytes;
+}
+
+std::pair<int64_t, int64_t> mlir::rwkv::weightShape(Type type) {
+  auto t = cast<ShapedType>(type);
+  if (isQ8Weight(type))
+    return {t.getDimSize(0), ShapedType::isDynamic(t.getDimSize(1))
+                                 ? ShapedType::kDynamic
+                                 : t.getDimSize(1) * kQ8BlockSize};
+  if (t.getRank() == 2)
+    return {t.getDimSize(0), t.getDimSize(1)};
+  return {t.getRank() ? t.getDimSize(0) : ShapedType::kDynamic,
+          ShapedType::kDynamic};
+}
 
 LogicalResult EmbeddingOp::verify() {
   Operation *op = getOperation();
@@ -526,12 +569,10 @@ std::pair<Value, Value> Wkv7FusedOp::decompose(OpBuilder &builder) {
 LogicalResult ChannelMixOp::verify() {
   Operation *op = getOperation();
   if (failed(checkRank(op, getInput(), "input", 3, "[B, T, C]")) ||
-      failed(checkRank(op, getKey(), "key", 2, "[F, C] (out, in)")) ||
-      failed(checkDim(op, getKey(), "key", 1, dimOf(getInput(), 2),
-                      "the input width C")) ||
-      failed(checkRank(op, getValue(), "value", 2, "[C', F] (out, in)")) ||
-      failed(checkDim(op, getValue(), "value", 1, dimOf(getKey(), 0),
-                      "the hidden width F of 'key'")))
+      failed(checkWeight(op, getKey(), "key", "[F, C] (out, in)",
+                         dimOf(getInput(), 2), "the input width C")) ||
+      failed(checkWeight(op, getValue(), "value", "[C', F] (out, in)",
+                         dimOf(getKey(), 0), "the hidden width F of 'key'")))
     return failure();
   if (static_cast<bool>(getReceptanceInput()) !=
       static_cast<bool>(getReceptance()))
@@ -543,12 +584,11 @@ LogicalResult ChannelMixOp::verify() {
                               "of 'input' ("
                            << getInput().getType() << "), got "
                            << getReceptanceInput().getType();
-    if (failed(checkRank(op, getReceptance(), "receptance", 2,
-                         "[C', C] (out, in)")) ||
+    if (failed(checkWeight(op, getReceptance(), "receptance",
+                           "[C', C] (out, in)", dimOf(getInput(), 2),
+                           "the input width C")) ||
         failed(checkDim(op, getReceptance(), "receptance", 0,
-                        dimOf(getValue(), 0), "the output width of 'value'")) ||
-        failed(checkDim(op, getReceptance(), "receptance", 1,
-                        dimOf(getInput(), 2), "the input width C")))
+                        dimOf(getValue(), 0), "the output width of 'value'")))
       return failure();
   }
   return checkRowResult(op, getInput(), getResult(), dimOf(getValue(), 0),

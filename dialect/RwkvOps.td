@@ -274,14 +274,17 @@ def Rwkv_LinearOp : Rwkv_Op<"linear", [Pure]> {
     `result[b, t, o] = Σ_i input[b, t, i] · weight[o, i]`, accumulated in
     f32 (rwkv-math §0: `nn.Linear` weights are stored `[out, in]`).
 
-    * `input`: `[B, T, K]` f32; `weight`: `[M, K]`; `result`: `[B, T, M]` f32.
+    * `input`: `[B, T, K]` f32; `weight`: `[M, K]` f32/f16/bf16, or
+      `[M, K/32, 34]` i8 (ggml Q8_0 blocks: per row and 32 inputs an f16
+      scale `d`, little-endian, then 32 signed bytes `q`; `W = d · q`);
+      `result`: `[B, T, M]` f32.
 
     ```mlir
     %r = rwkv.linear %xr, %w_r
         : tensor<?x1x768xf32>, tensor<768x768xf32> -> tensor<?x1x768xf32>
     ```
   }];
-  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$weight);
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_WeightTensor:$weight);
   let results = (outs Rwkv_F32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->`
@@ -309,7 +312,8 @@ def Rwkv_ShiftLerpLinearOp : Rwkv_Op<"shift_lerp_linear", [Pure]> {
     stays with `rwkv.token_shift`.
 
     * `input`: `[B, T, C]` f32; `prev`: `[B, C]` f32 (the token-shift state);
-      `mu`: `[C]`; `weight`: `[M, C]`; `result`: `[B, T, M]` f32.
+      `mu`: `[C]`; `weight`: `[M, C]` (or Q8_0 blocks `[M, C/32, 34]` i8, as
+      for `rwkv.linear`); `result`: `[B, T, M]` f32.
 
     ```mlir
     %r = rwkv.shift_lerp_linear previous %x, %shift, %mu_r, %w_r
@@ -319,7 +323,7 @@ def Rwkv_ShiftLerpLinearOp : Rwkv_Op<"shift_lerp_linear", [Pure]> {
   }];
   let arguments = (ins Rwkv_ShiftMix:$mix, Rwkv_F32Tensor:$input,
                    Rwkv_F32Tensor:$prev, Rwkv_FloatTensor:$mu,
-                   Rwkv_FloatTensor:$weight);
+                   Rwkv_WeightTensor:$weight);
   let results = (outs Rwkv_F32Tensor:$result);
   let assemblyFormat = [{
     $mix $input `,` $prev `,` $mu `,` $weight attr-dict `:` type($input) `,`
@@ -866,6 +870,8 @@ def Rwkv_ChannelMixOp : Rwkv_Op<"channel_mix",
       `result`: `[B, T, C']` f32 (`C' = C` in every released model).
     * Optional gate: `receptance_input` (`xr`, `[B, T, C]`) and `receptance`
       (`[C', C]`), both or neither.
+    * Each matrix may also be Q8_0 blocks (`[out, in/32, 34]` i8, as for
+      `rwkv.linear`).
     * The hidden `[B, T, F]` activation never needs to leave the op, which is
       what lets lowerings fuse the two projections.
 
@@ -875,10 +881,10 @@ def Rwkv_ChannelMixOp : Rwkv_Op<"channel_mix",
           -> tensor<?x1x768xf32>
     ```
   }];
-  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_FloatTensor:$key,
-                   Rwkv_FloatTensor:$value,
+  let arguments = (ins Rwkv_F32Tensor:$input, Rwkv_WeightTensor:$key,
+                   Rwkv_WeightTensor:$value,
                    Optional<Rwkv_F32Tensor>:$receptance_input,
-                   Optional<Rwkv_FloatTensor>:$receptance);
+                   Optional<Rwkv_WeightTensor>:$receptance);
   let results = (outs Rwkv_F32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $key `,` $value

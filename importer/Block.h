@@ -100,7 +100,10 @@ struct ValueDef {
   bool transpose = false;
   int64_t index = -1;
   std::string storedAs = "raw";
-  bool projection = false;  ///< read in precision.weights (bf16) when set
+  /// Projection class, read in the spec's precision for it: "" (not a
+  /// projection: f32), "linear" (`projection = true`: precision.weights),
+  /// "lora" (a LoRA factor: precision.lora) or "head" (precision.head).
+  std::string projection;
   std::vector<double> init; ///< [lo, hi] uniform, [c] constant, [] default
   // States.
   std::string next; ///< value that becomes the state after the block

@@ -250,8 +250,16 @@ std::optional<ValueDef> ValueParser::value(StringRef name,
       if (auto b = boolean(item, what))
         v.transpose = *b;
     } else if (key == "projection") {
-      if (auto b = boolean(item, what))
-        v.projection = *b;
+      if (auto b = item.as_boolean())
+        v.projection = b->get() ? "linear" : "";
+      else if (auto s = item.as_string();
+               s && (s->get() == "lora" || s->get() == "head"))
+        v.projection = s->get();
+      else
+        error(item.source()) << what
+                             << " must be true, false, \"lora\" (a LoRA "
+                                "factor, read in precision.lora) or \"head\" "
+                                "(read in precision.head)";
     } else if (key == "index") {
       if (auto i = item.as_integer(); i && i->get() >= 0)
         v.index = i->get();

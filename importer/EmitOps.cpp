@@ -962,16 +962,20 @@ bool Importer::emit(const ValueDef &v) {
     Value y = in[0];
     if (op == "linear") {
       auto w = type(1);
-      if (w.getRank() != 2 || w.getDimSize(1) != width(0)) {
+      // Float [out, in], or Q8_0 blocks [out, in/32, 34] (precision q8_0).
+      auto [outWidth, inWidth] = weightShape(w);
+      if ((w.getRank() != 2 && !isQ8Weight(w)) || inWidth != width(0)) {
         error(loc) << "'" << v.name << "' (linear): the weight "
                    << describe(v.args[1]) << " must be [out, " << width(0)
                    << "] for the input " << describe(v.args[0]) << " of "
-                   << shapeString(type(0)) << ", got " << shapeString(w);
+                   << shapeString(type(0)) << ", got " << shapeString(w)
+                   << (isQ8Weight(w) ? " (Q8_0 blocks of " +
+                                           std::to_string(inWidth) + " inputs)"
+                                     : std::string());
         return false;
       }
-      y = LinearOp::create(builder, loc,
-                           act(w.getDimSize(0), type(0).getDimSize(1)), in[0],
-                           in[1]);
+      y = LinearOp::create(builder, loc, act(outWidth, type(0).getDimSize(1)),
+                           in[0], in[1]);
     }
     unsigned biasAt = op == "linear" ? 2 : 1;
     if (in.size() > biasAt) {

@@ -57,6 +57,10 @@ private:
   }
   RankedTensorType act(int64_t width) { return act(width, t); }
   RankedTensorType paramType(const ParamInfo &p) {
+    if (p.dtype == "q8_0") // [out, in] as ggml Q8_0 blocks (rwkv.linear)
+      return RankedTensorType::get(
+          {p.shape[0], p.shape[1] / kQ8BlockSize, kQ8BlockBytes},
+          builder.getI8Type());
     Type element = p.dtype == "bf16" ? Type(builder.getBF16Type()) : f32();
     return RankedTensorType::get(p.shape, element);
   }

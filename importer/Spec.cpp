@@ -330,15 +330,27 @@ void SpecParser::parseNorm(const toml::table &t, Location tl) {
 }
 
 void SpecParser::parsePrecision(const toml::table &t, Location tl) {
-  checkKeys(t, "precision", {"weights", "state"});
+  checkKeys(t, "precision", {"weights", "lora", "head", "state"});
   readString(t, "precision", "weights", spec.weightDtype, false, tl);
+  // LoRA factors follow a float `weights` and stay f32 under a quantized
+  // one: their error feeds the decay and the state (rwkv.cpp and llama.cpp
+  // keep them unquantized); the head follows `weights`.
+  spec.loraDtype = spec.weightDtype == "q8_0" ? "f32" : spec.weightDtype;
+  spec.headDtype = spec.weightDtype;
+  readString(t, "precision", "lora", spec.loraDtype, false, tl);
+  readString(t, "precision", "head", spec.headDtype, false, tl);
   std::string state = "f32";
   readString(t, "precision", "state", state, false, tl);
-  if (spec.weightDtype != "f32" && spec.weightDtype != "bf16")
-    error(spec.locOf("precision.weights", ctx))
-        << "'precision.weights' = \"" << spec.weightDtype
-        << "\" is not supported; expected \"f32\" or \"bf16\" (other "
-           "checkpoint dtypes are converted at load time)";
+  for (auto [key, value, quantized] : {std::tuple<StringRef, StringRef, bool>{
+                                           "weights", spec.weightDtype, true},
+                                       {"lora", spec.loraDtype, false},
+                                       {"head", spec.headDtype, true}})
+    if (value != "f32" && value != "bf16" && (!quantized || value != "q8_0"))
+      error(spec.locOf(("precision." + key).str(), ctx))
+          << "'precision." << key << "' = \"" << value
+          << "\" is not supported; expected \"f32\", \"bf16\""
+          << (quantized ? " or \"q8_0\"" : " (the LoRA kernels read floats)")
+          << " (other checkpoint dtypes are converted at load time)";
   if (state != "f32")
     error(spec.locOf("precision.state", ctx))
         << "'precision.state' must be \"f32\" (every reference keeps the WKV "
@@ -1100,7 +1112,25 @@ void SpecParser::buildCatalog() {
       p.binding.index = v.index;
       // Checked when the value was parsed.
       p.binding.storedAs = storedAsNamed(v.storedAs).value_or(StoredAs::Raw);
-      p.dtype = v.projection ? spec.weightDtype : "f32";
+      p.dtype = v.projection == "linear" ? spec.weightDtype
+                : v.projection == "lora" ? spec.loraDtype
+                : v.projection == "head" ? spec.headDtype
+                                         : "f32";
+      if (p.dtype == "q8_0" && (shape.size() != 2 || shape[1] % 32 != 0)) {
+        error(v.loc) << "parameter '" << v.name << "' "
+                     << "of shape ["
+                     << llvm::join(llvm::map_range(shape,
+                                                   [](int64_t d) {
+                                                     return std::to_string(d);
+                                                   }),
+                                   ", ")
+                     << "] cannot be read as q8_0 (precision."
+                     << (v.projection == "head" ? "head" : "weights")
+                     << "): ggml's Q8_0 blocks need an [out, in] matrix whose "
+                        "input width is a multiple of 32; choose \"bf16\" "
+                        "or \"f32\" for it";
+        return;
+      }
       if (v.init.size() == 2)
         p.init = uniform(v.init[0], v.init[1]);
       else if (v.init.size() == 1)

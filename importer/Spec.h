@@ -126,9 +126,9 @@ struct ParamInfo {
   /// Layers before firstLayer have "".
   std::vector<std::string> layerNames;
   InitHint init; ///< synthetic-weight distribution
-  /// Element type the kernels read: "f32", or the spec's
-  /// precision.weights ("bf16") for projection matrices (Linear, LoRA and
-  /// head weights), which dominate the bytes read per token.
+  /// Element type the kernels read: "f32", or the spec's precision for the
+  /// parameter's projection class ("bf16", "q8_0": ggml's Q8_0 blocks) —
+  /// projection matrices dominate the bytes read per token.
   std::string dtype = "f32";
 };
 
@@ -162,7 +162,10 @@ struct Spec {
   float layerNormEps = 1e-5f;
   float groupNormEps = 64e-5f;
 
-  std::string weightDtype = "f32";
+  /// [precision]: the dtype the kernels read for Linear matrices
+  /// (`weights`: f32, bf16 or q8_0), LoRA factors (`lora`: f32 or bf16) and
+  /// the head (`head`).
+  std::string weightDtype = "f32", loraDtype = "f32", headDtype = "f32";
 
   TokenShiftKind timeMixShift = TokenShiftKind::LerpPrevious;
   DecayParam decay = DecayParam::LoraSigmoid;

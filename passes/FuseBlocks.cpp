@@ -71,6 +71,10 @@ struct FuseLora {
     // projections, not a LoRA).
     if (!down || width(down.getResult()) > width(down.getInput()))
       return failure();
+    // rwkv.lora takes float matrices (precision.lora keeps them so).
+    if (isQ8Weight(down.getWeight().getType()) ||
+        isQ8Weight(up.getWeight().getType()))
+      return failure();
     Activation inner = innerAct ? innerAct.getKind() : Activation::None;
     if (inner == Activation::ReluSquare) {
       up.emitRemark() << "LoRA not fused: relu_square is a channel-mix "

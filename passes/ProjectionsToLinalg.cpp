@@ -63,6 +63,18 @@ struct InputMix {
 /// arithmetic (its K order and partial-sum chains) is that of the
 /// one-sequence GEMV, so the results are bit-identical to B = 1 calls.
 ///
+/// Q8_0 weights ([M, K/32, 34] i8 blocks, see rwkv.linear): a one-token
+/// GEMV widens them in registers and scales once per block: p = Σ sitofp(q)
+/// x over the block's 32 / V vectors, then acc = fma(p, d, acc) with d the
+/// block's f16 scale widened and broadcast (one multiply per 32 weights, not
+/// per vector). Being a 1-byte type it takes the GEMV's NR = 1, partial-sum
+/// chains shape, one block per chain step; a vector never straddles two
+/// blocks (V divides 32). With several tokens, each NR-row panel of W is
+/// decoded to f32 once per cache block of tokens (decodePanel) and the f32
+/// register blocks read it, so prefill does the f32 kernel's arithmetic on
+/// the decoded values (d * q is exact in f32) at a quarter of its weight
+/// bytes.
+///
 /// With `mix`, each cache block of tokens is first mixed with its previous
 /// tokens into an [1, MC, K] tensor (the same FMA as rwkv.lerp's lowering, so
 /// the results are bit-identical to the unfused ops), which the register
@@ -74,8 +86,11 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
   OpBuilder &b = e.b;
   Location loc = e.loc;
   auto wType = cast<RankedTensorType>(w.getType());
-  int64_t outWidth = wType.getDimSize(0), inWidth = wType.getDimSize(1);
-  int64_t vw = fittingWidth(inWidth, tiling.vectorWidth);
+  const bool q8 = isQ8Weight(wType);
+  auto [outWidth, inWidth] = weightShape(wType);
+  int64_t vw = fittingWidth(
+      inWidth, q8 ? std::min<int64_t>(tiling.vectorWidth, kQ8BlockSize)
+                  : tiling.vectorWidth);
   int64_t nr = fittingWidth(outWidth, tiling.outRows);
   int64_t mr = std::max<int64_t>(1, tiling.tokenRows);
   // With a static token count below one register block (the recurrent form:
@@ -83,11 +98,13 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
   int64_t staticTokens = cast<RankedTensorType>(x.getType()).getDimSize(1);
   if (!ShapedType::isDynamic(staticTokens) && staticTokens < mr)
     mr = 1;
-  // Partial sums per output along K (GEMV only; see above).
+  // Partial sums per output along K (GEMV only; see above), each over one
+  // vector or one Q8_0 block per step.
   int64_t chains = 1;
   if (staticTokens == 1 && wType.getElementTypeBitWidth() < 32) {
     nr = 1;
-    while (chains * 2 <= kGemvChains && (inWidth / vw) % (chains * 2) == 0)
+    const int64_t step = q8 ? kQ8BlockSize : vw;
+    while (chains * 2 <= kGemvChains && (inWidth / step) % (chains * 2) == 0)
       chains *= 2;
   }
   int64_t mc = std::max<int64_t>(mr, tiling.tokenChunk / mr * mr);
@@ -102,16 +119,57 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
   Value padF32 = e.f32(0.0);
-  Value padW =
-      arith::ConstantOp::create(b, loc, wType.getElementType(),
-                                b.getFloatAttr(wType.getElementType(), 0.0));
+  Value padW = arith::ConstantOp::create(
+      b, loc, wType.getElementType(),
+      q8 ? TypedAttr(b.getI8IntegerAttr(0))
+         : TypedAttr(b.getFloatAttr(wType.getElementType(), 0.0)));
   SmallVector<bool> inBounds{true};
+  // W[row, k .. k + V) as f32; for Q8_0 the quants q alone (block k / 32,
+  // which the V elements do not leave), to be scaled per block.
+  auto readWeight = [&](OpBuilder &bk, Location lk, Value row,
+                        Value k) -> Value {
+    if (!q8)
+      return toF32(bk, lk,
+                   vector::TransferReadOp::create(bk, lk, wVecType, w,
+                                                  ValueRange{row, k}, padW,
+                                                  inBounds));
+    Value size = arith::ConstantIndexOp::create(bk, lk, kQ8BlockSize);
+    Value at =
+        arith::AddIOp::create(bk, lk, arith::RemUIOp::create(bk, lk, k, size),
+                              arith::ConstantIndexOp::create(bk, lk, 2));
+    Value q = vector::TransferReadOp::create(
+        bk, lk, wVecType, w,
+        ValueRange{row, arith::DivUIOp::create(bk, lk, k, size), at}, padW,
+        inBounds);
+    return arith::SIToFPOp::create(bk, lk, accType, q);
+  };
+  // The f16 scale d of the Q8_0 block holding W[row, k], widened and
+  // broadcast.
+  auto readScale = [&](OpBuilder &bk, Location lk, Value row,
+                       Value k) -> Value {
+    Value blk = arith::DivUIOp::create(
+        bk, lk, k, arith::ConstantIndexOp::create(bk, lk, kQ8BlockSize));
+    Value scaleBytes = vector::TransferReadOp::create(
+        bk, lk, VectorType::get({2}, bk.getI8Type()), w,
+        ValueRange{row, blk, arith::ConstantIndexOp::create(bk, lk, 0)}, padW,
+        inBounds);
+    Value scale = vector::ExtractOp::create(
+        bk, lk,
+        vector::BitCastOp::create(bk, lk, VectorType::get({1}, bk.getF16Type()),
+                                  scaleBytes),
+        ArrayRef<int64_t>{0});
+    return vector::BroadcastOp::create(
+        bk, lk, accType, arith::ExtFOp::create(bk, lk, f32, scale));
+  };
   Value batch = e.dim(x, 0), tokens = e.dim(x, 1);
 
   // Where the register blocks read their input rows: x itself, or the
   // mixed cache block (batch 0, tokens counted from `rowBase`).
   struct Source {
     Value tensor, batch, rowBase;
+    /// Q8_0 weights decoded to f32 for this block's NR rows ([NR, K]), read
+    /// at row j instead of W[n + j] (the prefill path, see decodePanel).
+    Value panel = Value();
   };
   // One register block: `rows` tokens from t, NR outputs from n.
   // With `overBatch`, row i is sequence t + i (token 0) instead of token
@@ -139,33 +197,64 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
                  : arith::AddIOp::create(
                        bb, l, n, arith::ConstantIndexOp::create(bb, l, j))
                        .getResult());
+    // Each chain step covers `step` elements of K: one vector (acc += w x),
+    // or one Q8_0 block (p = sum of q x over its vectors; acc += p d).
+    const bool scaled = q8 && !src.panel;
+    const int64_t step = scaled ? kQ8BlockSize : vw;
     auto kLoop = scf::ForOp::create(
-        bb, l, c0, e.index(inWidth), e.index(vw * chains), accInit,
+        bb, l, c0, e.index(inWidth), e.index(step * chains), accInit,
         [&](OpBuilder &bk, Location lk, Value k0, ValueRange accs) {
+          auto offset = [&](Value base, int64_t by) -> Value {
+            if (by == 0)
+              return base;
+            return arith::AddIOp::create(
+                bk, lk, base, arith::ConstantIndexOp::create(bk, lk, by));
+          };
           SmallVector<Value> next;
           for (int64_t c = 0; c < chains; ++c) {
-            Value k = c == 0
-                          ? k0
-                          : arith::AddIOp::create(
-                                bk, lk, k0,
-                                arith::ConstantIndexOp::create(bk, lk, c * vw))
-                                .getResult();
-            SmallVector<Value> xv, wv;
-            for (int64_t i = 0; i < rows; ++i)
-              xv.push_back(vector::TransferReadOp::create(
-                  bk, lk, accType, src.tensor,
-                  overBatch ? ValueRange{xRow[i], c0, k}
-                            : ValueRange{src.batch, xRow[i], k},
-                  padF32, inBounds));
-            for (int64_t j = 0; j < nr; ++j)
-              wv.push_back(toF32(bk, lk,
-                                 vector::TransferReadOp::create(
-                                     bk, lk, wVecType, w,
-                                     ValueRange{nIdx[j], k}, padW, inBounds)));
-            for (int64_t i = 0; i < rows; ++i)
+            Value kc = offset(k0, c * step);
+            SmallVector<Value> part(accs.begin() + c * perStep,
+                                    accs.begin() + (c + 1) * perStep);
+            for (int64_t s = 0; s < step / vw; ++s) {
+              Value k = offset(kc, s * vw);
+              SmallVector<Value> xv, wv;
+              for (int64_t i = 0; i < rows; ++i)
+                xv.push_back(vector::TransferReadOp::create(
+                    bk, lk, accType, src.tensor,
+                    overBatch ? ValueRange{xRow[i], c0, k}
+                              : ValueRange{src.batch, xRow[i], k},
+                    padF32, inBounds));
               for (int64_t j = 0; j < nr; ++j)
-                next.push_back(vector::FMAOp::create(
-                    bk, lk, wv[j], xv[i], accs[c * perStep + i * nr + j]));
+                wv.push_back(
+                    src.panel
+                        ? vector::TransferReadOp::create(
+                              bk, lk, accType, src.panel,
+                              ValueRange{
+                                  arith::ConstantIndexOp::create(bk, lk, j), k},
+                              padF32, inBounds)
+                              .getResult()
+                        : readWeight(bk, lk, nIdx[j], k));
+              for (int64_t i = 0; i < rows; ++i)
+                for (int64_t j = 0; j < nr; ++j) {
+                  Value &p = part[i * nr + j];
+                  p = scaled && s == 0
+                          ? arith::MulFOp::create(bk, lk, wv[j], xv[i])
+                                .getResult()
+                          : vector::FMAOp::create(bk, lk, wv[j], xv[i], p)
+                                .getResult();
+                }
+            }
+            if (scaled) {
+              SmallVector<Value> d;
+              for (int64_t j = 0; j < nr; ++j)
+                d.push_back(readScale(bk, lk, nIdx[j], kc));
+              for (int64_t i = 0; i < rows; ++i)
+                for (int64_t j = 0; j < nr; ++j)
+                  part[i * nr + j] =
+                      vector::FMAOp::create(bk, lk, part[i * nr + j], d[j],
+                                            accs[c * perStep + i * nr + j]);
+            }
+            next.append(part);
           }
           scf::YieldOp::create(bk, lk, next);
         });
@@ -241,6 +330,44 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
           scf::YieldOp::create(br, lr, kLoop.getResults());
         });
     return rowLoop.getResult(0);
+  };
+
+  // Q8_0 rows n .. n + NR decoded to f32 ([NR, K], d * q exactly), once
+  // per cache block of tokens: the token blocks then run the f32 kernel on
+  // them instead of widening and scaling each weight vector per block of
+  // MR tokens (0.1B prefill: 365 -> see docs/PERFORMANCE.md).
+  auto decodePanel = [&](OpBuilder &bd, Location ld, Value n) -> Value {
+    Value panel =
+        tensor::EmptyOp::create(bd, ld, ArrayRef<int64_t>{nr, inWidth}, f32);
+    Value size = arith::ConstantIndexOp::create(bd, ld, kQ8BlockSize);
+    for (int64_t j = 0; j < nr; ++j) {
+      Value row = arith::AddIOp::create(
+          bd, ld, n, arith::ConstantIndexOp::create(bd, ld, j));
+      Value jIdx = arith::ConstantIndexOp::create(bd, ld, j);
+      auto blocks = scf::ForOp::create(
+          bd, ld, c0, e.index(inWidth), size, ValueRange{panel},
+          [&](OpBuilder &bk, Location lk, Value k, ValueRange acc) {
+            Value d = readScale(bk, lk, row, k);
+            Value out = acc[0];
+            for (int64_t s = 0; s < kQ8BlockSize / vw; ++s) {
+              Value ks =
+                  s == 0 ? k
+                         : arith::AddIOp::create(
+                               bk, lk, k,
+                               arith::ConstantIndexOp::create(bk, lk, s * vw))
+                               .getResult();
+              Value v =
+                  arith::MulFOp::create(bk, lk, readWeight(bk, lk, row, ks), d);
+              out = vector::TransferWriteOp::create(bk, lk, v, out,
+                                                    ValueRange{jIdx, ks},
+                                                    ArrayRef<bool>(inBounds))
+                        .getResult();
+            }
+            scf::YieldOp::create(bk, lk, out);
+          });
+      panel = blocks.getResult(0);
+    }
+    return panel;
   };
 
   if (staticTokens == 1) {
@@ -340,6 +467,9 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
                   b1, l1, c0, e.index(outWidth), e.index(nr), a1,
                   [&](OpBuilder &b2, Location l2, Value n, ValueRange a2) {
                     Value acc = a2[0];
+                    Source rows = src;
+                    if (q8)
+                      rows.panel = decodePanel(b2, l2, n);
                     if (mr > 1) {
                       auto blocks = scf::ForOp::create(
                           b2, l2, t0, full, e.index(mr), ValueRange{acc},
@@ -347,7 +477,7 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
                               ValueRange a3) {
                             scf::YieldOp::create(
                                 b3, l3,
-                                block(b3, l3, bi, t, n, a3[0], mr, src));
+                                block(b3, l3, bi, t, n, a3[0], mr, rows));
                           });
                       acc = blocks.getResult(0);
                     }
@@ -356,7 +486,7 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
                         [&](OpBuilder &b3, Location l3, Value t,
                             ValueRange a3) {
                           scf::YieldOp::create(
-                              b3, l3, block(b3, l3, bi, t, n, a3[0], 1, src));
+                              b3, l3, block(b3, l3, bi, t, n, a3[0], 1, rows));
                         });
                     scf::YieldOp::create(b2, l2, rest.getResults());
                   });

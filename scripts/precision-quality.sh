@@ -3,7 +3,9 @@
 # same model as f32, f16, bf16 and llama.cpp's Q8_0 / Q4_0 blocks (GGUF files
 # written by test/unit/write-checkpoint.py in llama.cpp's layout; the
 # quantizers round as ggml's reference ones), and with bf16 projection
-# kernels (precision.weights = "bf16"). Prints perplexity and bits per byte
+# kernels (precision.weights = "bf16") and Q8_0 kernels
+# (precision.weights = "q8_0", the Q8_0 file's blocks read in place).
+# Prints perplexity and bits per byte
 # of TEXT (default: README.md) for each, and the largest logit difference
 # from f32 over the text, as a Markdown table (docs/PERFORMANCE.md).
 # Usage: scripts/precision-quality.sh [TEXT]   (after scripts/build.sh)
@@ -33,9 +35,12 @@ open(work + "/f32.toml", "w").write(model + table)
 bf16 = model.replace("[precision]\n", "[precision]\nweights = \"bf16\"\n", 1) \
     if "[precision]" in model else model + "\n[precision]\nweights = \"bf16\"\n"
 open(work + "/bf16k.toml", "w").write(bf16.replace('weights = "f32"\n', '') + table)
+open(work + "/q8k.toml", "w").write(
+    bf16.replace('weights = "f32"\n', '').replace('"bf16"', '"q8_0"') + table)
 PY
 "$BIN/rwkvc" "$WORK/f32.toml" --all-logits -o "$WORK/f32" 2>/dev/null
 "$BIN/rwkvc" "$WORK/bf16k.toml" --all-logits -o "$WORK/bf16k" 2>/dev/null
+"$BIN/rwkvc" "$WORK/q8k.toml" --all-logits -o "$WORK/q8k" 2>/dev/null
 W="$ROOT/test/unit/write-checkpoint.py"
 SRC="$DATA/tiny-rwkv-7v0-834K-FP32.bin"
 L="--layout=llamacpp --format=gguf"
@@ -58,6 +63,7 @@ run f32 f16.gguf f16
 run f32 bf16.gguf bf16
 run bf16k f32.gguf bf16-kernels
 run f32 q8_0.gguf q8_0
+run q8k q8_0.gguf q8_0-kernels
 run f32 q4_0.gguf q4_0
 $PY - "$WORK" <<'PY'
 import json, sys, os, array
@@ -66,6 +72,7 @@ rows = [("f32", "f32 GGUF (reference)"), ("f16", "f16 GGUF, widened at load"),
         ("bf16", "bf16 GGUF, widened at load"),
         ("bf16-kernels", "bf16 projection kernels (precision.weights = \"bf16\")"),
         ("q8_0", "Q8_0 GGUF (matrices), widened at load"),
+        ("q8_0-kernels", "Q8_0 kernels (precision.weights = \"q8_0\"), Q8_0 GGUF in place"),
         ("q4_0", "Q4_0 GGUF (matrices), widened at load")]
 ref = json.load(open(os.path.join(work, "f32.json")))["perplexity"]
 def logits(name):

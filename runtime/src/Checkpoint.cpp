@@ -194,6 +194,45 @@ uint16_t floatToBfloat16(float f) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
+uint16_t floatToHalf(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  const uint32_t mag = bits & 0x7FFFFFFF;
+  if (mag > 0x7F800000) // NaN
+    return sign | 0x7E00;
+  if (mag >= 0x47800000) // >= 2^16: Inf (the rounding below covers 65520)
+    return sign | 0x7C00;
+  if (mag < 0x38800000) { // below 2^-14: a subnormal half (or zero)
+    float a;
+    std::memcpy(&a, &mag, 4);
+    // a * 2^24 is exact; nearbyint rounds to nearest even. 0x400 is the
+    // smallest normal's encoding, so a carry needs no special case.
+    return sign | static_cast<uint16_t>(std::nearbyint(a * 16777216.0f));
+  }
+  uint32_t h = ((((mag >> 23) - 127 + 15) << 10) | ((mag >> 13) & 0x3FF));
+  uint32_t rest = mag & 0x1FFF;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+    ++h; // a mantissa carry moves into the exponent, up to Inf
+  return sign | static_cast<uint16_t>(h);
+}
+
+void quantizeQ8_0(const float *x, int64_t n, uint8_t *out) {
+  for (int64_t blk = 0; blk < n / kQK; ++blk, x += kQK, out += 34) {
+    float amax = 0;
+    for (int j = 0; j < kQK; ++j)
+      amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t h = floatToHalf(d);
+    out[0] = static_cast<uint8_t>(h & 0xFF);
+    out[1] = static_cast<uint8_t>(h >> 8);
+    for (int j = 0; j < kQK; ++j)
+      out[2 + j] =
+          static_cast<uint8_t>(static_cast<int8_t>(std::round(x[j] * id)));
+  }
+}
+
 int64_t TensorInfo::elements() const {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -425,6 +464,12 @@ const uint16_t *Checkpoint::bf16Data(const TensorInfo &t) const {
       reinterpret_cast<uintptr_t>(p) % alignof(uint16_t) != 0)
     return nullptr;
   return reinterpret_cast<const uint16_t *>(p);
+}
+
+const uint8_t *Checkpoint::q8Data(const TensorInfo &t) const {
+  if (t.type != DType::Q8_0 || !t.strides.empty())
+    return nullptr;
+  return data_ + t.offset;
 }
 
 const float *Checkpoint::f32Data(const TensorInfo &t) const {

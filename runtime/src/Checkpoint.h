@@ -110,6 +110,8 @@ public:
   const float *f32Data(const TensorInfo &t) const;
   /// The same for dense bf16 tensors with 2-byte alignment.
   const uint16_t *bf16Data(const TensorInfo &t) const;
+  /// The same for dense Q8_0 tensors (ggml blocks; any alignment).
+  const uint8_t *q8Data(const TensorInfo &t) const;
 
 private:
   Checkpoint() = default;
@@ -134,6 +136,14 @@ float halfToFloat(uint16_t h);
 float bfloat16ToFloat(uint16_t b);
 /// float -> bfloat16, rounding to nearest even (NaN stays NaN).
 uint16_t floatToBfloat16(float f);
+/// float -> IEEE half, rounding to nearest even (overflow to Inf, NaN stays
+/// NaN).
+uint16_t floatToHalf(float f);
+/// Quantizes `n` floats (a multiple of 32) into ggml Q8_0 blocks at `out`
+/// (n / 32 * 34 bytes) as ggml's reference quantizer does
+/// (quantize_row_q8_0_ref): d = max|x| / 127 stored as f16, q = round(x / d)
+/// with the f32 d.
+void quantizeQ8_0(const float *x, int64_t n, uint8_t *out);
 /// "[2, 3]".
 std::string shapeString(const std::vector<int64_t> &shape);
 /// A little-endian 16-bit load from unaligned memory.

@@ -239,9 +239,14 @@ Manifest readManifest(const std::string &dir) {
     ps.initLo = r.number(init, path + ".init", "lo");
     ps.initHi = r.number(init, path + ".init", "hi");
     ps.dtype = r.str(p, path, "dtype");
-    if (ps.dtype != "f32" && ps.dtype != "bf16")
-      fail(RWKV_ERROR_FORMAT, m.path + ": " + path + ".dtype is '" + ps.dtype +
-                                  "'; this runtime reads f32 and bf16 weights");
+    if (ps.dtype != "f32" && ps.dtype != "bf16" && ps.dtype != "q8_0")
+      fail(RWKV_ERROR_FORMAT,
+           m.path + ": " + path + ".dtype is '" + ps.dtype +
+               "'; this runtime reads f32, bf16 and q8_0 weights");
+    if (ps.q8() &&
+        (ps.shape.size() != 2 || ps.shape[1] <= 0 || ps.shape[1] % 32 != 0))
+      r.bad(path + ".shape", "must be [out, in] with 'in' a multiple of 32 "
+                             "for a q8_0 parameter");
     if (checkedElements(ps.shape, ps.elementBytes()) < 0)
       r.bad(path + ".shape",
             "must hold positive sizes whose product fits in 64 bits");

@@ -36,8 +36,22 @@ struct ParamSpec {
   CheckpointBinding checkpoint;
   std::string initKind; ///< uniform | constant
   double initLo = 0, initHi = 0;
-  std::string dtype = "f32"; ///< element type the kernels read: f32 | bf16
+  /// What the kernels read: f32 | bf16 | q8_0 (ggml's Q8_0 blocks: per row
+  /// and 32 elements an f16 scale and 32 signed bytes, 34 bytes).
+  std::string dtype = "f32";
+  bool q8() const { return dtype == "q8_0"; }
   size_t elementBytes() const { return dtype == "bf16" ? 2 : 4; }
+  /// The buffer the kernels take: `shape`, or [M, K/32, 34] bytes for q8_0.
+  std::vector<int64_t> storageShape() const {
+    if (!q8())
+      return shape;
+    return {shape[0], shape[1] / 32, 34};
+  }
+  /// Bytes of `elements` elements in this dtype (a multiple of 32 for q8_0).
+  int64_t storageBytes(int64_t elements) const {
+    return q8() ? elements / 32 * 34
+                : elements * static_cast<int64_t>(elementBytes());
+  }
 };
 
 struct StateSpec {

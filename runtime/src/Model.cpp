@@ -159,7 +159,7 @@ void Model::uploadWeights() {
     if (slots == weights_.end())
       continue;
     for (Buffer &b : slots->second) {
-      if (!b.view && b.data.empty() && b.bf16.empty())
+      if (b.empty())
         continue; // a layer before the parameter's first_layer
       size_t bytes = static_cast<size_t>(b.elements()) * p.elementBytes();
       b.device = gpu_->alloc(bytes);
@@ -352,13 +352,14 @@ void Model::bindWeights(const Checkpoint &ck) {
                    " (spec '" + m.specName + "')");
       }
       // Dense rows already in the kernels' dtype are used in place unless
-      // they must be transposed.
+      // they must be transposed (Q8_0 blocks of rwkv.cpp and GGUF files
+      // too: both store ggml's block_q8_0 rows).
       const bool bf16 = p.dtype == "bf16";
-      const size_t elementBytes = p.elementBytes();
       const uint8_t *mapped = nullptr;
       if (!p.checkpoint.transpose)
-        mapped = bf16 ? reinterpret_cast<const uint8_t *>(ck.bf16Data(*t))
-                      : reinterpret_cast<const uint8_t *>(ck.f32Data(*t));
+        mapped = p.q8() ? ck.q8Data(*t)
+                 : bf16 ? reinterpret_cast<const uint8_t *>(ck.bf16Data(*t))
+                        : reinterpret_cast<const uint8_t *>(ck.f32Data(*t));
       std::vector<float> data;
       if (!mapped)
         data = ck.readF32(*t);
@@ -373,7 +374,7 @@ void Model::bindWeights(const Checkpoint &ck) {
                    " along its first dimension, needed for " + what);
         int64_t inner = t->elements() / shape[0];
         if (mapped)
-          mapped += p.checkpoint.index * inner * elementBytes;
+          mapped += p.checkpoint.index * p.storageBytes(inner);
         else
           data = std::vector<float>(data.begin() + p.checkpoint.index * inner,
                                     data.begin() +
@@ -419,15 +420,19 @@ void Model::bindWeights(const Checkpoint &ck) {
                  shapeString(p.shape) +
                  (p.checkpoint.transpose ? " after transposing" : "") +
                  " (spec '" + m.specName + "')");
-      Buffer buf{p.shape, {}, mapped, {}};
-      if (!mapped && bf16)
+      Buffer buf{p.storageShape(), {}, mapped, {}};
+      if (!mapped && p.q8()) {
+        buf.bytes.resize(static_cast<size_t>(p.storageBytes(wantElems)));
+        quantizeQ8_0(data.data(), wantElems, buf.bytes.data());
+      } else if (!mapped && bf16) {
         buf.bf16 = toBfloat16(data);
-      else if (!mapped)
+      } else if (!mapped) {
         buf.data = std::move(data);
+      }
       slots[l] = std::move(buf);
-      weightBytes_ += wantElems * static_cast<int64_t>(elementBytes);
+      weightBytes_ += p.storageBytes(wantElems);
       if (mapped)
-        mappedBytes_ += wantElems * static_cast<int64_t>(elementBytes);
+        mappedBytes_ += p.storageBytes(wantElems);
     }
   }
 }
@@ -439,8 +444,8 @@ void Model::makeSyntheticWeights(uint64_t seed) {
     slots.resize(count);
     for (int64_t l = p.perLayer ? p.firstLayer : 0; l < count; ++l) {
       Buffer b;
-      b.shape = p.shape;
-      size_t n = static_cast<size_t>(b.elements());
+      b.shape = p.storageShape();
+      size_t n = static_cast<size_t>(checkedElements(p.shape));
       uint64_t state = seed ^ hashName(p.name) ^ (0x1000193ull * (l + 1));
       auto next = [&] {
         double u = (splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
@@ -451,7 +456,19 @@ void Model::makeSyntheticWeights(uint64_t seed) {
       // bf16 weights are rounded as they are drawn: no f32 copy is made
       // (one per matrix left the allocator holding ~40% more than the
       // weights' bytes at the peak).
-      if (p.dtype == "bf16") {
+      if (p.q8()) {
+        // Drawn a row at a time and quantized (no f32 copy of the matrix).
+        const size_t row = static_cast<size_t>(p.shape[1]);
+        std::vector<float> values(row);
+        b.bytes.resize(static_cast<size_t>(p.storageBytes(n)));
+        for (size_t r = 0; r < n / row; ++r) {
+          for (float &x : values)
+            x = next();
+          quantizeQ8_0(values.data(), static_cast<int64_t>(row),
+                       b.bytes.data() + p.storageBytes(r * row));
+        }
+        weightBytes_ += static_cast<int64_t>(b.bytes.size());
+      } else if (p.dtype == "bf16") {
         b.bf16.resize(n);
         for (uint16_t &x : b.bf16)
           x = floatToBfloat16(next());
@@ -474,7 +491,7 @@ const Buffer &Model::weight(const std::string &name, int64_t layer) const {
                                 "', which is not in 'parameters'");
   const std::vector<Buffer> &slots = it->second;
   const Buffer &b = slots.size() == 1 ? slots[0] : slots.at(layer);
-  if (!b.view && b.data.empty() && b.bf16.empty() && !b.device)
+  if (b.empty())
     fail(RWKV_ERROR_FORMAT, manifest_.path + ": parameter '" + name +
                                 "' is used by layer " + std::to_string(layer) +
                                 " before its first_layer");
@@ -941,8 +958,10 @@ void Session::call(const BoundEntry &entry, int64_t layer) {
       double elements = 1;
       for (int64_t d : expected)
         elements *= static_cast<double>(d);
-      double size = a.dtype == "bf16" ? 2 : 4;
+      double size = a.dtype == "bf16" ? 2 : a.dtype == "i8" ? 1 : 4;
       bool matrix = a.role == "param" && expected.size() >= 2;
+      if (a.dtype == "i8") // Q8_0 blocks: 34 bytes per 32 weights
+        elements = elements / 34 * 32, size = 34.0 / 32;
       if (matrix && spec.kind == "embed") {
         // A table: the rows the tokens gather.
         bytes += tokensIn * size * elements / static_cast<double>(expected[0]);
@@ -1157,7 +1176,7 @@ void Session::checkOutputsFinite(
     std::string cause;
     for (size_t j = 0; j < spec.args.size() && cause.empty(); ++j) {
       const ArgSpec &in = spec.args[j];
-      if (in.output || in.dtype == "i32")
+      if (in.output || in.dtype == "i32" || in.dtype == "i8")
         continue;
       std::vector<int64_t> inShape = concreteShape(in);
       std::string what;

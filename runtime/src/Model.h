@@ -43,14 +43,19 @@ struct Buffer {
   std::vector<float> data; ///< i32 buffers reuse the storage bit-for-bit
   const void *view = nullptr;
   std::vector<uint16_t> bf16;
+  std::vector<uint8_t> bytes; ///< q8_0 blocks quantized at load
+  bool empty() const {
+    return !view && data.empty() && bf16.empty() && bytes.empty() && !device;
+  }
   /// GPU models: the tensor in device memory (owned by the model or the
   /// session that allocated it); `data` and `view` are then unused.
   DevicePtr device = 0;
   int64_t elements() const;
   const void *ptr() const {
-    return view           ? view
-           : bf16.empty() ? static_cast<const void *>(data.data())
-                          : bf16.data();
+    return view             ? view
+           : !bytes.empty() ? static_cast<const void *>(bytes.data())
+           : bf16.empty()   ? static_cast<const void *>(data.data())
+                            : bf16.data();
   }
 };
 

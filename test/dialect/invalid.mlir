@@ -340,3 +340,35 @@ func.func @wkv1_den(%k: tensor<?x?x128xf32>, %w: tensor<4x64xf32>, %hist: tensor
   %y, %h1, %d1, %n1 = rwkv.wkv1 %k, %k, %w, %w, %w, %hist, %den, %n : tensor<?x?x128xf32>, tensor<4x64xf32>, tensor<?x64x128xf32>, tensor<?x64xf32>, tensor<?x1xf32>
   return
 }
+
+// -----
+
+func.func @linear_q8_0_in_width(%x: tensor<?x1x64xf32>, %w: tensor<16x4x34xi8>) {
+  // expected-error @+1 {{'rwkv.linear' op expects 'weight' to hold 64 / 32 Q8_0 blocks per row (the input width K), got 4 (128 inputs)}}
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<16x4x34xi8> -> tensor<?x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_q8_0_block_bytes(%x: tensor<?x1x64xf32>, %w: tensor<16x2x32xi8>) {
+  // expected-error @+1 {{'rwkv.linear' op expects i8 'weight' to be Q8_0 blocks [out, in/32, 34] with a static block count, got 'tensor<16x2x32xi8>'}}
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<16x2x32xi8> -> tensor<?x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @channel_mix_q8_0_value(%x: tensor<?x1x64xf32>, %k: tensor<256x2x34xi8>, %v: tensor<64x2x34xi8>) {
+  // expected-error @+1 {{'rwkv.channel_mix' op expects 'value' to hold 256 / 32 Q8_0 blocks per row (the hidden width F of 'key'), got 2 (64 inputs)}}
+  %y = rwkv.channel_mix %x, %k, %v : tensor<?x1x64xf32>, tensor<256x2x34xi8>, tensor<64x2x34xi8> -> tensor<?x1x64xf32>
+  return
+}
+
+// -----
+
+func.func @lora_q8_0(%x: tensor<?x1x64xf32>, %d: tensor<32x2x34xi8>, %u: tensor<64x32xf32>) {
+  // expected-error @+1 {{'rwkv.lora' op operand #1 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %y = rwkv.lora %x, %d, %u : tensor<?x1x64xf32>, tensor<32x2x34xi8>, tensor<64x32xf32> -> tensor<?x1x64xf32>
+  return
+}

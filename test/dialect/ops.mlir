@@ -165,3 +165,18 @@ func.func @rwkv2_3(%k: tensor<?x1x64xf32>, %w: tensor<64xf32>, %a: tensor<?x64xf
       : tensor<?x1x256xf32>, tensor<?x?x256xf32>, tensor<?x?xi32>, tensor<?x64x256xf32>, tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x1x256xf32>
   return %y, %c : tensor<?x1x64xf32>, tensor<?x1x256xf32>
 }
+
+// Q8_0 projection weights: [out, in/32, 34] i8 blocks.
+// CHECK-LABEL: func.func @q8_0_projections
+func.func @q8_0_projections(%x: tensor<?x1x64xf32>, %prev: tensor<?x64xf32>,
+                            %mu: tensor<64xf32>, %w: tensor<128x2x34xi8>,
+                            %fk: tensor<256x2x34xi8>, %fv: tensor<64x8x34xi8>)
+    -> (tensor<?x1x128xf32>, tensor<?x1x128xf32>, tensor<?x1x64xf32>) {
+  // CHECK: rwkv.linear %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<128x2x34xi8> -> tensor<?x1x128xf32>
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<128x2x34xi8> -> tensor<?x1x128xf32>
+  // CHECK: rwkv.shift_lerp_linear previous
+  %s = rwkv.shift_lerp_linear previous %x, %prev, %mu, %w : tensor<?x1x64xf32>, tensor<?x64xf32>, tensor<64xf32>, tensor<128x2x34xi8> -> tensor<?x1x128xf32>
+  // CHECK: rwkv.channel_mix %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x1x64xf32>, tensor<256x2x34xi8>, tensor<64x8x34xi8> -> tensor<?x1x64xf32>
+  %c = rwkv.channel_mix %x, %fk, %fv : tensor<?x1x64xf32>, tensor<256x2x34xi8>, tensor<64x8x34xi8> -> tensor<?x1x64xf32>
+  return %y, %s, %c : tensor<?x1x128xf32>, tensor<?x1x128xf32>, tensor<?x1x64xf32>
+}

@@ -550,3 +550,62 @@ func.func @wkv1(%k: tensor<?x?x32xf32>, %w: tensor<4x8xf32>, %hist: tensor<?x8x3
       : tensor<?x?x32xf32>, tensor<4x8xf32>, tensor<?x8x32xf32>, tensor<?x32xf32>, tensor<?x1xf32>
   return %y, %h1, %d1, %n1 : tensor<?x?x32xf32>, tensor<?x8x32xf32>, tensor<?x32xf32>, tensor<?x1xf32>
 }
+
+// -----
+
+// Tests that Q8_0 weights ([M, K/32, 34] i8 blocks) are decoded in
+// registers: per 32-weight block, the quants at bytes 2.. of the block are
+// widened (sitofp) and multiplied with x (mul, then fma for the block's
+// other vectors), and the block's f16 scale (bytes 0-1, bitcast and
+// extended) multiplies the block's partial sum once into the accumulator.
+// One output per block and 4 partial sums along K, one block each, as for
+// 16-bit weights.
+
+// CHECK-LABEL: func.func @linear_one_token_q8_0
+// CHECK-SAME: (%[[X:.+]]: tensor<?x1x256xf32>, %[[W:.+]]: tensor<48x8x34xi8>)
+// CHECK: %{{.+}}:4 = scf.for %[[K:[^ ]+]] = %{{.+}} to %{{.+}} step %[[C128:.+]] iter_args(%[[A0:[^ ]+]] = {{.+}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:   %[[BLK:.+]] = arith.divui %[[K]], %[[C32:.+]] : index
+// CHECK:   %[[Q:.+]] = vector.transfer_read %[[W]][%{{.+}}, %[[BLK]], %{{.+}}]{{.+}} : tensor<48x8x34xi8>, vector<8xi8>
+// CHECK:   %[[QF:.+]] = arith.sitofp %[[Q]] : vector<8xi8> to vector<8xf32>
+// CHECK:   %[[P0:.+]] = arith.mulf %[[QF]], %{{.+}} : vector<8xf32>
+// CHECK:   %[[P1:.+]] = vector.fma %{{.+}}, %{{.+}}, %[[P0]] : vector<8xf32>
+// CHECK:   %[[P2:.+]] = vector.fma %{{.+}}, %{{.+}}, %[[P1]] : vector<8xf32>
+// CHECK:   %[[P3:.+]] = vector.fma %{{.+}}, %{{.+}}, %[[P2]] : vector<8xf32>
+// CHECK:   %[[DB:.+]] = vector.transfer_read %[[W]][%{{.+}}, %{{.+}}, %{{.+}}]{{.+}} : tensor<48x8x34xi8>, vector<2xi8>
+// CHECK:   %[[DH:.+]] = vector.bitcast %[[DB]] : vector<2xi8> to vector<1xf16>
+// CHECK:   %[[D16:.+]] = vector.extract %[[DH]][0] : f16 from vector<1xf16>
+// CHECK:   %[[D:.+]] = arith.extf %[[D16]] : f16 to f32
+// CHECK:   %[[DV:.+]] = vector.broadcast %[[D]] : f32 to vector<8xf32>
+// CHECK:   vector.fma %[[P3]], %[[DV]], %[[A0]] : vector<8xf32>
+// CHECK-COUNT-3: vector.bitcast
+// CHECK: vector.reduction <add>
+func.func @linear_one_token_q8_0(%x: tensor<?x1x256xf32>, %w: tensor<48x8x34xi8>) -> tensor<?x1x48xf32> {
+  %y = rwkv.linear %x, %w : tensor<?x1x256xf32>, tensor<48x8x34xi8> -> tensor<?x1x48xf32>
+  return %y : tensor<?x1x48xf32>
+}
+
+// -----
+
+// Tests that with several tokens (prefill), Q8_0 rows are first decoded to
+// an f32 panel of NR = 4 rows (d * q, per block), once per cache block of
+// tokens, which the register blocks then read as f32 weights.
+
+// CHECK-LABEL: func.func @linear_q8_0
+// CHECK-SAME: (%[[X:.+]]: tensor<?x?x64xf32>, %[[W:.+]]: tensor<48x2x34xi8>)
+// CHECK: scf.for %[[N:[^ ]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:   %[[E:.+]] = tensor.empty() : tensor<4x64xf32>
+// CHECK:   %[[P0:.+]] = scf.for %{{.+}} iter_args(%{{.+}} = %[[E]]) -> (tensor<4x64xf32>)
+// CHECK:     arith.sitofp %{{.+}} : vector<8xi8> to vector<8xf32>
+// CHECK:     arith.mulf
+// CHECK:     vector.transfer_write %{{.+}} : vector<8xf32>, tensor<4x64xf32>
+// CHECK:   %[[P1:.+]] = scf.for %{{.+}} iter_args(%{{.+}} = %[[P0]]) -> (tensor<4x64xf32>)
+// CHECK:   %[[P2:.+]] = scf.for %{{.+}} iter_args(%{{.+}} = %[[P1]]) -> (tensor<4x64xf32>)
+// CHECK:   %[[P3:.+]] = scf.for %{{.+}} iter_args(%{{.+}} = %[[P2]]) -> (tensor<4x64xf32>)
+// CHECK:   scf.for
+// CHECK:     %{{.+}}:16 = scf.for
+// CHECK:       vector.transfer_read %[[P3]][%{{.+}}, %{{.+}}]{{.+}} : tensor<4x64xf32>, vector<8xf32>
+// CHECK-COUNT-16: vector.fma
+func.func @linear_q8_0(%x: tensor<?x?x64xf32>, %w: tensor<48x2x34xi8>) -> tensor<?x?x48xf32> {
+  %y = rwkv.linear %x, %w : tensor<?x?x64xf32>, tensor<48x2x34xi8> -> tensor<?x?x48xf32>
+  return %y : tensor<?x?x48xf32>
+}

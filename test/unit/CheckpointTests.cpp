@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,10 @@
 
 namespace fs = std::filesystem;
 using rwkvrt::Checkpoint;
+using rwkvrt::floatToHalf;
+using rwkvrt::halfToFloat;
+using rwkvrt::load16;
+using rwkvrt::quantizeQ8_0;
 
 namespace {
 
@@ -149,6 +154,57 @@ TEST(Checkpoint, F16IncludingSubnormals) {
   std::vector<float> x = decode(1, b);
   for (int i = 0; i < 32; ++i)
     EXPECT_EQ(x[i], want[i % 8]) << i;
+}
+
+// float -> half as the Q8_0 quantizer stores its scales: every f16 value
+// (normal, subnormal, zero, Inf) round-trips, halfway cases round to even,
+// overflow goes to Inf and NaN stays NaN.
+TEST(Checkpoint, FloatToHalfRoundsToNearestEven) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7C00) == 0x7C00 && (h & 0x3FF)) // NaN payloads
+      continue;
+    EXPECT_EQ(floatToHalf(halfToFloat(static_cast<uint16_t>(h))), h) << h;
+  }
+  EXPECT_EQ(floatToHalf(1.0f + 0x1p-11f), 0x3C00);            // tie: to even
+  EXPECT_EQ(floatToHalf(1.0f + 0x1p-11f + 0x1p-20f), 0x3C01); // above the tie
+  EXPECT_EQ(floatToHalf(1.0f + 3 * 0x1p-11f), 0x3C02);        // tie: to even
+  EXPECT_EQ(floatToHalf(0x1p-25f), 0x0000);                   // tie below 2^-24
+  EXPECT_EQ(floatToHalf(3 * 0x1p-25f), 0x0002);               // subnormal tie
+  EXPECT_EQ(floatToHalf(65519.0f), 0x7BFF);
+  EXPECT_EQ(floatToHalf(65520.0f), 0x7C00); // rounds past the largest half
+  EXPECT_EQ(floatToHalf(-1e9f), 0xFC00);
+  EXPECT_EQ(floatToHalf(NAN) & 0x7C00, 0x7C00);
+  EXPECT_NE(floatToHalf(NAN) & 0x3FF, 0);
+}
+
+// ggml's reference Q8_0 quantizer: d = max|x| / 127 (stored as f16), the
+// largest magnitude maps to +-127, q = round(x / d) with halves away from
+// zero; an all-zero block stores d = 0 and q = 0; decoding gives d * q.
+TEST(Checkpoint, QuantizeQ8_0AsGgml) {
+  std::vector<float> x(64);
+  for (int i = 0; i < 32; ++i)
+    x[i] = (i - 16) * 0.25f;   // max |x| = 4: d = 4/127
+  x[5] = 2.5f * 4.0f / 127.0f; // a half: rounds away from zero to 3
+  std::vector<uint8_t> out(68, 0xAA);
+  quantizeQ8_0(x.data(), 64, out.data());
+  const float d = 4.0f / 127.0f;
+  EXPECT_EQ(load16(out.data()), floatToHalf(d));
+  EXPECT_EQ(static_cast<int8_t>(out[2 + 0]), -127);
+  EXPECT_EQ(static_cast<int8_t>(out[2 + 5]), 3);
+  for (int i = 0; i < 32; ++i)
+    if (i != 5)
+      EXPECT_EQ(static_cast<int8_t>(out[2 + i]),
+                static_cast<int8_t>(std::round(x[i] * (1.0f / d))))
+          << i;
+  EXPECT_EQ(load16(out.data() + 34), 0); // the zero block
+  for (int i = 0; i < 32; ++i)
+    EXPECT_EQ(out[36 + i], 0) << i;
+  // Through the .bin decoder: within d / 2 of every input.
+  std::vector<uint8_t> blob(out.begin(), out.begin() + 34);
+  std::vector<float> back = decode(9, blob);
+  for (int i = 0; i < 32; ++i)
+    EXPECT_LE(std::fabs(back[i] - x[i]), 0.5f * halfToFloat(load16(out.data())))
+        << i;
 }
 
 TEST(Checkpoint, UnknownTypeIsRejected) {

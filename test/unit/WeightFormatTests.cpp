@@ -513,6 +513,29 @@ TEST_F(WeightFormats, LlamaCppRwkv7GgufMatchesTheBin) {
     EXPECT_LE(d, bound) << type;
     EXPECT_GT(d, 0.0) << type << " was not quantized";
   }
+
+  // A q8_0 artifact (precision.weights) reads the Q8_0 file's blocks in
+  // place (more of the file mapped than by the f32 artifact, which widens
+  // them) and its kernels decode them as ggml does: the f32 file of the
+  // decoded values through the f32 artifact, up to summation order.
+  std::string q8Spec = tinySpecWithCheckpoint("tiny-7v0-gguf-q8_0", RWKV_SPECS
+                                              "/rwkv7-goose-0.1b-gguf.toml");
+  {
+    std::vector<char> bytes = readFile(q8Spec);
+    std::string text(bytes.begin(), bytes.end());
+    const std::string f32Weights = "weights = \"f32\"";
+    text.replace(text.find(f32Weights), f32Weights.size(),
+                 "weights = \"q8_0\"");
+    std::ofstream(q8Spec) << text;
+  }
+  std::string q8 = artifactFor(q8Spec);
+  Loaded inPlace = load(q8, dir + "/l7-q8_0.gguf");
+  Loaded widenedF32 = load(gguf, dir + "/l7-q8_0-f32.gguf");
+  Loaded widenedBlocks = load(gguf, dir + "/l7-q8_0.gguf");
+  ASSERT_EQ(inPlace.status, RWKV_OK) << inPlace.error;
+  ASSERT_EQ(widenedF32.status, RWKV_OK) << widenedF32.error;
+  EXPECT_LE(maxAbsDiff(inPlace.logits, widenedF32.logits), 1e-5);
+  EXPECT_GT(inPlace.mappedBytes, widenedBlocks.mappedBytes);
 }
 
 // llama.cpp's RWKV-6 GGUF layout, from the tiny 6v0 .bin, with the
