@@ -721,6 +721,18 @@ bool Importer::emit(const ValueDef &v) {
   SmallVector<Value> out;
   StringRef op = v.op;
 
+  // Q8_0 blocks have kernels in `linear` (its weight) only.
+  for (auto [i, value] : llvm::enumerate(in))
+    if (isQ8Weight(value.getType()) && !(op == "linear" && i == 1)) {
+      error(loc) << "'" << v.name << "' (" << v.op << "): operand "
+                 << describe(v.args[i])
+                 << " is a q8_0 matrix (spec [precision]), which only "
+                    "'linear' reads, as its weight; declare it with another "
+                    "projection class, or set its precision to \"f32\" or "
+                    "\"bf16\"";
+      return false;
+    }
+
   if (op == "id") {
     out.push_back(in[0]);
   } else if (op == "add" || op == "sub" || op == "mul" || op == "div") {

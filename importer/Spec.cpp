@@ -348,9 +348,11 @@ void SpecParser::parsePrecision(const toml::table &t, Location tl) {
     if (value != "f32" && value != "bf16" && (!quantized || value != "q8_0"))
       error(spec.locOf(("precision." + key).str(), ctx))
           << "'precision." << key << "' = \"" << value
-          << "\" is not supported; expected \"f32\", \"bf16\""
-          << (quantized ? " or \"q8_0\"" : " (the LoRA kernels read floats)")
-          << " (other checkpoint dtypes are converted at load time)";
+          << "\" is not supported; expected "
+          << (quantized ? "\"f32\", \"bf16\" or \"q8_0\" (other checkpoint "
+                          "dtypes are converted at load time)"
+                        : "\"f32\" or \"bf16\" (the LoRA kernels read "
+                          "floats)");
   if (state != "f32")
     error(spec.locOf("precision.state", ctx))
         << "'precision.state' must be \"f32\" (every reference keeps the WKV "

@@ -710,6 +710,8 @@ LogicalResult Lowering::lowerBonus(Wkv7BonusOp op) {
 }
 
 LogicalResult Lowering::lowerLinear(LinearOp op) {
+  if (isQ8Weight(op.getWeight().getType()))
+    return op.emitOpError() << "has Q8_0 weights, which have CPU kernels only";
   if (!staticShape(op.getWeight()))
     return failure();
   Location loc = op.getLoc();
@@ -759,6 +761,10 @@ LogicalResult Lowering::lowerLora(LoraOp op) {
 /// gate and the squared ReLU are epilogues; the hidden [B, T, F] activation
 /// is a temporary buffer.
 LogicalResult Lowering::lowerChannelMix(ChannelMixOp op) {
+  if (isQ8Weight(op.getKey().getType()) ||
+      isQ8Weight(op.getValue().getType()) ||
+      (op.getReceptance() && isQ8Weight(op.getReceptance().getType())))
+    return op.emitOpError() << "has Q8_0 weights, which have CPU kernels only";
   if (!staticShape(op.getKey()) || !staticShape(op.getValue()) ||
       (op.getReceptance() && !staticShape(op.getReceptance())))
     return failure();

@@ -217,20 +217,28 @@ uint16_t floatToHalf(float f) {
   return sign | static_cast<uint16_t>(h);
 }
 
-void quantizeQ8_0(const float *x, int64_t n, uint8_t *out) {
+int64_t quantizeQ8_0(const float *x, int64_t n, uint8_t *out) {
   for (int64_t blk = 0; blk < n / kQK; ++blk, x += kQK, out += 34) {
     float amax = 0;
-    for (int j = 0; j < kQK; ++j)
-      amax = std::max(amax, std::fabs(x[j]));
+    int largest = 0;
+    for (int j = 0; j < kQK; ++j) {
+      if (!std::isfinite(x[j]))
+        return blk * kQK + j;
+      if (std::fabs(x[j]) > amax)
+        amax = std::fabs(x[j]), largest = j;
+    }
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const uint16_t h = floatToHalf(d);
+    if ((h & 0x7C00) == 0x7C00)
+      return blk * kQK + largest;
     out[0] = static_cast<uint8_t>(h & 0xFF);
     out[1] = static_cast<uint8_t>(h >> 8);
     for (int j = 0; j < kQK; ++j)
       out[2 + j] =
           static_cast<uint8_t>(static_cast<int8_t>(std::round(x[j] * id)));
   }
+  return -1;
 }
 
 int64_t TensorInfo::elements() const {

@@ -142,8 +142,10 @@ uint16_t floatToHalf(float f);
 /// Quantizes `n` floats (a multiple of 32) into ggml Q8_0 blocks at `out`
 /// (n / 32 * 34 bytes) as ggml's reference quantizer does
 /// (quantize_row_q8_0_ref): d = max|x| / 127 stored as f16, q = round(x / d)
-/// with the f32 d.
-void quantizeQ8_0(const float *x, int64_t n, uint8_t *out);
+/// with the f32 d. Returns the index of the first value Q8_0 cannot hold (a
+/// NaN or Inf, or the largest of a block whose d overflows f16: |x| above
+/// ~8.3e6), or -1; `out` is then incomplete.
+int64_t quantizeQ8_0(const float *x, int64_t n, uint8_t *out);
 /// "[2, 3]".
 std::string shapeString(const std::vector<int64_t> &shape);
 /// A little-endian 16-bit load from unaligned memory.

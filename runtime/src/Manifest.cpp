@@ -247,6 +247,9 @@ Manifest readManifest(const std::string &dir) {
         (ps.shape.size() != 2 || ps.shape[1] <= 0 || ps.shape[1] % 32 != 0))
       r.bad(path + ".shape", "must be [out, in] with 'in' a multiple of 32 "
                              "for a q8_0 parameter");
+    if (ps.q8() && m.deviceKind == "cuda")
+      r.bad(path + ".dtype", "is q8_0, which has CPU kernels only, in a "
+                             "manifest for a CUDA device");
     if (checkedElements(ps.shape, ps.elementBytes()) < 0)
       r.bad(path + ".shape",
             "must hold positive sizes whose product fits in 64 bits");

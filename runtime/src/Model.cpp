@@ -161,11 +161,13 @@ void Model::uploadWeights() {
     for (Buffer &b : slots->second) {
       if (b.empty())
         continue; // a layer before the parameter's first_layer
-      size_t bytes = static_cast<size_t>(b.elements()) * p.elementBytes();
+      size_t bytes =
+          static_cast<size_t>(p.storageBytes(checkedElements(p.shape)));
       b.device = gpu_->alloc(bytes);
       gpu_->upload(b.device, b.ptr(), bytes);
       b.data = std::vector<float>();
       b.bf16 = std::vector<uint16_t>();
+      b.bytes = std::vector<uint8_t>();
       b.view = nullptr;
     }
   }
@@ -423,7 +425,18 @@ void Model::bindWeights(const Checkpoint &ck) {
       Buffer buf{p.storageShape(), {}, mapped, {}};
       if (!mapped && p.q8()) {
         buf.bytes.resize(static_cast<size_t>(p.storageBytes(wantElems)));
-        quantizeQ8_0(data.data(), wantElems, buf.bytes.data());
+        int64_t bad = quantizeQ8_0(data.data(), wantElems, buf.bytes.data());
+        if (bad >= 0)
+          fail(RWKV_ERROR_NUMERIC,
+               ck.path() + ": " + desc + " holds " +
+                   (std::isfinite(data[bad])
+                        ? std::to_string(data[bad]) + ", beyond Q8_0's range"
+                        : std::string(std::isnan(data[bad]) ? "NaN" : "Inf")) +
+                   " at " + shapeString({bad / p.shape[1], bad % p.shape[1]}) +
+                   " (of " + (p.checkpoint.transpose ? "the transposed " : "") +
+                   what + ", read as q8_0 in spec '" + m.specName +
+                   "'): a block's scale max|w| / 127 must be a finite f16; "
+                   "give it precision f32 or bf16");
       } else if (!mapped && bf16) {
         buf.bf16 = toBfloat16(data);
       } else if (!mapped) {
@@ -464,8 +477,9 @@ void Model::makeSyntheticWeights(uint64_t seed) {
         for (size_t r = 0; r < n / row; ++r) {
           for (float &x : values)
             x = next();
-          quantizeQ8_0(values.data(), static_cast<int64_t>(row),
-                       b.bytes.data() + p.storageBytes(r * row));
+          // Finite and small by construction (init ranges from the spec).
+          (void)quantizeQ8_0(values.data(), static_cast<int64_t>(row),
+                             b.bytes.data() + p.storageBytes(r * row));
         }
         weightBytes_ += static_cast<int64_t>(b.bytes.size());
       } else if (p.dtype == "bf16") {
@@ -1176,9 +1190,13 @@ void Session::checkOutputsFinite(
     std::string cause;
     for (size_t j = 0; j < spec.args.size() && cause.empty(); ++j) {
       const ArgSpec &in = spec.args[j];
-      if (in.output || in.dtype == "i32" || in.dtype == "i8")
+      const ParamSpec *q8 = in.role == "param" ? m.findParam(in.name) : nullptr;
+      if (q8 && !q8->q8())
+        q8 = nullptr;
+      if (in.output || in.dtype == "i32" || (in.dtype == "i8" && !q8))
         continue;
-      std::vector<int64_t> inShape = concreteShape(in);
+      // Q8_0 blocks are checked as the values they decode to, [out, in].
+      std::vector<int64_t> inShape = q8 ? q8->shape : concreteShape(in);
       std::string what;
       bool bf16 = false;
       if (in.role == "param") {
@@ -1191,8 +1209,21 @@ void Session::checkOutputsFinite(
       } else {
         what = "input " + in.role + " '" + in.name + "'";
       }
-      std::vector<float> v = hostFloats(*args[j].first, args[j].second,
-                                        checkedElements(inShape), bf16);
+      std::vector<float> v;
+      if (q8) {
+        // Host-only (GPU artifacts have no q8_0 weights): d * q per block.
+        const int64_t n = checkedElements(inShape);
+        const uint8_t *blk = static_cast<const uint8_t *>(args[j].first->ptr());
+        v.resize(static_cast<size_t>(n));
+        for (int64_t e = 0; e < n; e += 32, blk += 34) {
+          const float d = halfToFloat(load16(blk));
+          for (int q = 0; q < 32; ++q)
+            v[e + q] = d * static_cast<int8_t>(blk[2 + q]);
+        }
+      } else {
+        v = hostFloats(*args[j].first, args[j].second, checkedElements(inShape),
+                       bf16);
+      }
       int64_t i = firstNonFinite(v);
       if (i >= 0)
         cause = "; its " + what + " " + shapeString(inShape) +

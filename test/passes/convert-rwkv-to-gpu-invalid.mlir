@@ -18,3 +18,14 @@ func.func @dynamic_channels(%x: tensor<?x1x?xf32>, %w: tensor<?xf32>, %b: tensor
   %y = rwkv.layer_norm %x, %w, %b {eps = 1.0e-05 : f32} : tensor<?x1x?xf32>, tensor<?xf32>
   return %y : tensor<?x1x?xf32>
 }
+
+// -----
+
+// Q8_0 weights have CPU kernels only.
+
+func.func @q8_0_weight(%x: tensor<?x1x64xf32>, %w: tensor<16x2x34xi8>) -> tensor<?x1x16xf32> {
+  // expected-error @+2 {{'rwkv.linear' op has Q8_0 weights, which have CPU kernels only}}
+  // expected-error @+1 {{could not be lowered for the GPU}}
+  %y = rwkv.linear %x, %w : tensor<?x1x64xf32>, tensor<16x2x34xi8> -> tensor<?x1x16xf32>
+  return %y : tensor<?x1x16xf32>
+}

@@ -186,7 +186,7 @@ TEST(Checkpoint, QuantizeQ8_0AsGgml) {
     x[i] = (i - 16) * 0.25f;   // max |x| = 4: d = 4/127
   x[5] = 2.5f * 4.0f / 127.0f; // a half: rounds away from zero to 3
   std::vector<uint8_t> out(68, 0xAA);
-  quantizeQ8_0(x.data(), 64, out.data());
+  EXPECT_EQ(quantizeQ8_0(x.data(), 64, out.data()), -1);
   const float d = 4.0f / 127.0f;
   EXPECT_EQ(load16(out.data()), floatToHalf(d));
   EXPECT_EQ(static_cast<int8_t>(out[2 + 0]), -127);
@@ -205,6 +205,17 @@ TEST(Checkpoint, QuantizeQ8_0AsGgml) {
   for (int i = 0; i < 32; ++i)
     EXPECT_LE(std::fabs(back[i] - x[i]), 0.5f * halfToFloat(load16(out.data())))
         << i;
+  // Values Q8_0 cannot hold: the first non-finite one, or the largest of a
+  // block whose scale overflows f16.
+  std::vector<float> bad(64, 1.0f);
+  bad[40] = NAN;
+  bad[50] = INFINITY;
+  EXPECT_EQ(quantizeQ8_0(bad.data(), 64, out.data()), 40);
+  bad[40] = 1.0f, bad[50] = 1.0f;
+  bad[7] = -1e7f; // d = 1e7 / 127 > 65504
+  EXPECT_EQ(quantizeQ8_0(bad.data(), 64, out.data()), 7);
+  bad[7] = -8e6f; // d = 62992: representable
+  EXPECT_EQ(quantizeQ8_0(bad.data(), 64, out.data()), -1);
 }
 
 TEST(Checkpoint, UnknownTypeIsRejected) {

@@ -15,6 +15,7 @@
 #include "RuntimeTestSupport.h"
 
 #include <cstring>
+#include <functional>
 
 using namespace rwkvtest;
 
@@ -91,7 +92,8 @@ void quantizeRow(const float *x, int64_t n, std::vector<char> &out) {
   for (int64_t b = 0; b < n; b += 32) {
     float amax = 0;
     for (int j = 0; j < 32; ++j)
-      amax = std::max(amax, std::fabs(x[b + j]));
+      amax =
+          std::isnan(x[b + j]) ? x[b + j] : std::max(amax, std::fabs(x[b + j]));
     float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     // f32 -> f16 by the compiler's _Float16 (round to nearest even).
     _Float16 half = static_cast<_Float16>(d);
@@ -108,7 +110,13 @@ void quantizeRow(const float *x, int64_t n, std::vector<char> &out) {
 /// Rewrites an FP32 rwkv.cpp file in rwkv.cpp's Q8_0 format (type 9):
 /// the matrices the q8_0 spec reads as Q8_0 become blocks; vectors, LoRA
 /// factors and the embedding stay FP32.
-std::vector<char> toQ8_0(const std::vector<char> &in, int64_t &blocks) {
+/// `edit` may change a tensor's values first (a NaN there becomes a NaN
+/// scale: a damaged file); with `quantize` false only the edit is made.
+std::vector<char> toQ8_0(
+    const std::vector<char> &in, int64_t &blocks,
+    const std::function<void(const std::string &, std::vector<float> &)> &edit =
+        nullptr,
+    bool quantizeMatrices = true) {
   std::vector<char> out(in.begin(), in.begin() + 24);
   auto i32 = [&](size_t off) {
     int32_t v;
@@ -134,6 +142,8 @@ std::vector<char> toQ8_0(const std::vector<char> &in, int64_t &blocks) {
     std::string key(&in[keyOff], static_cast<size_t>(keyLen));
     std::vector<float> values(static_cast<size_t>(n));
     std::memcpy(values.data(), &in[keyOff + keyLen], n * 4);
+    if (edit)
+      edit(key, values);
     // Not the LoRA factors (a1 .. w2), which llama.cpp's quantizer leaves
     // and precision.lora keeps, nor the embedding (f32 in the spec).
     std::string leaf = key.substr(key.rfind('.') + 1);
@@ -141,7 +151,7 @@ std::vector<char> toQ8_0(const std::vector<char> &in, int64_t &blocks) {
                 (leaf[1] == '1' || leaf[1] == '2');
     bool quantize = dims == 2 && shape[0] > 1 && shape[1] > 1 &&
                     shape[0] % 32 == 0 && !lora && key != "emb.weight" &&
-                    key.find(".x_") == std::string::npos;
+                    key.find(".x_") == std::string::npos && quantizeMatrices;
     put32(dims);
     put32(keyLen);
     put32(quantize ? 9 : 0);
@@ -152,7 +162,7 @@ std::vector<char> toQ8_0(const std::vector<char> &in, int64_t &blocks) {
       quantizeRow(values.data(), n, out);
       blocks += n / 32;
     } else {
-      const char *p = &in[keyOff + keyLen];
+      const char *p = reinterpret_cast<const char *>(values.data());
       out.insert(out.end(), p, p + n * 4);
     }
     off = keyOff + keyLen + static_cast<size_t>(n) * 4;
@@ -335,4 +345,56 @@ TEST(Quantized, BatchedDecodeMatchesSingleSequences) {
         << "sequence " << b;
   rwkv_session_free(s);
   rwkv_model_free(model);
+}
+
+// A weight Q8_0 cannot hold (NaN, Inf, or a block whose scale overflows
+// f16) is refused when quantizing at load, naming the tensor; NaN blocks
+// mapped in place are named by --check-finite as the values they decode
+// to.
+TEST(Quantized, NonFiniteWeightsAreNamed) {
+  if (!fs::exists(kTiny7))
+    GTEST_SKIP() << kTiny7 << " not found (the shared data folder is absent)";
+  std::string dir = scratchDir("q8-nan");
+  const std::string key = "blocks.0.att.key.weight";
+  auto poison = [&](const std::string &name, std::vector<float> &v) {
+    if (name == key)
+      v[70] = NAN; // row 1, input 6
+  };
+  int64_t blocks = 0;
+  std::string f32bin = dir + "/nan-f32.bin", q8bin = dir + "/nan-q8.bin";
+  writeFile(f32bin, toQ8_0(readFile(kTiny7), blocks, poison, false));
+  writeFile(q8bin, toQ8_0(readFile(kTiny7), blocks, poison));
+  const std::string &q8 = artifactFor(q8Spec("rwkvcpp-tiny-7v0"));
+
+  rwkv_model *model = nullptr;
+  EXPECT_EQ(rwkv_model_load(q8.c_str(), f32bin.c_str(), &model),
+            RWKV_ERROR_NUMERIC);
+  std::string msg = rwkv_last_error();
+  EXPECT_NE(msg.find(f32bin + ": tensor '" + key + "'"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("holds NaN at [1, 6] (of parameter 'att.key' of "
+                     "layer 0, read as q8_0"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(model, nullptr);
+
+  ASSERT_EQ(rwkv_model_load(q8.c_str(), q8bin.c_str(), &model), RWKV_OK)
+      << rwkv_last_error();
+  rwkv_session *s = nullptr;
+  ASSERT_EQ(rwkv_session_create(model, 1, &s), RWKV_OK);
+  ASSERT_EQ(rwkv_session_set_check_finite(s, 1), RWKV_OK);
+  std::vector<float> logits(rwkv_model_vocab_size(model));
+  EXPECT_EQ(rwkv_session_eval_sequence(s, kPrompt.data(),
+                                       static_cast<int64_t>(kPrompt.size()),
+                                       logits.data()),
+            RWKV_ERROR_NUMERIC);
+  msg = rwkv_last_error();
+  // The NaN scale spoils its whole block: the first decoded NaN is [1, 0].
+  EXPECT_NE(msg.find("its parameter 'att.key' (checkpoint tensor '" + key +
+                     "') [64, 64] already holds NaN at [1, 0]"),
+            std::string::npos)
+      << msg;
+  rwkv_session_free(s);
+  rwkv_model_free(model);
+  fs::remove_all(dir);
 }

@@ -40,8 +40,9 @@ the bf16-rounded values (the reference for a bf16 file).
 
 --quantize=q8_0|q4_0 (GGUF) stores the matrices llama.cpp's quantizer
 quantizes (two dimensions, rows a multiple of 32 elements, not the LoRA or
-lerp tensors) in ggml's Q8_0 / Q4_0 blocks, rounding as ggml's reference
-quantizer does; --dequantized stores the same values widened back to f32
+lerp tensors, under llama.cpp's or rwkv.cpp/BlinkDL/fla names) in ggml's
+Q8_0 / Q4_0 blocks, rounding as ggml's reference quantizers do, in f32
+arithmetic; --dequantized stores the same values widened back to f32
 (the reference for the quantized file).
 
 --jitter scales every weight by 1 + 2^-10·u, u uniform in [-1, 1] from a
@@ -280,6 +281,10 @@ def f16_round(x):
     return struct.unpack("<e", struct.pack("<e", x))[0]
 
 
+def f32_round(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
 def ggml_round(x):
     """roundf: halves away from zero."""
     return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
@@ -292,18 +297,22 @@ def quantize_blocks(values, kind):
     for at in range(0, len(values), 32):
         xs = values[at:at + 32]
         if kind == "q8_0":
+            # In f32 arithmetic, as ggml (and the runtime) compute it: an
+            # f32 quotient or product of f32 values is the double one
+            # rounded to f32.
             amax = max(abs(x) for x in xs)
-            d = amax / 127.0
-            inv = 1.0 / d if d else 0.0
-            qs = [ggml_round(x * inv) for x in xs]
+            d = f32_round(amax / 127.0)
+            inv = f32_round(1.0 / d) if d else 0.0
+            qs = [ggml_round(f32_round(x * inv)) for x in xs]
             dh = f16_round(d)
             blob += struct.pack("<e", d) + struct.pack("<32b", *qs)
             back.extend(q * dh for q in qs)
         else:  # q4_0
             big = max(xs, key=abs)
-            d = big / -8.0
-            inv = 1.0 / d if d else 0.0
-            qs = [min(15, int(x * inv + 8.5)) for x in xs]
+            d = f32_round(big / -8.0)
+            inv = f32_round(1.0 / d) if d else 0.0
+            qs = [min(15, int(f32_round(f32_round(x * inv) + 8.5)))
+                  for x in xs]
             dh = f16_round(d)
             blob += struct.pack("<e", d)
             blob += bytes(qs[j] | (qs[j + 16] << 4) for j in range(16))
@@ -314,13 +323,17 @@ def quantize_blocks(values, kind):
 def quantizable(name, shape):
     """The tensors llama.cpp's quantizer quantizes for RWKV: matrices whose
     rows hold whole 32-element blocks, not the small LoRA / lerp tensors."""
-    leaf = name.split(".")[-2] if name.count(".") else name
+    parts = name.split(".")
+    leaf = parts[-2] if len(parts) > 1 and parts[-1] == "weight" else parts[-1]
     small = ("time_mix_w1", "time_mix_w2", "time_mix_a1", "time_mix_a2",
              "time_mix_v1", "time_mix_v2", "time_mix_g1", "time_mix_g2",
              "time_mix_decay_w1", "time_mix_decay_w2", "time_mix_lerp_fused",
-             "time_mix_first")
+             "time_mix_first",
+             # the same LoRA factors under rwkv.cpp / BlinkDL / fla names
+             "w1", "w2", "a1", "a2", "v1", "v2", "g1", "g2", "time_decay_w1",
+             "time_decay_w2", "time_maa_w1", "time_maa_w2")
     return (len(shape) == 2 and min(shape) > 1 and shape[-1] % 32 == 0 and
-            leaf not in small)
+            leaf not in small and "_lora." not in name)
 
 
 def jitter(tensors):
