@@ -281,21 +281,26 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
     return acc;
   };
 
-  // The mixed input of tokens t0 .. t0 + span of batch bi, [1, span, K].
+  // The mixed input of tokens t0 .. t0 + span of sequence bi, [1, span, K];
+  // with `overBatch` (batched decode), of token 0 of sequences
+  // 0 .. span, [span, 1, K].
   auto emitMixedBlock = [&](OpBuilder &bm, Location l, Value bi, Value t0,
-                            Value span) -> Value {
+                            Value span, bool overBatch = false) -> Value {
     Type muElem = cast<ShapedType>(mix->mu.getType()).getElementType();
     Value padMu =
         arith::ConstantOp::create(bm, l, muElem, bm.getFloatAttr(muElem, 0.0));
+    OpFoldResult one = bm.getIndexAttr(1);
     Value block = tensor::EmptyOp::create(
         bm, l,
-        ArrayRef<OpFoldResult>{bm.getIndexAttr(1), span,
+        ArrayRef<OpFoldResult>{overBatch ? OpFoldResult(span) : one,
+                               overBatch ? one : OpFoldResult(span),
                                bm.getIndexAttr(inWidth)},
         f32);
     auto rowLoop = scf::ForOp::create(
         bm, l, c0, span, c1, ValueRange{block},
         [&](OpBuilder &br, Location lr, Value i, ValueRange rowAcc) {
-          Value t = arith::AddIOp::create(br, lr, t0, i);
+          Value seq = overBatch ? i : bi;
+          Value t = overBatch ? c0 : arith::AddIOp::create(br, lr, t0, i);
           Value first =
               arith::CmpIOp::create(br, lr, arith::CmpIPredicate::eq, t, c0);
           // Clamped so that the unused read of token 0 stays in bounds.
@@ -308,10 +313,10 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
                   return vector::TransferReadOp::create(bk, lk, accType, src,
                                                         idx, padF32, inBounds);
                 };
-                Value cur = read(x, ValueRange{bi, t, k});
+                Value cur = read(x, ValueRange{seq, t, k});
                 Value shifted = arith::SelectOp::create(
-                    bk, lk, first, read(mix->prev, ValueRange{bi, k}),
-                    read(x, ValueRange{bi, before, k}));
+                    bk, lk, first, read(mix->prev, ValueRange{seq, k}),
+                    read(x, ValueRange{seq, before, k}));
                 Value mu = toF32(bk, lk,
                                  vector::TransferReadOp::create(
                                      bk, lk, VectorType::get({vw}, muElem),
@@ -322,9 +327,10 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
                     bk, lk, arith::SubFOp::create(bk, lk, to, from), mu, from);
                 scf::YieldOp::create(
                     bk, lk,
-                    vector::TransferWriteOp::create(bk, lk, mixed, acc[0],
-                                                    ValueRange{c0, i, k},
-                                                    ArrayRef<bool>(inBounds))
+                    vector::TransferWriteOp::create(
+                        bk, lk, mixed, acc[0],
+                        overBatch ? ValueRange{i, c0, k} : ValueRange{c0, i, k},
+                        ArrayRef<bool>(inBounds))
                         .getResult());
               });
           scf::YieldOp::create(br, lr, kLoop.getResults());
@@ -374,48 +380,9 @@ Value emitLinear(Emitter &e, Value x, Value w, const LinearTiling &tiling,
     // Batched decode: register blocks over sequences (see above).
     int64_t mb = std::max<int64_t>(1, tiling.tokenRows);
     Source src{x, c0, Value()};
-    if (mix) {
-      // Every sequence's one token mixed with its token-shift state, as
-      // emitMixedBlock does for token 0: [B, 1, K].
-      Type muElem = cast<ShapedType>(mix->mu.getType()).getElementType();
-      Value padMu = arith::ConstantOp::create(b, loc, muElem,
-                                              b.getFloatAttr(muElem, 0.0));
-      SmallVector<OpFoldResult> mixedSizes = e.sizes(x);
-      mixedSizes[2] = b.getIndexAttr(inWidth);
-      Value mixed = e.empty(mixedSizes);
-      auto rowLoop = scf::ForOp::create(
-          b, loc, c0, batch, c1, ValueRange{mixed},
-          [&](OpBuilder &br, Location lr, Value bi, ValueRange rowAcc) {
-            auto kLoop = scf::ForOp::create(
-                br, lr, c0, e.index(inWidth), e.index(vw), rowAcc,
-                [&](OpBuilder &bk, Location lk, Value k, ValueRange acc) {
-                  Value cur = vector::TransferReadOp::create(
-                      bk, lk, accType, x, ValueRange{bi, c0, k}, padF32,
-                      inBounds);
-                  Value shifted = vector::TransferReadOp::create(
-                      bk, lk, accType, mix->prev, ValueRange{bi, k}, padF32,
-                      inBounds);
-                  Value mu =
-                      toF32(bk, lk,
-                            vector::TransferReadOp::create(
-                                bk, lk, VectorType::get({vw}, muElem), mix->mu,
-                                ValueRange{k}, padMu, inBounds));
-                  Value from = mix->previous ? cur : shifted;
-                  Value to = mix->previous ? shifted : cur;
-                  Value m = vector::FMAOp::create(
-                      bk, lk, arith::SubFOp::create(bk, lk, to, from), mu,
-                      from);
-                  scf::YieldOp::create(
-                      bk, lk,
-                      vector::TransferWriteOp::create(bk, lk, m, acc[0],
-                                                      ValueRange{bi, c0, k},
-                                                      ArrayRef<bool>(inBounds))
-                          .getResult());
-                });
-            scf::YieldOp::create(br, lr, kLoop.getResults());
-          });
-      src.tensor = rowLoop.getResult(0);
-    }
+    // Every sequence's one token mixed with its token-shift state: [B, 1, K].
+    if (mix)
+      src.tensor = emitMixedBlock(b, loc, c0, c0, batch, /*overBatch=*/true);
     Value full = arith::MulIOp::create(
         b, loc, arith::DivUIOp::create(b, loc, batch, e.index(mb)),
         e.index(mb));
