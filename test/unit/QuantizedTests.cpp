@@ -101,9 +101,11 @@ void quantizeRow(const float *x, int64_t n, std::vector<char> &out) {
     std::memcpy(&h, &half, 2);
     out.push_back(static_cast<char>(h & 0xFF));
     out.push_back(static_cast<char>(h >> 8));
-    for (int j = 0; j < 32; ++j)
+    for (int j = 0; j < 32; ++j) {
+      float q = std::round(x[b + j] * id); // NaN in a damaged block: q = 0
       out.push_back(
-          static_cast<char>(static_cast<int8_t>(std::round(x[b + j] * id))));
+          static_cast<char>(std::isnan(q) ? 0 : static_cast<int8_t>(q)));
+    }
   }
 }
 
